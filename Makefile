@@ -1,0 +1,58 @@
+# CoCM Registry — every task a developer or CI needs. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_PATIENTS ?= 400
+CHROMIUM ?= /usr/bin/chromium
+
+.DEFAULT_GOAL := help
+.PHONY: help install chromium demo serve test test-suite test-postgres lint format \
+        migrations lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the pinned dependencies
+
+chromium: ## install Debian's chromium for the browser tests (needs root or sudo)
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+demo: install ## run the product with a synthetic demo population at http://127.0.0.1:8000
+	$(BIN)/cocm migrate --verbosity 0
+	$(BIN)/cocm seed --patients $(DEMO_PATIENTS) --if-empty
+	@echo "Serving http://127.0.0.1:8000 — sign in with a login printed above."
+	$(BIN)/cocm serve --bind 127.0.0.1:8000
+
+test: install chromium lint test-suite ## install everything and run every check and test
+
+test-suite: install ## run the pytest suite only (DATABASE_URL picks the database)
+	$(BIN)/pytest
+
+test-postgres: install ## run the suite on the local PostgreSQL (127.0.0.1:5432, database test)
+	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/pytest
+
+lint: install ## ruff, formatting, mypy on the domain, missing migrations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cocm makemigrations --check --dry-run --verbosity 0
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: install ## re-pin constraints.txt from the current virtualenv
+	$(BIN)/pip freeze --exclude-editable | grep -v '^cocm' > constraints.txt
+
+clean: ## remove the virtualenv and local data (the demo database included)
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,27 @@
+"""Recording access to patient data in the audit log."""
+
+from django.http import HttpRequest
+
+from cocm.accounts.models import AuditEvent, User
+
+
+def record_access(
+    request: HttpRequest,
+    action: str,
+    what: str,
+    *,
+    patient_id: int | None,
+    object_id: int | None = None,
+    channel: str = "web",
+    user: User | None = None,
+) -> None:
+    """Append one audit event: who, when, which patient, what action, from where."""
+    AuditEvent.objects.create(
+        user=user or request.user,
+        patient_id=patient_id,
+        action=action,
+        what=what,
+        object_id=object_id,
+        channel=channel,
+        remote_addr=request.META.get("REMOTE_ADDR") or None,
+    )

@@ -1,0 +1,62 @@
+"""The one place that says which role may do what.
+
+Views and API endpoints name a capability; they never test roles themselves. Clinic scoping
+(a user sees only the patients of the clinics they belong to) is applied by the querysets
+in `cocm.registry.services`.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from cocm.accounts.models import Role
+
+CM = Role.CARE_MANAGER
+PC = Role.PSYCHIATRIC_CONSULTANT
+PCP = Role.PCP
+BILLING = Role.BILLING
+ADMIN = Role.ORG_ADMIN
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view_caseload": frozenset({CM, PC, ADMIN}),
+    "view_patient": frozenset({CM, PC, PCP, BILLING, ADMIN}),
+    "register_patient": frozenset({CM, PCP, ADMIN}),
+    "refer_patient": frozenset({CM, PCP}),
+    "view_referrals": frozenset({PCP}),
+    "enroll_patient": frozenset({CM}),
+    "change_episode_status": frozenset({CM, PC}),
+    "edit_diagnoses": frozenset({CM, PC, PCP}),
+    "view_billing": frozenset({BILLING, ADMIN}),
+    "manage_organization": frozenset({ADMIN}),
+}
+
+
+def can(user: Any, capability: str) -> bool:
+    """Whether an authenticated user holds a role granted the capability."""
+    return bool(
+        user.is_authenticated and user.is_active and user.has_role(*PERMISSIONS[capability])
+    )
+
+
+def requires(capability: str) -> Callable[..., Any]:
+    """View decorator: sign-in first, then the capability, else 403."""
+    if capability not in PERMISSIONS:
+        raise KeyError(capability)
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not can(request.user, capability):
+                raise PermissionDenied(f"Your role does not allow: {capability}.")
+            return view(request, *args, **kwargs)
+
+        wrapper.capability = capability  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

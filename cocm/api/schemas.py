@@ -1,0 +1,131 @@
+from datetime import date
+from typing import Literal
+
+from ninja import Field, Schema
+
+Sex = Literal["female", "male", "other", "unknown"]
+Language = Literal["en", "es", "other"]
+Setting = Literal["practice", "fqhc", "rhc"]
+PayerKind = Literal["medicare", "medicaid", "commercial", "self_pay"]
+StatusTarget = Literal["enrolled", "active", "relapse_prevention", "discharged"]
+Reason = Literal[
+    "goals_met", "referred_to_specialty", "disengaged", "declined", "moved", "deceased", "other"
+]
+
+
+class ErrorDetail(Schema):
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorOut(Schema):
+    detail: str | list[ErrorDetail]
+
+
+class ClinicOut(Schema):
+    id: int
+    name: str
+    setting: Setting
+
+
+class CoverageIn(Schema):
+    payer_kind: PayerKind
+    payer_name: str = Field("", max_length=100)
+    member_id: str = Field("", max_length=64)
+    starts_on: date
+    ends_on: date | None = None
+
+
+class CoverageOut(CoverageIn):
+    id: int
+
+
+class PatientIn(Schema):
+    mrn: str = Field(..., min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+    given_name: str = Field(..., min_length=1, max_length=100)
+    family_name: str = Field(..., min_length=1, max_length=100)
+    birth_date: date
+    sex: Sex
+    preferred_language: Language = "en"
+    phone: str = Field("", max_length=32)
+    email: str = Field("", max_length=254)
+
+
+class PatientOut(Schema):
+    id: int
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: Sex
+    preferred_language: Language
+    phone: str
+    email: str
+    coverages: list[CoverageOut]
+
+
+class ConsentIn(Schema):
+    obtained_on: date
+    method: Literal["verbal", "written"]
+
+
+class EpisodeIn(Schema):
+    patient_id: int
+    clinic_id: int
+    referred_on: date
+    referring_pcp: str | None = Field(None, max_length=150)
+    care_manager: str | None = Field(None, max_length=150)
+    psychiatric_consultant: str | None = Field(None, max_length=150)
+    diagnoses: list[str] = Field(default_factory=list, max_length=20)
+    consent: ConsentIn | None = None
+    initiating_visit_on: date | None = None
+    billing_program: Literal["cocm", "general_bhi"] = "cocm"
+
+
+class StatusIn(Schema):
+    status: StatusTarget
+    on: date
+    reason: Reason | None = None
+
+
+class DiagnosisIn(Schema):
+    code: str = Field(..., min_length=3, max_length=10)
+    onset_on: date | None = None
+
+
+class DiagnosisOut(Schema):
+    code: str
+    description: str
+    onset_on: date | None
+
+
+class StatusChangeOut(Schema):
+    from_status: str | None
+    to_status: str
+    on: date
+    reason: str | None
+
+
+class ConsentOut(Schema):
+    obtained_on: date
+    method: str
+    obtained_by: str | None
+
+
+class EpisodeOut(Schema):
+    id: int
+    patient_id: int
+    clinic_id: int
+    status: str
+    referred_on: date
+    referring_pcp: str | None
+    care_manager: str | None
+    psychiatric_consultant: str | None
+    consent: ConsentOut | None
+    initiating_visit_on: date | None
+    billing_program: str
+    enrolled_on: date | None
+    discharged_on: date | None
+    discharge_reason: str | None
+    diagnoses: list[DiagnosisOut]
+    status_history: list[StatusChangeOut]

@@ -1,0 +1,172 @@
+from django import forms
+
+from cocm.accounts.models import Clinic, Role, User
+from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
+from cocm.domain.episodes import ConsentMethod, DischargeReason, EpisodeStatus
+from cocm.registry.models import BillingProgram, Coverage, Patient, PayerKind
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def staff_choices(user: User, role: Role) -> forms.ModelChoiceField:
+    staff = (
+        User.objects.filter(
+            organization=user.organization,
+            is_active=True,
+            memberships__role=role,
+            memberships__clinic_id__in=user.clinic_ids,
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+    return forms.ModelChoiceField(queryset=staff, required=False, label=role.label)
+
+
+class PatientForm(forms.ModelForm):
+    payer_kind = forms.ChoiceField(
+        choices=[("", "—"), *PayerKind.choices], required=False, label="Payer"
+    )
+    payer_name = forms.CharField(max_length=100, required=False, label="Plan name")
+    member_id = forms.CharField(max_length=64, required=False, label="Member ID")
+    coverage_starts_on = forms.DateField(
+        required=False, widget=DateInput, label="Coverage starts on"
+    )
+
+    class Meta:
+        model = Patient
+        fields = [
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "preferred_language",
+            "phone",
+            "email",
+        ]
+        widgets = {"birth_date": DateInput}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("payer_kind") and not data.get("coverage_starts_on"):
+            self.add_error("coverage_starts_on", "Give the date the coverage starts.")
+        return data
+
+
+class CoverageForm(forms.ModelForm):
+    class Meta:
+        model = Coverage
+        fields = ["payer_kind", "payer_name", "member_id", "starts_on", "ends_on"]
+        widgets = {"starts_on": DateInput, "ends_on": DateInput}
+
+
+def parse_codes(raw: str) -> list[str]:
+    codes = [part for part in raw.replace(";", ",").replace(" ", ",").split(",") if part]
+    normalized = []
+    for code in codes:
+        try:
+            normalized.append(normalize_icd10cm(code))
+        except DiagnosisCodeError as error:
+            raise forms.ValidationError(str(error)) from error
+    return normalized
+
+
+class ConsentFields(forms.Form):
+    consent_on = forms.DateField(required=False, widget=DateInput, label="Consent date")
+    consent_method = forms.ChoiceField(
+        choices=[("", "—"), *[(m.value, m.value.capitalize()) for m in ConsentMethod]],
+        required=False,
+        label="How consent was given",
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if bool(data.get("consent_on")) != bool(data.get("consent_method")):
+            self.add_error("consent_method", "Give both the consent date and how it was given.")
+        return data
+
+
+class ReferralForm(ConsentFields):
+    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none())
+    referred_on = forms.DateField(widget=DateInput, label="Referral date")
+    diagnoses = forms.CharField(
+        required=False,
+        label="Provisional diagnoses (ICD-10-CM)",
+        help_text="Separate codes with commas, e.g. F32.1, F41.1",
+    )
+    initiating_visit_on = forms.DateField(
+        required=False, widget=DateInput, label="Initiating visit (billing practitioner)"
+    )
+    billing_program = forms.ChoiceField(choices=BillingProgram.choices, initial="cocm")
+
+    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = Clinic.objects.filter(id__in=user.clinic_ids)
+        self.fields["referring_pcp"] = staff_choices(user, Role.PCP)
+        self.fields["care_manager"] = staff_choices(user, Role.CARE_MANAGER)
+        self.fields["psychiatric_consultant"] = staff_choices(user, Role.PSYCHIATRIC_CONSULTANT)
+        self.order_fields(
+            [
+                "clinic",
+                "referred_on",
+                "referring_pcp",
+                "diagnoses",
+                "care_manager",
+                "psychiatric_consultant",
+                "consent_on",
+                "consent_method",
+                "initiating_visit_on",
+                "billing_program",
+            ]
+        )
+
+    def clean_diagnoses(self) -> list[str]:
+        return parse_codes(self.cleaned_data.get("diagnoses", ""))
+
+
+class EnrollForm(ConsentFields):
+    enrolled_on = forms.DateField(widget=DateInput, label="Enrollment date")
+    diagnoses = forms.CharField(
+        required=False,
+        label="Add diagnoses (ICD-10-CM)",
+        help_text="Separate codes with commas, e.g. F32.1, F41.1",
+    )
+
+    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["care_manager"] = staff_choices(user, Role.CARE_MANAGER)
+        self.fields["psychiatric_consultant"] = staff_choices(user, Role.PSYCHIATRIC_CONSULTANT)
+        self.fields["consent_on"].required = True
+        self.fields["consent_method"].required = True
+
+    def clean_diagnoses(self) -> list[str]:
+        return parse_codes(self.cleaned_data.get("diagnoses", ""))
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(s.value, s.label) for s in EpisodeStatus if s is not EpisodeStatus.REFERRED]
+    )
+    on = forms.DateField(widget=DateInput, label="Date")
+    reason = forms.ChoiceField(
+        choices=[("", "—"), *[(r.value, r.label) for r in DischargeReason]],
+        required=False,
+        label="Discharge reason",
+    )
+
+
+class DiagnosisForm(forms.Form):
+    code = forms.CharField(max_length=10, label="ICD-10-CM code")
+    onset_on = forms.DateField(required=False, widget=DateInput, label="Onset")
+
+    def clean_code(self) -> str:
+        codes = parse_codes(self.cleaned_data["code"])
+        if len(codes) != 1:
+            raise forms.ValidationError("Give one ICD-10-CM code.")
+        return codes[0]
+
+
+class PatientSearchForm(forms.Form):
+    query = forms.CharField(max_length=100, label="Name or MRN")

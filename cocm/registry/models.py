@@ -1,0 +1,236 @@
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from cocm.accounts.models import Clinic, Organization, User
+from cocm.domain.diagnoses import DiagnosisCodeError, diagnosis_description, normalize_icd10cm
+from cocm.domain.episodes import (
+    OPEN_STATUSES,
+    ConsentMethod,
+    DischargeReason,
+    EpisodeStatus,
+)
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+    OTHER = "other", "Other"
+
+
+class Patient(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="patients"
+    )
+    mrn = models.CharField("MRN", max_length=32)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    preferred_language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "mrn"], name="patient_mrn_unique"),
+            models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_valid"),
+        ]
+        indexes = [models.Index(fields=["organization", "family_name", "given_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+    def age_on(self, on: date) -> int:
+        before_birthday = (on.month, on.day) < (self.birth_date.month, self.birth_date.day)
+        return on.year - self.birth_date.year - before_birthday
+
+
+class PayerKind(models.TextChoices):
+    MEDICARE = "medicare", "Medicare"
+    MEDICAID = "medicaid", "Medicaid"
+    COMMERCIAL = "commercial", "Commercial"
+    SELF_PAY = "self_pay", "Self-pay"
+
+
+class Coverage(models.Model):
+    """A payer covering the patient between two dates (open-ended when ends_on is empty)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="coverages")
+    payer_kind = models.CharField(max_length=16, choices=PayerKind.choices)
+    payer_name = models.CharField(max_length=100, blank=True)
+    member_id = models.CharField(max_length=64, blank=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="coverage_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.payer_name or self.get_payer_kind_display()
+
+    def covers(self, on: date) -> bool:
+        return self.starts_on <= on and (self.ends_on is None or on <= self.ends_on)
+
+
+class BillingProgram(models.TextChoices):
+    COCM = "cocm", "Collaborative care (CoCM)"
+    GENERAL_BHI = "general_bhi", "General behavioral health integration"
+
+
+class EpisodeQuerySet(models.QuerySet["Episode"]):
+    def open(self) -> "EpisodeQuerySet":
+        return self.exclude(status=EpisodeStatus.DISCHARGED)
+
+    def visible_to(self, user: User) -> "EpisodeQuerySet":
+        return self.filter(clinic_id__in=user.clinic_ids)
+
+
+class Episode(models.Model):
+    """An episode of collaborative care, from the PCP's referral to discharge."""
+
+    Status = models.TextChoices("Status", [(s.name, (s.value, s.label)) for s in EpisodeStatus])
+    DischargeReasonChoices = models.TextChoices(
+        "DischargeReasonChoices", [(r.name, (r.value, r.label)) for r in DischargeReason]
+    )
+    ConsentMethodChoices = models.TextChoices(
+        "ConsentMethodChoices", [(m.name, (m.value, m.value.capitalize())) for m in ConsentMethod]
+    )
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="episodes")
+    referred_on = models.DateField()
+    referring_pcp = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="referred_episodes", null=True, blank=True
+    )
+    care_manager = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="managed_episodes", null=True, blank=True
+    )
+    psychiatric_consultant = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="consulted_episodes", null=True, blank=True
+    )
+    status = models.CharField(max_length=24, choices=Status.choices, default=EpisodeStatus.REFERRED)
+    consent_on = models.DateField(null=True, blank=True)
+    consent_method = models.CharField(
+        max_length=8, choices=ConsentMethodChoices.choices, blank=True
+    )
+    consent_obtained_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    initiating_visit_on = models.DateField(null=True, blank=True)
+    billing_program = models.CharField(
+        max_length=16, choices=BillingProgram.choices, default=BillingProgram.COCM
+    )
+    enrolled_on = models.DateField(null=True, blank=True)
+    discharged_on = models.DateField(null=True, blank=True)
+    discharge_reason = models.CharField(
+        max_length=24, choices=DischargeReasonChoices.choices, blank=True
+    )
+    status_changed_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = EpisodeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # At most one open episode per patient.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=~Q(status=EpisodeStatus.DISCHARGED),
+                name="episode_one_open_per_patient",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in EpisodeStatus]),
+                name="episode_status_valid",
+            ),
+            # Enrolled or later means consent was documented.
+            models.CheckConstraint(
+                condition=Q(status=EpisodeStatus.REFERRED)
+                | Q(enrolled_on__isnull=True, status=EpisodeStatus.DISCHARGED)
+                | Q(consent_on__isnull=False, enrolled_on__isnull=False),
+                name="episode_enrolled_has_consent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=EpisodeStatus.DISCHARGED)
+                | (Q(discharged_on__isnull=False) & ~Q(discharge_reason="")),
+                name="episode_discharge_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["care_manager", "status"]),
+            models.Index(fields=["clinic", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Episode {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def validate_icd10cm(value: str) -> None:
+    try:
+        normalize_icd10cm(value)
+    except DiagnosisCodeError as error:
+        raise ValidationError(str(error)) from error
+
+
+class Diagnosis(models.Model):
+    """A provisional ICD-10-CM diagnosis on an episode."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="diagnoses")
+    code = models.CharField("ICD-10-CM", max_length=8, validators=[validate_icd10cm])
+    onset_on = models.DateField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "code"], name="diagnosis_unique_code"),
+        ]
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return diagnosis_description(self.code)
+
+
+class StatusChange(models.Model):
+    """One dated step of an episode's status history."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24)
+    on = models.DateField()
+    reason = models.CharField(max_length=24, blank=True)
+    changed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status} on {self.on}"

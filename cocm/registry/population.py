@@ -1,0 +1,493 @@
+"""A deterministic synthetic CoCM population for the demo, the tests and the benchmarks.
+
+Every name is drawn from short lists of common first and last names and combined at random;
+no real person's data is used. The same `seed` and `as_of` always give the same population.
+"""
+
+import math
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
+from cocm.domain.episodes import DischargeReason, EpisodeStatus
+from cocm.registry.models import Coverage, Diagnosis, Episode, Patient, StatusChange
+
+DEMO_ORGANIZATION = "Demo Health"
+DEMO_PASSWORD = "cocm-demo-2026!"  # noqa: S105 - printed for the demo; seed refuses production
+DEMO_USERS = (
+    ("caremanager", Role.CARE_MANAGER, "Carla", "Mendes", "LCSW"),
+    ("consultant", Role.PSYCHIATRIC_CONSULTANT, "Paul", "Okafor", "MD"),
+    ("pcp", Role.PCP, "Priya", "Shah", "MD"),
+    ("billing", Role.BILLING, "Brenda", "Lowe", ""),
+    ("orgadmin", Role.ORG_ADMIN, "Omar", "Haddad", ""),
+)
+CLINIC_NAMES = (
+    ("Riverside Family Medicine", ClinicSetting.PRACTICE),
+    ("Eastside Community Health Center", ClinicSetting.FQHC),
+    ("Hillcrest Internal Medicine", ClinicSetting.PRACTICE),
+    ("Prairie Rural Health Clinic", ClinicSetting.RHC),
+)
+GIVEN_FEMALE = (
+    "Maria",
+    "Jennifer",
+    "Linda",
+    "Patricia",
+    "Elizabeth",
+    "Susan",
+    "Jessica",
+    "Sarah",
+    "Karen",
+    "Lisa",
+    "Nancy",
+    "Sandra",
+    "Ashley",
+    "Emily",
+    "Michelle",
+    "Carmen",
+    "Rosa",
+    "Ana",
+    "Grace",
+    "Hannah",
+    "Olivia",
+    "Sofia",
+    "Camila",
+    "Aisha",
+    "Mei",
+    "Fatima",
+    "Julia",
+    "Laura",
+    "Diana",
+)
+GIVEN_MALE = (
+    "James",
+    "Robert",
+    "John",
+    "Michael",
+    "David",
+    "William",
+    "Richard",
+    "Joseph",
+    "Thomas",
+    "Charles",
+    "Daniel",
+    "Matthew",
+    "Anthony",
+    "Mark",
+    "Luis",
+    "Carlos",
+    "Jose",
+    "Juan",
+    "Ahmed",
+    "Wei",
+    "Samuel",
+    "Ethan",
+    "Noah",
+    "Kevin",
+    "Brian",
+    "George",
+    "Andre",
+    "Marcus",
+    "Tyrone",
+)
+FAMILY = (
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Kim",
+    "Patel",
+    "Chen",
+    "Ali",
+)
+DIAGNOSES = (
+    ("F32.1", 24),
+    ("F32.0", 8),
+    ("F32.2", 6),
+    ("F32.A", 10),
+    ("F33.1", 14),
+    ("F33.0", 5),
+    ("F33.2", 4),
+    ("F41.1", 18),
+    ("F41.9", 4),
+    ("F43.10", 3),
+    ("F43.23", 3),
+    ("F34.1", 1),
+)
+DISCHARGE_REASONS = (
+    (DischargeReason.GOALS_MET, 46),
+    (DischargeReason.DISENGAGED, 20),
+    (DischargeReason.REFERRED_TO_SPECIALTY, 12),
+    (DischargeReason.MOVED, 6),
+    (DischargeReason.DECEASED, 1),
+    (DischargeReason.OTHER, 15),
+)
+BATCH = 2000
+
+
+@dataclass
+class Staff:
+    care_managers: dict[int, list[User]] = field(default_factory=dict)
+    consultants: dict[int, list[User]] = field(default_factory=dict)
+    pcps: dict[int, list[User]] = field(default_factory=dict)
+    demo: dict[str, User] = field(default_factory=dict)
+
+
+def weighted(rng: random.Random, table: tuple[tuple[object, int], ...]) -> object:
+    values, weights = zip(*table, strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def add_months(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    return date(day.year + year, month + 1, min(day.day, 28))
+
+
+def chunks(items: Iterable[int], size: int) -> Iterator[list[int]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def ensure_organization(n_patients: int) -> tuple[Organization, list[Clinic], Staff]:
+    """The demo organization, its clinics and its users; existing ones are kept."""
+    org, _ = Organization.objects.get_or_create(
+        name=DEMO_ORGANIZATION, defaults={"time_zone": "America/Chicago"}
+    )
+    n_clinics = max(2, min(40, n_patients // 2500))
+    clinics = []
+    for index in range(n_clinics):
+        name, setting = CLINIC_NAMES[index % len(CLINIC_NAMES)]
+        if index >= len(CLINIC_NAMES):
+            name = f"{name} {index // len(CLINIC_NAMES) + 1}"
+        clinic, _ = Clinic.objects.get_or_create(
+            organization=org,
+            name=name,
+            defaults={"setting": setting, "phone": f"555-01{index:02d}"},
+        )
+        clinics.append(clinic)
+    password = make_password(DEMO_PASSWORD)
+    staff = Staff()
+    for username, role, first, last, credentials in DEMO_USERS:
+        user, _ = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "organization": org,
+                "first_name": first,
+                "last_name": last,
+                "credentials": credentials,
+                "password": password,
+                "is_active": True,
+                "is_staff": role == Role.ORG_ADMIN,
+                "email": f"{username}@demo-health.example",
+            },
+        )
+        for clinic in clinics:
+            Membership.objects.get_or_create(user=user, clinic=clinic, role=role)
+        staff.demo[username] = user
+    if role_permissions := org_admin_permissions():
+        staff.demo["orgadmin"].user_permissions.set(role_permissions)
+
+    # About one care manager per 200 patients, a consultant per four care managers.
+    per_clinic_cms = max(1, math.ceil(n_patients * 0.3 / 200 / n_clinics))
+    rng = random.Random(17)
+    for clinic in clinics:
+        for role, count, bucket in (
+            (Role.CARE_MANAGER, per_clinic_cms, staff.care_managers),
+            (Role.PSYCHIATRIC_CONSULTANT, max(1, per_clinic_cms // 4), staff.consultants),
+            (Role.PCP, max(1, per_clinic_cms // 2), staff.pcps),
+        ):
+            members = []
+            for index in range(count):
+                username = f"{role.value.replace('_', '')}{clinic.id}-{index + 1}"
+                female = rng.random() < 0.6
+                user, created = User.objects.get_or_create(
+                    username=username,
+                    defaults={
+                        "organization": org,
+                        "first_name": rng.choice(GIVEN_FEMALE if female else GIVEN_MALE),
+                        "last_name": rng.choice(FAMILY),
+                        "credentials": {"care_manager": "LCSW", "pcp": "MD"}.get(role, "MD"),
+                        "password": password,
+                    },
+                )
+                if created:
+                    Membership.objects.create(user=user, clinic=clinic, role=role)
+                members.append(user)
+            bucket[clinic.id] = members
+    return org, clinics, staff
+
+
+def org_admin_permissions() -> list:  # type: ignore[type-arg]
+    from django.contrib.auth.models import Permission
+
+    return list(
+        Permission.objects.filter(
+            content_type__app_label="accounts",
+            content_type__model__in=["user", "clinic", "membership", "organization"],
+        )
+    )
+
+
+def build_population(
+    n_patients: int,
+    *,
+    seed: int,
+    as_of: date,
+    progress: Callable[[int], None] = lambda done: None,
+) -> Organization:
+    """Create the demo organization and `n_patients` patients with their episodes."""
+    with transaction.atomic():
+        org, clinics, staff = ensure_organization(n_patients)
+    rng = random.Random(seed)
+    start_number = Patient.objects.filter(organization=org).count()
+    # The demo care manager carries about 150 open episodes, like a full-time BHCM.
+    demo_open_left = [150]
+    for batch in chunks(range(start_number, start_number + n_patients), BATCH):
+        with transaction.atomic():
+            create_batch(rng, org, clinics, staff, batch, as_of, demo_open_left)
+        progress(len(batch))
+    return org
+
+
+def create_batch(
+    rng: random.Random,
+    org: Organization,
+    clinics: list[Clinic],
+    staff: Staff,
+    numbers: list[int],
+    as_of: date,
+    demo_open_left: list[int],
+) -> None:
+    patients = []
+    for number in numbers:
+        female = rng.random() < 0.62
+        age_days = int(rng.triangular(14, 88, 48) * 365.25)
+        patients.append(
+            Patient(
+                organization=org,
+                mrn=f"M{number + 1:07d}",
+                given_name=rng.choice(GIVEN_FEMALE if female else GIVEN_MALE),
+                family_name=rng.choice(FAMILY),
+                birth_date=as_of - timedelta(days=age_days),
+                sex="female" if female else ("male" if rng.random() < 0.98 else "other"),
+                preferred_language="es" if rng.random() < 0.15 else "en",
+                phone=f"555-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}",
+                email=f"patient{number + 1}@example.org" if rng.random() < 0.7 else "",
+            )
+        )
+    Patient.objects.bulk_create(patients)
+    coverages, episodes, histories, diagnoses = [], [], [], []
+    for patient in patients:
+        episode_plans = plan_episodes(rng, as_of)
+        age = patient.age_on(as_of)
+        coverages.append(
+            Coverage(
+                patient=patient,
+                payer_kind=pick_payer(rng, age),
+                starts_on=episode_plans[0].referred_on - timedelta(days=rng.randint(30, 2000)),
+                member_id=f"{rng.randint(10**8, 10**9 - 1)}",
+            )
+        )
+        clinic = rng.choice(clinics)
+        for plan in episode_plans:
+            cms = staff.care_managers[clinic.id]
+            care_manager = rng.choice(cms)
+            if plan.is_open and demo_open_left[0] > 0 and plan.status != EpisodeStatus.REFERRED:
+                care_manager = staff.demo["caremanager"]
+                demo_open_left[0] -= 1
+            episode = plan.episode(rng, patient, clinic, care_manager, staff)
+            episodes.append(episode)
+            histories.append(plan.history)
+            diagnoses.append(plan.diagnoses(rng))
+    Coverage.objects.bulk_create(coverages)
+    Episode.objects.bulk_create(episodes)
+    changes, codes = [], []
+    for episode, history, episode_codes in zip(episodes, histories, diagnoses, strict=True):
+        previous = ""
+        for status, on, reason in history:
+            changes.append(
+                StatusChange(
+                    episode=episode,
+                    from_status=previous,
+                    to_status=status,
+                    on=on,
+                    reason=reason,
+                    changed_by=episode.care_manager,
+                )
+            )
+            previous = status
+        recorded_at = datetime.combine(episode.referred_on, time(15), tzinfo=UTC)
+        codes.extend(
+            Diagnosis(episode=episode, code=code, recorded_at=recorded_at) for code in episode_codes
+        )
+    StatusChange.objects.bulk_create(changes, batch_size=5000)
+    Diagnosis.objects.bulk_create(codes, batch_size=5000)
+
+
+def pick_payer(rng: random.Random, age: int) -> str:
+    if age >= 65:
+        return "medicare" if rng.random() < 0.85 else "commercial"
+    return str(weighted(rng, (("medicaid", 35), ("commercial", 55), ("self_pay", 10))))
+
+
+@dataclass
+class EpisodePlan:
+    referred_on: date
+    status: EpisodeStatus
+    history: list[tuple[str, date, str]]
+    enrolled_on: date | None
+    discharged_on: date | None
+    reason: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != EpisodeStatus.DISCHARGED
+
+    def episode(
+        self,
+        rng: random.Random,
+        patient: Patient,
+        clinic: Clinic,
+        care_manager: User,
+        staff: Staff,
+    ) -> Episode:
+        consent_on = self.enrolled_on
+        return Episode(
+            patient=patient,
+            clinic=clinic,
+            referred_on=self.referred_on,
+            referring_pcp=rng.choice(staff.pcps[clinic.id]),
+            care_manager=care_manager,
+            psychiatric_consultant=(
+                rng.choice(staff.consultants[clinic.id]) if rng.random() < 0.97 else None
+            ),
+            status=self.status,
+            consent_on=consent_on,
+            consent_method=("verbal" if rng.random() < 0.7 else "written") if consent_on else "",
+            consent_obtained_by=care_manager if consent_on else None,
+            initiating_visit_on=(
+                self.referred_on - timedelta(days=rng.randint(0, 200))
+                if rng.random() < 0.95
+                else None
+            ),
+            billing_program="general_bhi" if rng.random() < 0.08 else "cocm",
+            enrolled_on=self.enrolled_on,
+            discharged_on=self.discharged_on,
+            discharge_reason=self.reason,
+            status_changed_on=self.history[-1][1],
+        )
+
+    def diagnoses(self, rng: random.Random) -> list[str]:
+        first = str(weighted(rng, DIAGNOSES))
+        codes = [first]
+        if rng.random() < 0.3:
+            second = str(weighted(rng, DIAGNOSES))
+            if second[:3] != first[:3]:
+                codes.append(second)
+        return codes
+
+
+def plan_episodes(rng: random.Random, as_of: date) -> list[EpisodePlan]:
+    """One episode, sometimes preceded by a discharged one; programs grow, so recent
+    referrals are more frequent (referral day ~ sqrt of a uniform draw over three years)."""
+    days_back = int(3 * 365 * (1 - math.sqrt(rng.random())))
+    referred_on = as_of - timedelta(days=days_back)
+    plans = [plan_episode(rng, referred_on, as_of)]
+    if rng.random() < 0.08 and days_back < 2 * 365:
+        earlier = referred_on - timedelta(days=rng.randint(400, 700))
+        previous = plan_episode(rng, earlier, referred_on - timedelta(days=200), force_close=True)
+        plans.insert(0, previous)
+    return plans
+
+
+def plan_episode(
+    rng: random.Random, referred_on: date, as_of: date, *, force_close: bool = False
+) -> EpisodePlan:
+    history: list[tuple[str, date, str]] = [(EpisodeStatus.REFERRED, referred_on, "")]
+    length_months = rng.randint(3, 12)
+    end = add_months(referred_on, length_months)
+    declines = rng.random() < 0.07
+    enrolled_on = referred_on + timedelta(days=rng.randint(0, 14))
+    if declines or enrolled_on > as_of:
+        if declines and referred_on + timedelta(days=21) <= as_of:
+            closed_on = referred_on + timedelta(days=rng.randint(1, 21))
+            history.append((EpisodeStatus.DISCHARGED, closed_on, DischargeReason.DECLINED))
+            return EpisodePlan(
+                referred_on,
+                EpisodeStatus.DISCHARGED,
+                history,
+                None,
+                closed_on,
+                DischargeReason.DECLINED,
+            )
+        return EpisodePlan(referred_on, EpisodeStatus.REFERRED, history, None, None, "")
+    history.append((EpisodeStatus.ENROLLED, enrolled_on, ""))
+    active_on = enrolled_on + timedelta(days=rng.randint(1, 10))
+    if active_on > as_of:
+        return EpisodePlan(referred_on, EpisodeStatus.ENROLLED, history, enrolled_on, None, "")
+    history.append((EpisodeStatus.ACTIVE, active_on, ""))
+    relapse_on = active_on + (end - active_on) * 3 // 4
+    status = EpisodeStatus.ACTIVE
+    if relapse_on <= as_of and relapse_on > active_on and rng.random() < 0.6:
+        history.append((EpisodeStatus.RELAPSE_PREVENTION, relapse_on, ""))
+        status = EpisodeStatus.RELAPSE_PREVENTION
+    if force_close or end <= as_of:
+        closed_on = max(min(end, as_of), history[-1][1])
+        reason = str(weighted(rng, DISCHARGE_REASONS))
+        history.append((EpisodeStatus.DISCHARGED, closed_on, reason))
+        return EpisodePlan(
+            referred_on, EpisodeStatus.DISCHARGED, history, enrolled_on, closed_on, reason
+        )
+    return EpisodePlan(referred_on, status, history, enrolled_on, None, "")

@@ -1,0 +1,266 @@
+"""Use cases for patients and episodes of care: load rows, apply the domain rules, save.
+
+Callers (views, API, commands) own the transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import IntegrityError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cocm.accounts.models import Clinic, Organization, Role, User
+from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
+from cocm.domain.episodes import (
+    ConsentMethod,
+    DischargeReason,
+    EpisodeFacts,
+    EpisodeStatus,
+    TransitionError,
+    check_transition,
+)
+from cocm.registry.models import Diagnosis, Episode, Patient, StatusChange
+
+
+class InvalidRequest(ValueError):
+    """Input a clinician must correct; `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def visible_patients(user: User) -> QuerySet[Patient]:
+    """Patients the user may open: those with an episode in one of the user's clinics, and
+    newly registered patients of the organization who have no episode yet."""
+    return (
+        Patient.objects.filter(organization_id=user.organization_id)
+        .filter(Q(episodes__clinic_id__in=user.clinic_ids) | Q(episodes__isnull=True))
+        .distinct()
+    )
+
+
+def visible_episodes(user: User) -> QuerySet[Episode]:
+    return Episode.objects.filter(
+        clinic_id__in=user.clinic_ids, patient__organization_id=user.organization_id
+    )
+
+
+def register_patient(organization: Organization, **fields: object) -> Patient:
+    """Create a patient; the MRN must be new within the organization."""
+    mrn = str(fields.get("mrn", "")).strip()
+    if Patient.objects.filter(organization=organization, mrn=mrn).exists():
+        raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn")
+    try:
+        return Patient.objects.create(organization=organization, **fields)
+    except IntegrityError as error:  # a concurrent registration of the same MRN
+        raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn") from error
+
+
+def staff_member(
+    organization: Organization, username: str, role: Role, clinic: Clinic, field: str
+) -> User:
+    """The organization's user with the role in the clinic, by username."""
+    user = User.objects.filter(
+        organization=organization,
+        username=username,
+        is_active=True,
+        memberships__clinic=clinic,
+        memberships__role=role,
+    ).first()
+    if user is None:
+        raise InvalidRequest(f"'{username}' is not a {role.label.lower()} at {clinic.name}.", field)
+    return user
+
+
+def normalized_codes(codes: list[str], field: str = "diagnoses") -> list[str]:
+    normalized = []
+    for code in codes:
+        try:
+            normalized.append(normalize_icd10cm(code))
+        except DiagnosisCodeError as error:
+            raise InvalidRequest(str(error), field) from error
+    return list(dict.fromkeys(normalized))
+
+
+@dataclass(frozen=True)
+class Consent:
+    obtained_on: date
+    method: ConsentMethod
+    obtained_by: User | None
+
+
+@dataclass(frozen=True)
+class CareTeam:
+    care_manager: User | None
+    psychiatric_consultant: User | None
+    referring_pcp: User | None
+
+
+def open_episode(
+    patient: Patient,
+    clinic: Clinic,
+    *,
+    referred_on: date,
+    team: CareTeam,
+    diagnoses: list[str],
+    consent: Consent | None,
+    by: User,
+    as_of: date,
+    initiating_visit_on: date | None = None,
+    billing_program: str = "cocm",
+) -> Episode:
+    """Open an episode on referral; enroll it at once when consent and a diagnosis exist."""
+    if clinic.organization_id != patient.organization_id:
+        raise InvalidRequest("The clinic belongs to another organization.", "clinic_id")
+    if referred_on > as_of:
+        raise InvalidRequest(f"The referral date {referred_on} is in the future.", "referred_on")
+    if patient.episodes.open().exists():
+        raise InvalidRequest(
+            "This patient already has an open episode; discharge it before opening another.",
+            "patient_id",
+        )
+    codes = normalized_codes(diagnoses)
+    episode = Episode(
+        patient=patient,
+        clinic=clinic,
+        referred_on=referred_on,
+        referring_pcp=team.referring_pcp,
+        care_manager=team.care_manager,
+        psychiatric_consultant=team.psychiatric_consultant,
+        initiating_visit_on=initiating_visit_on,
+        billing_program=billing_program,
+        status=EpisodeStatus.REFERRED,
+        status_changed_on=referred_on,
+    )
+    try:
+        episode.save()
+    except IntegrityError as error:  # a concurrent request opened one first
+        raise InvalidRequest("This patient already has an open episode.", "patient_id") from error
+    StatusChange.objects.create(
+        episode=episode, to_status=EpisodeStatus.REFERRED, on=referred_on, changed_by=by
+    )
+    for code in codes:
+        Diagnosis.objects.create(episode=episode, code=code, recorded_by=by)
+    if consent is not None and codes:
+        enroll(
+            episode,
+            consent=consent,
+            on=max(consent.obtained_on, referred_on),
+            by=by,
+            as_of=as_of,
+        )
+    elif consent is not None:
+        record_consent(episode, consent)
+    return episode
+
+
+def record_consent(episode: Episode, consent: Consent) -> None:
+    if consent.obtained_on < episode.referred_on:
+        raise InvalidRequest(
+            f"Consent ({consent.obtained_on}) cannot precede the referral ({episode.referred_on}).",
+            "consent",
+        )
+    episode.consent_on = consent.obtained_on
+    episode.consent_method = consent.method
+    episode.consent_obtained_by = consent.obtained_by
+    episode.save(update_fields=["consent_on", "consent_method", "consent_obtained_by"])
+
+
+def enroll(episode: Episode, *, consent: Consent | None, on: date, by: User, as_of: date) -> None:
+    """Enroll a referred patient: consent documented on or before, and a diagnosis."""
+    if consent is not None:
+        record_consent(episode, consent)
+    change_status(episode, EpisodeStatus.ENROLLED, on=on, by=by, as_of=as_of)
+
+
+def change_status(
+    episode: Episode,
+    to: EpisodeStatus,
+    *,
+    on: date,
+    by: User,
+    as_of: date,
+    reason: DischargeReason | None = None,
+) -> None:
+    """Move the episode along the care loop and keep the dated history."""
+    facts = EpisodeFacts(
+        status=EpisodeStatus(episode.status),
+        consent_on=episode.consent_on,
+        has_diagnosis=episode.diagnoses.exists(),
+        last_change_on=episode.status_changed_on,
+        referred_on=episode.referred_on,
+    )
+    try:
+        check_transition(facts, to, on, as_of=as_of, reason=reason)
+    except TransitionError as error:
+        raise InvalidRequest(str(error), error.field) from error
+    StatusChange.objects.create(
+        episode=episode,
+        from_status=episode.status,
+        to_status=to,
+        on=on,
+        reason=reason or "",
+        changed_by=by,
+    )
+    episode.status = to
+    episode.status_changed_on = on
+    if to is EpisodeStatus.ENROLLED:
+        episode.enrolled_on = on
+    if to is EpisodeStatus.DISCHARGED:
+        episode.discharged_on = on
+        episode.discharge_reason = reason or ""
+    episode.save(
+        update_fields=[
+            "status",
+            "status_changed_on",
+            "enrolled_on",
+            "discharged_on",
+            "discharge_reason",
+        ]
+    )
+
+
+def add_diagnosis(episode: Episode, code: str, *, onset_on: date | None, by: User) -> Diagnosis:
+    """Add a provisional ICD-10-CM diagnosis to an episode."""
+    (normalized,) = normalized_codes([code], field="code")
+    if episode.diagnoses.filter(code=normalized).exists():
+        raise InvalidRequest(f"{normalized} is already recorded on this episode.", "code")
+    return Diagnosis.objects.create(
+        episode=episode, code=normalized, onset_on=onset_on, recorded_by=by
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    on: date
+    kind: str
+    text: str
+
+
+def timeline(patient: Patient) -> list[TimelineEntry]:
+    """The patient's dated history across episodes, newest first."""
+    entries: list[TimelineEntry] = []
+    changes = StatusChange.objects.filter(episode__patient=patient).select_related("episode")
+    for change in changes:
+        status = EpisodeStatus(change.to_status)
+        text = status.label
+        if change.reason:
+            text += f" — {DischargeReason(change.reason).label}"
+        entries.append(TimelineEntry(change.on, "status", text))
+    for diagnosis in Diagnosis.objects.filter(episode__patient=patient):
+        label = f"Diagnosis {diagnosis.code}"
+        if diagnosis.description:
+            label += f" ({diagnosis.description})"
+        recorded_on = timezone.localdate(diagnosis.recorded_at)
+        entries.append(TimelineEntry(recorded_on, "diagnosis", label))
+    for episode in patient.episodes.exclude(consent_on=None):
+        assert episode.consent_on is not None
+        entries.append(
+            TimelineEntry(
+                episode.consent_on, "consent", f"Consent documented ({episode.consent_method})"
+            )
+        )
+    return sorted(entries, key=lambda entry: entry.on, reverse=True)

@@ -1,0 +1,364 @@
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from cocm.accounts.audit import record_access
+from cocm.accounts.models import Clinic, Role, User
+from cocm.accounts.permissions import can, requires
+from cocm.domain.episodes import DischargeReason, EpisodeStatus
+from cocm.registry import services
+from cocm.registry.caseload import caseload_episodes, caseload_rows
+from cocm.registry.forms import (
+    DiagnosisForm,
+    EnrollForm,
+    PatientForm,
+    PatientSearchForm,
+    ReferralForm,
+    StatusForm,
+)
+from cocm.registry.models import Coverage, Episode, Patient
+
+
+def form_error(form, error: services.InvalidRequest) -> None:  # type: ignore[no-untyped-def]
+    """Attach a service error to the form field it names, else to the whole form."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@requires("view_caseload")
+def caseload(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    clinics = Clinic.objects.filter(id__in=user.clinic_ids)
+    care_managers = (
+        User.objects.filter(
+            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
+        )
+        .distinct()
+        .order_by("last_name")
+    )
+    selected_cm = request.GET.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
+    care_manager = None
+    if selected_cm == "me":
+        care_manager = user
+    elif selected_cm.isdigit():
+        care_manager = care_managers.filter(id=int(selected_cm)).first()
+    clinic_id = request.GET.get("clinic", "")
+    status = request.GET.get("status", "")
+    if status not in {s.value for s in EpisodeStatus}:
+        status = ""
+    episodes = caseload_episodes(
+        user,
+        care_manager=care_manager,
+        clinic_id=int(clinic_id) if clinic_id.isdigit() else None,
+        status=status or None,
+    )
+    rows = caseload_rows(episodes, user.organization.today())
+    record_access(request, "view", "caseload", patient_id=None)
+    return render(
+        request,
+        "registry/caseload.html",
+        {
+            "rows": rows,
+            "clinics": clinics,
+            "care_managers": care_managers,
+            "selected_cm": selected_cm,
+            "selected_clinic": clinic_id,
+            "selected_status": status,
+            "statuses": [s for s in EpisodeStatus if s is not EpisodeStatus.DISCHARGED],
+        },
+    )
+
+
+@requires("view_referrals")
+def pcp_patients(request: HttpRequest) -> HttpResponse:
+    episodes = (
+        services.visible_episodes(request.user)
+        .filter(referring_pcp=request.user)
+        .open()
+        .select_related("patient", "clinic", "care_manager")
+        .order_by("patient__family_name", "patient__given_name")
+    )
+    rows = caseload_rows(episodes, request.user.organization.today())
+    record_access(request, "view", "pcp referrals", patient_id=None)
+    return render(request, "registry/pcp_patients.html", {"rows": rows})
+
+
+@requires("view_patient")
+def patient_search(request: HttpRequest) -> HttpResponse:
+    # POST keeps names and MRNs out of URLs and access logs.
+    form = PatientSearchForm(request.POST or None)
+    patients: list[Patient] = []
+    if request.method == "POST" and form.is_valid():
+        query = form.cleaned_data["query"].strip()
+        patients = list(
+            services.visible_patients(request.user)
+            .filter(
+                Q(mrn__iexact=query)
+                | Q(family_name__istartswith=query)
+                | Q(given_name__istartswith=query)
+            )
+            .order_by("family_name", "given_name")[:50]
+        )
+        record_access(request, "view", "patient search", patient_id=None)
+    template = "registry/_search_results.html" if request.htmx else "registry/search.html"
+    return render(
+        request, template, {"form": form, "patients": patients, "searched": form.is_bound}
+    )
+
+
+@requires("register_patient")
+def register_patient(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {name: data[name] for name in PatientForm.Meta.fields}
+        try:
+            with transaction.atomic():
+                patient = services.register_patient(request.user.organization, **fields)
+                if data.get("payer_kind"):
+                    Coverage.objects.create(
+                        patient=patient,
+                        payer_kind=data["payer_kind"],
+                        payer_name=data["payer_name"],
+                        member_id=data["member_id"],
+                        starts_on=data["coverage_starts_on"],
+                    )
+                record_access(request, "create", "patient", patient_id=patient.id)
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Patient registered.")
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(request, "registry/patient_form.html", {"form": form})
+
+
+def visible_patient(request: HttpRequest, patient_id: int) -> Patient:
+    return get_object_or_404(services.visible_patients(request.user), id=patient_id)
+
+
+def visible_episode(request: HttpRequest, episode_id: int) -> Episode:
+    return get_object_or_404(
+        services.visible_episodes(request.user).select_related("patient"), id=episode_id
+    )
+
+
+@requires("view_patient")
+def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = visible_patient(request, patient_id)
+    episodes = (
+        patient.episodes.select_related(
+            "clinic",
+            "care_manager",
+            "psychiatric_consultant",
+            "referring_pcp",
+            "consent_obtained_by",
+        )
+        .prefetch_related("diagnoses", "status_changes")
+        .order_by("-referred_on", "-id")
+    )
+    today = request.user.organization.today()
+    open_episode = next((e for e in episodes if e.is_open), None)
+    record_access(request, "view", "chart", patient_id=patient.id)
+    return render(
+        request,
+        "registry/chart.html",
+        {
+            "patient": patient,
+            "age": patient.age_on(today),
+            "coverages": patient.coverages.all(),
+            "episodes": episodes,
+            "open_episode": open_episode,
+            "timeline": services.timeline(patient),
+            "status_form": StatusForm(initial={"on": today}),
+            "diagnosis_form": DiagnosisForm(),
+            "can_refer": can(request.user, "refer_patient"),
+            "can_enroll": can(request.user, "enroll_patient"),
+            "can_change_status": can(request.user, "change_episode_status"),
+            "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
+        },
+    )
+
+
+@requires("refer_patient")
+def refer_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = visible_patient(request, patient_id)
+    user = request.user
+    today = user.organization.today()
+    initial = {"referred_on": today, "billing_program": "cocm"}
+    if user.has_role(Role.CARE_MANAGER):
+        initial["care_manager"] = user.id
+    if user.has_role(Role.PCP):
+        initial["referring_pcp"] = user.id
+    if len(user.clinic_ids) == 1:
+        initial["clinic"] = next(iter(user.clinic_ids))
+    form = ReferralForm(request.POST or None, user=user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        consent = None
+        if data["consent_on"]:
+            consent = services.Consent(data["consent_on"], data["consent_method"], user)
+        try:
+            with transaction.atomic():
+                episode = services.open_episode(
+                    patient,
+                    data["clinic"],
+                    referred_on=data["referred_on"],
+                    team=services.CareTeam(
+                        care_manager=data["care_manager"],
+                        psychiatric_consultant=data["psychiatric_consultant"],
+                        referring_pcp=data["referring_pcp"],
+                    ),
+                    diagnoses=data["diagnoses"],
+                    consent=consent,
+                    by=user,
+                    as_of=today,
+                    initiating_visit_on=data["initiating_visit_on"],
+                    billing_program=data["billing_program"],
+                )
+                record_access(
+                    request, "create", "episode", patient_id=patient.id, object_id=episode.id
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Episode opened: {episode.get_status_display()}.")
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(request, "registry/referral_form.html", {"form": form, "patient": patient})
+
+
+@requires("enroll_patient")
+def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    user = request.user
+    today = user.organization.today()
+    form = EnrollForm(
+        request.POST or None,
+        user=user,
+        initial={
+            "enrolled_on": today,
+            "consent_on": episode.consent_on or today,
+            "consent_method": episode.consent_method,
+            "care_manager": episode.care_manager_id or user.id,
+            "psychiatric_consultant": episode.psychiatric_consultant_id,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                for code in data["diagnoses"]:
+                    if not episode.diagnoses.filter(code=code).exists():
+                        services.add_diagnosis(episode, code, onset_on=None, by=user)
+                episode.care_manager = data["care_manager"] or episode.care_manager
+                episode.psychiatric_consultant = (
+                    data["psychiatric_consultant"] or episode.psychiatric_consultant
+                )
+                episode.save(update_fields=["care_manager", "psychiatric_consultant"])
+                services.enroll(
+                    episode,
+                    consent=services.Consent(data["consent_on"], data["consent_method"], user),
+                    on=data["enrolled_on"],
+                    by=user,
+                    as_of=today,
+                )
+                record_access(
+                    request,
+                    "update",
+                    "enrollment",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Patient enrolled.")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "registry/enroll_form.html", {"form": form, "episode": episode})
+
+
+@requires("change_episode_status")
+def change_status(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    today = request.user.organization.today()
+    form = StatusForm(request.POST or None, initial={"on": today})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                services.change_status(
+                    episode,
+                    EpisodeStatus(data["status"]),
+                    on=data["on"],
+                    by=request.user,
+                    as_of=today,
+                    reason=DischargeReason(data["reason"]) if data["reason"] else None,
+                )
+                record_access(
+                    request,
+                    "update",
+                    "episode status",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Status changed to {episode.get_status_display()}.")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "registry/status_form.html", {"form": form, "episode": episode})
+
+
+@requires("edit_diagnoses")
+def add_diagnosis(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = DiagnosisForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.add_diagnosis(
+                    episode,
+                    form.cleaned_data["code"],
+                    onset_on=form.cleaned_data["onset_on"],
+                    by=request.user,
+                )
+                record_access(
+                    request,
+                    "create",
+                    "diagnosis",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Diagnosis added.")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "registry/diagnosis_form.html", {"form": form, "episode": episode})
+
+
+@requires("view_billing")
+def billing_readiness(request: HttpRequest) -> HttpResponse:
+    """Billing prerequisites per open episode until the monthly engine lands (issue 5)."""
+    episodes = (
+        services.visible_episodes(request.user)
+        .open()
+        .exclude(status=EpisodeStatus.REFERRED)
+        .select_related("patient", "clinic", "psychiatric_consultant")
+        .prefetch_related("patient__coverages")
+        .order_by("clinic__name", "patient__family_name")
+    )
+    today = request.user.organization.today()
+    rows = []
+    for episode in episodes:
+        coverage = next((c for c in episode.patient.coverages.all() if c.covers(today)), None)
+        missing = []
+        if episode.consent_on is None:
+            missing.append("consent")
+        if episode.initiating_visit_on is None:
+            missing.append("initiating visit")
+        if episode.psychiatric_consultant_id is None:
+            missing.append("psychiatric consultant")
+        rows.append({"episode": episode, "coverage": coverage, "missing": missing})
+    record_access(request, "view", "billing readiness", patient_id=None)
+    return render(request, "registry/billing_readiness.html", {"rows": rows})

@@ -1,0 +1,137 @@
+import os
+import subprocess
+import sys
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from cocm.accounts.models import ApiToken, Clinic, User
+from cocm.registry.models import Episode, Patient
+
+SECRET = "x" * 20 + "-production-secret-key-for-tests-only-0123456789"
+
+
+def run_cocm(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "cocm.cli", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.django_db
+def test_seed_creates_the_demo_organization_with_every_role():
+    out = StringIO()
+
+    call_command("seed", "--patients", "0", stdout=out)
+
+    assert set(Clinic.objects.values_list("setting", flat=True)) >= {"practice", "fqhc"}
+    for username in ("caremanager", "consultant", "pcp", "billing", "orgadmin"):
+        user = User.objects.get(username=username)
+        assert user.check_password("cocm-demo-2026!")
+        assert user.clinic_ids == frozenset(Clinic.objects.values_list("id", flat=True))
+    assert "password: cocm-demo-2026!" in out.getvalue()
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_is_deterministic_for_a_seed_and_date():
+    call_command("seed", "--patients", "60", "--seed", "7", "--as-of", "2026-11-23",
+                 verbosity=0)
+    first = list(Patient.objects.order_by("mrn").values_list("mrn", "family_name", "birth_date"))
+    first_statuses = list(Episode.objects.order_by("id").values_list("status", flat=True))
+    Episode.objects.all().delete()
+    Patient.objects.all().delete()
+
+    call_command("seed", "--patients", "60", "--seed", "7", "--as-of", "2026-11-23",
+                 verbosity=0)
+
+    assert list(
+        Patient.objects.order_by("mrn").values_list("mrn", "family_name", "birth_date")
+    ) == first
+    assert list(Episode.objects.order_by("id").values_list("status", flat=True)) == (
+        first_statuses
+    )
+
+
+@pytest.mark.django_db
+def test_seeded_episodes_respect_the_episode_rules():
+    call_command("seed", "--patients", "200", "--as-of", "2026-11-23", verbosity=0)
+
+    statuses = set(Episode.objects.values_list("status", flat=True))
+    assert {"active", "discharged", "referred"} <= statuses
+    for episode in Episode.objects.exclude(status__in=["referred"]).exclude(enrolled_on=None):
+        assert episode.consent_on <= episode.enrolled_on
+        assert episode.diagnoses.exists()
+        assert episode.referred_on <= episode.enrolled_on <= date(2026, 11, 23)
+    assert Episode.objects.filter(care_manager__username="caremanager").exists()
+
+
+@pytest.mark.django_db
+def test_seed_refuses_production(settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(CommandError, match="refuses to run in production"):
+        call_command("seed", "--patients", "0")
+
+
+@pytest.mark.django_db
+def test_token_create_prints_a_token_that_authenticates(client):
+    call_command("seed", "--patients", "0", verbosity=0)
+    out = StringIO()
+
+    call_command("token", "create", "caremanager", stdout=out)
+
+    raw = out.getvalue().strip()
+    response = client.get("/api/v1/clinics", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200
+    assert ApiToken.objects.get().digest != raw
+
+
+@pytest.mark.django_db
+def test_token_revoke_stops_the_token(client):
+    call_command("seed", "--patients", "0", verbosity=0)
+    out = StringIO()
+    call_command("token", "create", "caremanager", stdout=out)
+    raw = out.getvalue().strip()
+
+    call_command("token", "revoke", raw[:8], stdout=StringIO())
+
+    response = client.get("/api/v1/clinics", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 401
+
+
+def test_production_mode_refuses_the_default_secret_key():
+    result = run_cocm("check", env={"COCM_MODE": "production", "COCM_SECRET_KEY": "",
+                                     "COCM_ALLOWED_HOSTS": "registry.example.org"})
+
+    assert result.returncode != 0
+    assert "COCM_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_mode_refuses_debug():
+    result = run_cocm("check", env={"COCM_MODE": "production", "COCM_SECRET_KEY": SECRET,
+                                     "COCM_DEBUG": "1", "COCM_ALLOWED_HOSTS": "x.example.org"})
+
+    assert result.returncode != 0
+    assert "COCM_DEBUG must be off" in result.stderr
+
+
+def test_production_settings_pass_the_deployment_checks():
+    result = run_cocm("check", "--deploy", "--fail-level", "WARNING",
+                      env={"COCM_MODE": "production", "COCM_SECRET_KEY": SECRET,
+                           "COCM_ALLOWED_HOSTS": "registry.example.org"})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_console_script_runs_django_commands():
+    result = run_cocm("help", "seed")
+
+    assert result.returncode == 0
+    assert "--patients" in result.stdout

@@ -126,6 +126,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Production serves the collected files; development serves them from the apps.
 STATIC_ROOT = (
     Path(os.environ.get("COCM_STATIC_ROOT", DATA_DIR / "staticfiles")) if PRODUCTION else None

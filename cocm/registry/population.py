@@ -408,7 +408,10 @@ class EpisodePlan:
             patient=patient,
             clinic=clinic,
             referred_on=self.referred_on,
-            referring_pcp=rng.choice(staff.pcps[clinic.id]),
+            # The demo PCP refers a quarter of the patients, so their inbox is not empty.
+            referring_pcp=(
+                staff.demo["pcp"] if rng.random() < 0.25 else rng.choice(staff.pcps[clinic.id])
+            ),
             care_manager=care_manager,
             psychiatric_consultant=(
                 rng.choice(staff.consultants[clinic.id]) if rng.random() < 0.97 else None

@@ -32,6 +32,8 @@ def test_care_manager_signs_in_sees_caseload_and_enrolls_a_referred_patient(page
     sign_in(page, live_server, "carla", PASSWORD)
 
     expect(page.get_by_role("heading", name="My caseload")).to_be_visible()
+    # The product's own stylesheet is served and applied (no CDN).
+    expect(page.locator("header.topbar")).to_have_css("background-color", "rgb(11, 93, 122)")
     expect(page.get_by_role("link", name="Lopez, Maria")).to_be_visible()
     expect(page.get_by_role("row", name="Wright, James")).to_contain_text("Referred")
     page.get_by_role("link", name="Wright, James").click()

@@ -1,6 +1,8 @@
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import date
 from io import StringIO
 
@@ -41,22 +43,19 @@ def test_seed_creates_the_demo_organization_with_every_role():
 
 @pytest.mark.django_db
 def test_seed_is_deterministic_for_a_seed_and_date():
-    call_command("seed", "--patients", "60", "--seed", "7", "--as-of", "2026-11-23",
-                 verbosity=0)
+    call_command("seed", "--patients", "60", "--seed", "7", "--as-of", "2026-11-23", verbosity=0)
     first = list(Patient.objects.order_by("mrn").values_list("mrn", "family_name", "birth_date"))
     first_statuses = list(Episode.objects.order_by("id").values_list("status", flat=True))
     Episode.objects.all().delete()
     Patient.objects.all().delete()
 
-    call_command("seed", "--patients", "60", "--seed", "7", "--as-of", "2026-11-23",
-                 verbosity=0)
+    call_command("seed", "--patients", "60", "--seed", "7", "--as-of", "2026-11-23", verbosity=0)
 
-    assert list(
-        Patient.objects.order_by("mrn").values_list("mrn", "family_name", "birth_date")
-    ) == first
-    assert list(Episode.objects.order_by("id").values_list("status", flat=True)) == (
-        first_statuses
+    assert (
+        list(Patient.objects.order_by("mrn").values_list("mrn", "family_name", "birth_date"))
+        == first
     )
+    assert list(Episode.objects.order_by("id").values_list("status", flat=True)) == (first_statuses)
 
 
 @pytest.mark.django_db
@@ -107,25 +106,46 @@ def test_token_revoke_stops_the_token(client):
 
 
 def test_production_mode_refuses_the_default_secret_key():
-    result = run_cocm("check", env={"COCM_MODE": "production", "COCM_SECRET_KEY": "",
-                                     "COCM_ALLOWED_HOSTS": "registry.example.org"})
+    result = run_cocm(
+        "check",
+        env={
+            "COCM_MODE": "production",
+            "COCM_SECRET_KEY": "",
+            "COCM_ALLOWED_HOSTS": "registry.example.org",
+        },
+    )
 
     assert result.returncode != 0
     assert "COCM_SECRET_KEY must be set" in result.stderr
 
 
 def test_production_mode_refuses_debug():
-    result = run_cocm("check", env={"COCM_MODE": "production", "COCM_SECRET_KEY": SECRET,
-                                     "COCM_DEBUG": "1", "COCM_ALLOWED_HOSTS": "x.example.org"})
+    result = run_cocm(
+        "check",
+        env={
+            "COCM_MODE": "production",
+            "COCM_SECRET_KEY": SECRET,
+            "COCM_DEBUG": "1",
+            "COCM_ALLOWED_HOSTS": "x.example.org",
+        },
+    )
 
     assert result.returncode != 0
     assert "COCM_DEBUG must be off" in result.stderr
 
 
 def test_production_settings_pass_the_deployment_checks():
-    result = run_cocm("check", "--deploy", "--fail-level", "WARNING",
-                      env={"COCM_MODE": "production", "COCM_SECRET_KEY": SECRET,
-                           "COCM_ALLOWED_HOSTS": "registry.example.org"})
+    result = run_cocm(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "COCM_MODE": "production",
+            "COCM_SECRET_KEY": SECRET,
+            "COCM_ALLOWED_HOSTS": "registry.example.org",
+        },
+    )
 
     assert result.returncode == 0, result.stderr
 
@@ -135,3 +155,55 @@ def test_the_console_script_runs_django_commands():
 
     assert result.returncode == 0
     assert "--patients" in result.stdout
+
+
+def test_serve_production_runs_gunicorn_with_static_files(tmp_path):
+    port = 18000 + os.getpid() % 1000
+    env = {
+        **os.environ,
+        "COCM_MODE": "production",
+        "COCM_SECRET_KEY": SECRET,
+        "COCM_ALLOWED_HOSTS": "127.0.0.1",
+        "COCM_SSL_REDIRECT": "0",
+        "COCM_STATIC_ROOT": str(tmp_path / "static"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cocm.cli",
+            "serve",
+            "--production",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        login = wait_for(f"http://127.0.0.1:{port}/login/")
+        stylesheet = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/cocm/site.css")
+
+        assert login.status == 200
+        assert login.headers["Server"] == "gunicorn"
+        assert "Secure" in login.headers["Set-Cookie"]
+        assert stylesheet.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stderr.close()
+
+
+def wait_for(url, seconds=30):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return urllib.request.urlopen(url)  # noqa: S310 - a loopback URL built above
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -34,6 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 
 __all__ = ["BandSpec", "Marker", "Point", "trajectory_svg"]
 
@@ -65,11 +66,11 @@ class BandSpec:
 
 # Layout, in user units of the viewBox.
 MARGIN_LEFT = 40  # y-axis tick labels
-MARGIN_RIGHT = 110  # band names ("moderately severe")
+MARGIN_RIGHT = 115  # band names ("moderately severe")
 MARGIN_TOP = 10  # plus one MARKER_ROW per row of marker labels
 MARGIN_BOTTOM = 30  # x-axis tick labels
 X_PAD = 10  # keeps the first and last circles off the axes
-MARKER_ROW = 12
+MARKER_ROW = 13
 MAX_MARKER_ROWS = 3
 MAX_X_TICKS = 6
 MARKER_LABEL_CHARS = 24
@@ -77,8 +78,8 @@ MIN_WIDTH = MARGIN_LEFT + MARGIN_RIGHT + 100
 MIN_HEIGHT = MARGIN_TOP + MARGIN_BOTTOM + MAX_MARKER_ROWS * MARKER_ROW + 60
 
 FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
-FONT_SIZE = 10
-MARKER_FONT_SIZE = 9
+FONT_SIZE = 11
+MARKER_FONT_SIZE = 10
 CHAR_WIDTH = 0.6  # average glyph width per unit of font size, for label collision estimates
 
 # Bands go from BAND_LIGHT to BAND_DARK; the darkest still gives the score line (LINE) a
@@ -194,9 +195,20 @@ def trajectory_svg(
     parts += _frame(MARGIN_LEFT, right, ys)
     parts += _y_axis(bands, ys)
     parts += _x_axis(xs, ys, start, end)
-    parts += _references(baseline, target, MARGIN_LEFT, right, ys)
+    coordinates = [(xs(point.taken_on), ys(point.total)) for point in scores]
+    radius = 3.5 if len(scores) <= 40 else 2.5
+    obstacles = _Obstacles(
+        [(x - radius - 1, y - radius - 1, x + radius + 1, y + radius + 1) for x, y in coordinates],
+        list(pairwise(coordinates))
+        + [((label.x, ys.top), (label.x, ys.bottom)) for label in labels],
+    )
+    reference_lines, reference_labels = _references(
+        baseline, target, MARGIN_LEFT, right, ys, obstacles
+    )
+    parts += reference_lines
     parts += _markers(labels, ys)
-    parts += _scores(scores, bands, xs, ys)
+    parts += _scores(scores, bands, coordinates, radius)
+    parts += reference_labels
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -398,7 +410,7 @@ def _x_ticks(start: date, end: date, max_ticks: int = MAX_X_TICKS) -> list[tuple
     if span <= 0:
         return [(start, start.isoformat())]
     same_year = start.year == end.year
-    for step in (1, 2, 3, 7, 14):
+    for step in (1, 2, 3, 7, 14, 21, 28):
         if span // step + 1 <= max_ticks:
             days = [start + timedelta(days=k * step) for k in range(span // step + 1)]
             return [(day, _short(day) if same_year else day.isoformat()) for day in days]
@@ -430,21 +442,66 @@ def _short(day: date) -> str:
     return f"{MONTHS[day.month - 1]} {day.day}"
 
 
+_Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+_Segment = tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class _Obstacles:
+    """What reference labels should not cover: circles, the score line and marker lines."""
+
+    boxes: list[_Box]
+    segments: list[_Segment]
+
+    def hit(self, box: _Box) -> bool:
+        return any(_boxes_overlap(box, other) for other in self.boxes) or any(
+            _segment_hits(box, segment) for segment in self.segments
+        )
+
+
+def _boxes_overlap(a: _Box, b: _Box) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _segment_hits(box: _Box, segment: _Segment) -> bool:
+    (ax, ay), (bx, by) = sorted(segment)
+    if bx < box[0] or ax > box[2]:
+        return False
+    if bx == ax:
+        low, high = min(ay, by), max(ay, by)
+    else:
+        slope = (by - ay) / (bx - ax)
+        ends = [ay + slope * (x - ax) for x in (max(ax, box[0]), min(bx, box[2]))]
+        low, high = min(ends), max(ends)
+    return low <= box[3] and high >= box[1]
+
+
 def _references(
-    baseline: int | None, target: int | None, left: float, right: float, ys: _YScale
-) -> list[str]:
-    """Baseline, 50%-of-baseline and remission lines; labels right-aligned, shifted if crowded."""
+    baseline: int | None,
+    target: int | None,
+    left: float,
+    right: float,
+    ys: _YScale,
+    obstacles: _Obstacles,
+) -> tuple[list[str], list[str]]:
+    """Baseline, 50%-of-baseline and remission lines, and their labels (drawn on top).
+
+    A label goes just above its line (below it at the top of the frame), as far right as it can
+    without covering a score, the score line, a marker line or another label; if there is no
+    such place it goes at the right end, above everything, with a white outline.
+    """
     lines: list[tuple[str, float, str, str, str]] = []
     if baseline is not None:
         lines.append(("baseline", baseline, f"baseline {baseline}", REFERENCE, "6 4"))
         lines.append(("response", baseline / 2, "50% of baseline", REFERENCE, "2 3"))
     if target is not None:
         lines.append(("target", target, f"remission < {target}", TARGET, "8 3 2 3"))
-    parts = ['<g class="references">']
-    placed: list[tuple[float, float, float]] = []  # (start x, end x, text baseline y)
+    drawn = ['<g class="references">']
+    labels = ['<g class="reference-labels">']
+    placed: list[_Box] = []
     for kind, value, label, colour, dashes in sorted(lines, key=lambda line: ys(line[1])):
         y = ys(value)
-        parts.append(
+        drawn.append(
             _tag(
                 "line",
                 {
@@ -459,20 +516,29 @@ def _references(
                 },
             )
         )
-        text_y = y - 3 if y - 3 - FONT_SIZE >= ys.top else y + FONT_SIZE + 1
+        others = [((left, ys(line[1])), (right, ys(line[1]))) for line in lines if line[1] != value]
+        taken = _Obstacles(obstacles.boxes + placed, obstacles.segments + others)
         text_width = _text_width(label, FONT_SIZE)
-        text_end = right - 4
-        for other_start, other_end, other_y in placed:
-            if abs(other_y - text_y) < FONT_SIZE + 1 and other_start < text_end + 6:
-                text_end = min(text_end, other_start - 8)
-        text_end = max(text_end, left + 4 + text_width)
-        placed.append((text_end - text_width, text_end, text_y))
-        parts.append(
+        above, below = y - 3, y + FONT_SIZE + 1
+        rows = [row for row in (above, below) if ys.top + FONT_SIZE <= row <= ys.bottom - 3]
+        candidates = [
+            (end, text_y) for text_y in rows for end in _steps(right - 4, left + 4 + text_width, -5)
+        ]
+        end, text_y = next(
+            (
+                (end, text_y)
+                for end, text_y in candidates
+                if not taken.hit(_text_box(end - text_width, end, text_y))
+            ),
+            candidates[0],
+        )
+        placed.append(_text_box(end - text_width, end, text_y))
+        labels.append(
             _tag(
                 "text",
                 {
                     "class": f"reference-label {kind}",
-                    "x": text_end,
+                    "x": end,
                     "y": text_y,
                     "text-anchor": "end",
                     "fill": colour,
@@ -481,8 +547,22 @@ def _references(
                 html.escape(label),
             )
         )
-    parts.append("</g>")
-    return parts
+    drawn.append("</g>")
+    labels.append("</g>")
+    return drawn, labels
+
+
+def _steps(start: float, stop: float, step: float) -> list[float]:
+    """start, start + step, ... while not past stop (at least [start])."""
+    values = [start]
+    while (values[-1] + step - stop) * step <= 0:
+        values.append(values[-1] + step)
+    return values
+
+
+def _text_box(x0: float, x1: float, baseline_y: float) -> _Box:
+    """Where a text's glyphs may be, with a little room around them."""
+    return (x0 - 2, baseline_y - FONT_SIZE * 0.8 - 2, x1 + 2, baseline_y + 3)
 
 
 @dataclass(frozen=True)
@@ -539,9 +619,7 @@ def _markers(labels: Sequence[_MarkerLabel], ys: _YScale) -> list[str]:
         row = label.row if label.row is not None else 0
         text_y = ys.top - 4 - row * MARKER_ROW
         parts.append('<g class="marker">')
-        parts.append(
-            _tag("title", {}, html.escape(f"{marker.on.isoformat()}: {marker.text}"))
-        )
+        parts.append(_tag("title", {}, html.escape(f"{marker.on.isoformat()}: {marker.text}")))
         parts.append(
             _tag(
                 "line",
@@ -578,9 +656,11 @@ def _markers(labels: Sequence[_MarkerLabel], ys: _YScale) -> list[str]:
 
 
 def _scores(
-    scores: Sequence[Point], bands: Sequence[BandSpec], xs: _XScale, ys: _YScale
+    scores: Sequence[Point],
+    bands: Sequence[BandSpec],
+    coordinates: Sequence[tuple[float, float]],
+    radius: float,
 ) -> list[str]:
-    coordinates = [(xs(point.taken_on), ys(point.total)) for point in scores]
     parts = ['<g class="scores">']
     if len(scores) > 1:
         parts.append(
@@ -596,7 +676,6 @@ def _scores(
                 },
             )
         )
-    radius = 3.5 if len(scores) <= 40 else 2.5
     for point, (x, y) in zip(scores, coordinates, strict=True):
         notes = [note for note in (_band_name(point.total, bands), point.label) if note]
         tooltip = f"{point.taken_on.isoformat()}: {point.total}"

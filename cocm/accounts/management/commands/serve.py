@@ -1,5 +1,5 @@
 import os
-import shutil
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
@@ -26,13 +26,12 @@ class Command(BaseCommand):
             raise CommandError("Production mode was not selected; run `cocm serve --production`.")
         call_command("check", deploy=True, fail_level="WARNING")
         call_command("collectstatic", interactive=False, verbosity=0)
-        gunicorn = shutil.which("gunicorn")
-        if gunicorn is None:
-            raise CommandError("gunicorn is not installed.")
         os.execv(  # noqa: S606 - replaces this process with the server
-            gunicorn,
+            sys.executable,
             [
-                gunicorn,
+                sys.executable,
+                "-m",
+                "gunicorn",
                 "cocm.wsgi:application",
                 "--bind",
                 bind,

@@ -25,6 +25,8 @@ ALLOWED_HOSTS = [
     if host.strip()
 ]
 
+SILENCED_SYSTEM_CHECKS: list[str] = []
+
 if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("COCM_DEBUG must be off in production mode.")
@@ -45,8 +47,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_ratelimit",
     "cocm.accounts",
     "cocm.registry",
+    "cocm.bench",
+    "cocm.measures",
 ]
 
 MIDDLEWARE = [
@@ -159,7 +164,7 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = os.environ.get("COCM_SSL_REDIRECT", "1") == "1"
     if not SECURE_SSL_REDIRECT:
         # The operator states that the reverse proxy redirects to HTTPS (docs/deploy.md).
-        SILENCED_SYSTEM_CHECKS = ["security.W008"]
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("COCM_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -175,6 +180,32 @@ EMAIL_BACKEND = os.environ.get(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = os.environ.get("COCM_FROM_EMAIL", "cocm-registry@localhost")
+
+# Self-report links and notifications.
+COCM_BASE_URL = os.environ.get("COCM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+COCM_SELF_REPORT_DAYS = int(os.environ.get("COCM_SELF_REPORT_DAYS", "4"))
+COCM_SELF_REPORT_REMINDER_HOURS = int(os.environ.get("COCM_SELF_REPORT_REMINDER_HOURS", "48"))
+COCM_SELF_REPORT_RATE = os.environ.get("COCM_SELF_REPORT_RATE", "30/m")
+COCM_SMS_BACKEND = os.environ.get("COCM_SMS_BACKEND", "cocm.measures.sms.FileBackend")
+COCM_SMS_FILE = os.environ.get("COCM_SMS_FILE", str(DATA_DIR / "sms-outbox.log"))
+# GAD-7 remission below 5 follows the PHQ-9 convention ([I], rules section 3).
+COCM_REMISSION_CUTOFF = int(os.environ.get("COCM_REMISSION_CUTOFF", "5"))
+
+# Rate limits (self-report links) count in this cache. Redis shares the counts across
+# workers; without it each worker counts on its own (limits are then per worker).
+if os.environ.get("COCM_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["COCM_REDIS_URL"],
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+if not os.environ.get("COCM_REDIS_URL"):
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+RATELIMIT_VIEW = "cocm.measures.views.rate_limited"
 
 # Application logs carry no patient data: only request paths (which hold ids, never
 # names or MRNs) and errors.

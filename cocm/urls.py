@@ -4,6 +4,7 @@ from django.urls import path
 
 from cocm.accounts import views as accounts
 from cocm.api.routes import api
+from cocm.measures import views as measures
 from cocm.registry import views as registry
 
 urlpatterns = [
@@ -25,6 +26,27 @@ urlpatterns = [
     path("episodes/<int:episode_id>/enroll/", registry.enroll_patient, name="enroll_patient"),
     path("episodes/<int:episode_id>/status/", registry.change_status, name="change_status"),
     path("episodes/<int:episode_id>/diagnoses/", registry.add_diagnosis, name="add_diagnosis"),
+    path(
+        "episodes/<int:episode_id>/assessments/new/", measures.new_assessment, name="new_assessment"
+    ),
+    path("assessments/<int:assessment_id>/", measures.assessment_detail, name="assessment_detail"),
+    path(
+        "assessments/<int:assessment_id>/amend/", measures.amend_assessment, name="amend_assessment"
+    ),
+    path("alerts/<int:alert_id>/follow-up/", measures.follow_up_alert, name="follow_up_alert"),
+    path(
+        "episodes/<int:episode_id>/self-report/", measures.send_invitation, name="send_invitation"
+    ),
+    path("episodes/<int:episode_id>/schedules/", measures.start_schedule, name="start_schedule"),
+    path("schedules/<int:schedule_id>/stop/", measures.stop_schedule, name="stop_schedule"),
+    path(
+        "episodes/<int:episode_id>/treatment-changes/",
+        measures.new_treatment_change,
+        name="new_treatment_change",
+    ),
+    path("notifications/", measures.notifications, name="notifications"),
+    path("notifications/badge/", measures.notification_badge, name="notification_badge"),
+    path("r/<str:token>/", measures.self_report, name="self_report"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -198,7 +198,7 @@ def test_serve_production_runs_gunicorn_with_static_files(tmp_path):
         server.stderr.close()
 
 
-def wait_for(url, seconds=30):
+def wait_for(url, seconds=90):
     deadline = time.monotonic() + seconds
     while True:
         try:

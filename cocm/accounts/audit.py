@@ -15,9 +15,15 @@ def record_access(
     channel: str = "web",
     user: User | None = None,
 ) -> None:
-    """Append one audit event: who, when, which patient, what action, from where."""
+    """Append one audit event: who, when, which patient, what action, from where.
+
+    A patient answering a self-report link has no account: the event has no user and the
+    channel says "patient".
+    """
+    if user is None and request.user.is_authenticated:
+        user = request.user
     AuditEvent.objects.create(
-        user=user or request.user,
+        user=user,
         patient_id=patient_id,
         action=action,
         what=what,

@@ -30,6 +30,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "enroll_patient": frozenset({CM}),
     "change_episode_status": frozenset({CM, PC}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),
+    "view_clinical": frozenset({CM, PC, PCP}),
+    "record_assessment": frozenset({CM, PC, PCP}),
+    "send_self_report": frozenset({CM}),
+    "follow_up_safety_alert": frozenset({CM, PC, PCP}),
+    "record_treatment_change": frozenset({CM, PC, PCP}),
     "view_billing": frozenset({BILLING, ADMIN}),
     "manage_organization": frozenset({ADMIN}),
 }

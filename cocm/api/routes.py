@@ -14,6 +14,9 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import ApiToken, Clinic, Role, User, hash_token
 from cocm.accounts.permissions import can
 from cocm.api.schemas import (
+    AmendmentIn,
+    AssessmentIn,
+    AssessmentOut,
     ClinicOut,
     CoverageIn,
     CoverageOut,
@@ -26,6 +29,8 @@ from cocm.api.schemas import (
     StatusIn,
 )
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
+from cocm.measures import services as measures
+from cocm.measures.models import Assessment
 from cocm.registry import services
 from cocm.registry.models import Coverage, Episode, Patient
 
@@ -281,3 +286,87 @@ def add_diagnosis(request: HttpRequest, episode_id: int, payload: DiagnosisIn) -
         services.add_diagnosis(episode, payload.code, onset_on=payload.onset_on, by=user)
         audit(request, "create", "diagnosis", episode.patient_id, episode.id)
     return Status(201, episode_out(load_episode(user, episode_id)))
+
+
+def assessment_out(assessment: Assessment) -> dict:
+    return {
+        **{
+            field: getattr(assessment, field)
+            for field in (
+                "id",
+                "episode_id",
+                "instrument",
+                "taken_on",
+                "answers",
+                "total",
+                "severity",
+                "prorated",
+                "flags",
+                "method",
+                "respondent",
+                "is_current",
+            )
+        },
+        "amends": assessment.amends_id,
+    }
+
+
+@api.post(
+    "/episodes/{episode_id}/assessments",
+    response={201: AssessmentOut, **ERRORS},
+    tags=["assessments"],
+)
+def create_assessment(request: HttpRequest, episode_id: int, payload: AssessmentIn) -> Status:
+    user = require(request, "record_assessment")
+    episode = load_episode(user, episode_id)
+    with transaction.atomic():
+        assessment = measures.record_assessment(
+            episode,
+            payload.instrument,
+            payload.taken_on,
+            payload.answers,
+            method=payload.method,
+            by=user,
+            as_of=user.organization.today(),
+            respondent=payload.respondent,
+        )
+        audit(request, "create", "assessment", episode.patient_id, assessment.id)
+    return Status(201, assessment_out(assessment))
+
+
+@api.get(
+    "/episodes/{episode_id}/assessments",
+    response={200: list[AssessmentOut], **ERRORS},
+    tags=["assessments"],
+)
+def list_assessments(request: HttpRequest, episode_id: int) -> list[dict]:
+    user = require(request, "view_clinical")
+    episode = load_episode(user, episode_id)
+    audit(request, "view", "assessments", episode.patient_id, episode.id)
+    return [assessment_out(a) for a in episode.assessments.order_by("taken_on", "id")]
+
+
+@api.post(
+    "/assessments/{assessment_id}/amendments",
+    response={201: AssessmentOut, **ERRORS},
+    tags=["assessments"],
+)
+def amend_assessment(request: HttpRequest, assessment_id: int, payload: AmendmentIn) -> Status:
+    user = require(request, "record_assessment")
+    original = get_object_or_404(
+        Assessment.objects.filter(episode__in=services.visible_episodes(user)).select_related(
+            "episode__patient"
+        ),
+        id=assessment_id,
+    )
+    with transaction.atomic():
+        amended = measures.amend_assessment(
+            original,
+            payload.answers,
+            taken_on=payload.taken_on or original.taken_on,
+            reason=payload.reason,
+            by=user,
+            as_of=user.organization.today(),
+        )
+        audit(request, "update", "assessment", original.episode.patient_id, amended.id)
+    return Status(201, assessment_out(amended))

@@ -129,3 +129,33 @@ class EpisodeOut(Schema):
     discharge_reason: str | None
     diagnoses: list[DiagnosisOut]
     status_history: list[StatusChangeOut]
+
+
+class AssessmentIn(Schema):
+    instrument: str = Field(..., max_length=16)
+    taken_on: date
+    answers: list[int | None] = Field(..., max_length=40)
+    respondent: str = Field("patient", max_length=32)
+    method: Literal["in_clinic", "phone", "video", "self_report"] = "in_clinic"
+
+
+class AmendmentIn(Schema):
+    taken_on: date | None = None
+    answers: list[int | None] = Field(..., max_length=40)
+    reason: str = Field(..., min_length=1, max_length=200)
+
+
+class AssessmentOut(Schema):
+    id: int
+    episode_id: int
+    instrument: str
+    taken_on: date
+    answers: list[int | None]
+    total: int
+    severity: str
+    prorated: bool
+    flags: list[str]
+    method: str
+    respondent: str
+    is_current: bool
+    amends: int | None

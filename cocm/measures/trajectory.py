@@ -14,9 +14,11 @@ The drawing, back to front:
   PHQ-9) and the x axis by date with at most six ticks, chosen from the span (days, weeks,
   months or years) and the room available, so labels never overlap;
 * reference lines: the baseline (dashed), 50% of baseline (the response threshold, dotted) and
-  the remission target (dash-dot), each labelled inside the plot at the right;
+  the remission target (dash-dot), each labelled inside the plot just above (or below) its line,
+  as far right as it goes without covering a score, the score line, a marker or another label;
 * treatment changes as vertical dashed lines, labelled above the plot (truncated, full text in a
-  ``<title>``); labels that would collide are moved up a row (at most three rows);
+  ``<title>``); labels that would collide go up a row, and past three rows the label is left out
+  (the line, its ``<title>`` and the ``<desc>`` still carry it);
 * the score line and a circle per score, each circle with a ``<title>`` (date, score, band,
   label); scores with a label such as "amended" or "self-report" are drawn hollow.
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
@@ -124,7 +126,17 @@ def trajectory_svg(
     changes = sorted(markers, key=lambda marker: marker.on) if scores else []
     if baseline is None and scores:
         baseline = scores[0].total
-    chart_id = _chart_id(title, points, max_total, bands, markers, baseline, width, height, target)
+    chart_id = _chart_id(
+        title,
+        tuple(points),
+        max_total,
+        tuple(bands),
+        tuple(markers),
+        baseline,
+        width,
+        height,
+        target,
+    )
     right = width - MARGIN_RIGHT
     bottom = height - MARGIN_BOTTOM
 
@@ -143,11 +155,11 @@ def trajectory_svg(
                 "font-size": FONT_SIZE,
             },
         ),
-        _tag("title", {"id": f"{chart_id}-title"}, html.escape(title)),
+        _tag("title", {"id": f"{chart_id}-title"}, _escape(title)),
         _tag(
             "desc",
             {"id": f"{chart_id}-desc"},
-            html.escape(_description(title, scores, bands, changes, baseline)),
+            _escape(_description(title, scores, bands, changes, baseline)),
         ),
         _tag(
             "rect",
@@ -288,7 +300,7 @@ def _bands(bands: Sequence[BandSpec], ys: _YScale, width: int) -> list[str]:
                     "y": label_y,
                     "fill": TEXT,
                 },
-                html.escape(band.name),
+                _escape(band.name),
             )
         )
         lower = upper
@@ -366,9 +378,8 @@ def _y_axis(bands: Sequence[BandSpec], ys: _YScale) -> list[str]:
 
 
 def _x_axis(xs: _XScale, ys: _YScale, start: date, end: date) -> list[str]:
-    room = (xs.right - xs.left) // _text_width("2026-12-31 ", FONT_SIZE)
     parts = ['<g class="axis axis-x">']
-    for day, label in _x_ticks(start, end, max(2, min(MAX_X_TICKS, int(room)))):
+    for day, label in _x_ticks(start, end, xs):
         x = xs(day)
         parts.append(
             _tag(
@@ -400,42 +411,51 @@ def _x_axis(xs: _XScale, ys: _YScale, start: date, end: date) -> list[str]:
     return parts
 
 
-def _x_ticks(start: date, end: date, max_ticks: int = MAX_X_TICKS) -> list[tuple[date, str]]:
-    """At most `max_ticks` (date, label) pairs for the span: every n days, months or years.
+def _x_ticks(start: date, end: date, xs: _XScale) -> list[tuple[date, str]]:
+    """At most MAX_X_TICKS (date, label) pairs whose labels fit side by side on the x axis.
 
-    Day ticks start at `start` and read "Jan 5" (ISO dates when the span crosses a year), month
-    ticks fall on the 1st and read "Feb 2026", year ticks fall on 1 January and read "2027".
+    The first that fits of: every 1, 2, 3, 7, 14, 21 or 28 days from `start` ("Jan 5", or ISO
+    dates when the span crosses a year), every 1, 2, 3 or 6 months on the 1st ("Feb 2026"),
+    every 1, 2, 5, 10, 20, 50... years on 1 January ("2027").
     """
+    for ticks in _tick_candidates(start, end):
+        if len(ticks) <= MAX_X_TICKS and _ticks_fit(ticks, xs):
+            return ticks or [(start, start.isoformat())]
+    return [(start, start.isoformat())]  # pragma: no cover - the year steps end with one tick
+
+
+def _tick_candidates(start: date, end: date) -> Iterator[list[tuple[date, str]]]:
     span = (end - start).days
     if span <= 0:
-        return [(start, start.isoformat())]
+        yield [(start, start.isoformat())]
+        return
     same_year = start.year == end.year
     for step in (1, 2, 3, 7, 14, 21, 28):
-        if span // step + 1 <= max_ticks:
-            days = [start + timedelta(days=k * step) for k in range(span // step + 1)]
-            return [(day, _short(day) if same_year else day.isoformat()) for day in days]
+        days = [start + timedelta(days=k * step) for k in range(span // step + 1)]
+        yield [(day, _short(day) if same_year else day.isoformat()) for day in days]
     for step in (1, 2, 3, 6):
         months = _month_starts(start, end, step)
-        if len(months) <= max_ticks:
-            return [(day, f"{MONTHS[day.month - 1]} {day.year}") for day in months]
+        yield [(day, f"{MONTHS[day.month - 1]} {day.year}") for day in months]
     first_year = start.year if (start.month, start.day) == (1, 1) else start.year + 1
     scale = 1
-    while True:
+    while scale <= 10_000:
         for step in (scale, 2 * scale, 5 * scale):
             years = [year for year in range(first_year, end.year + 1) if year % step == 0]
-            if len(years) <= max_ticks:
-                return [(date(year, 1, 1), str(year)) for year in years]
+            yield [(date(year, 1, 1), str(year)) for year in years]
         scale *= 10
+
+
+def _ticks_fit(ticks: Sequence[tuple[date, str]], xs: _XScale) -> bool:
+    gap = max((_text_width(label, FONT_SIZE) for _, label in ticks), default=0) + 6
+    positions = [xs(day) for day, _ in ticks]
+    return all(b - a >= gap for a, b in pairwise(positions))
 
 
 def _month_starts(start: date, end: date, step: int) -> list[date]:
     index = start.year * 12 + start.month - 1 + (0 if start.day == 1 else 1)
     index += -index % step
-    months: list[date] = []
-    while (day := date(index // 12, index % 12 + 1, 1)) <= end:
-        months.append(day)
-        index += step
-    return months
+    last = end.year * 12 + end.month - 1
+    return [date(i // 12, i % 12 + 1, 1) for i in range(index, last + 1, step)]
 
 
 def _short(day: date) -> str:
@@ -521,6 +541,7 @@ def _references(
         text_width = _text_width(label, FONT_SIZE)
         above, below = y - 3, y + FONT_SIZE + 1
         rows = [row for row in (above, below) if ys.top + FONT_SIZE <= row <= ys.bottom - 3]
+        rows = rows or [below if y < (ys.top + ys.bottom) / 2 else above]
         candidates = [
             (end, text_y) for text_y in rows for end in _steps(right - 4, left + 4 + text_width, -5)
         ]
@@ -544,7 +565,7 @@ def _references(
                     "fill": colour,
                     **_HALO,
                 },
-                html.escape(label),
+                _escape(label),
             )
         )
     drawn.append("</g>")
@@ -619,7 +640,7 @@ def _markers(labels: Sequence[_MarkerLabel], ys: _YScale) -> list[str]:
         row = label.row if label.row is not None else 0
         text_y = ys.top - 4 - row * MARKER_ROW
         parts.append('<g class="marker">')
-        parts.append(_tag("title", {}, html.escape(f"{marker.on.isoformat()}: {marker.text}")))
+        parts.append(_tag("title", {}, _escape(f"{marker.on.isoformat()}: {marker.text}")))
         parts.append(
             _tag(
                 "line",
@@ -647,7 +668,7 @@ def _markers(labels: Sequence[_MarkerLabel], ys: _YScale) -> list[str]:
                         "font-size": MARKER_FONT_SIZE,
                         "fill": MARKER,
                     },
-                    html.escape(label.text),
+                    _escape(label.text),
                 )
             )
         parts.append("</g>")
@@ -694,7 +715,7 @@ def _scores(
                 "stroke-width": 1.5 if point.label else 1,
             },
         )
-        parts.append(f"{circle}{_tag('title', {}, html.escape(tooltip))}</circle>")
+        parts.append(f"{circle}{_tag('title', {}, _escape(tooltip))}</circle>")
     parts.append("</g>")
     return parts
 
@@ -727,6 +748,15 @@ def _description(
         changes = "; ".join(f"{marker.text} on {marker.on.isoformat()}" for marker in markers)
         text += f" Treatment changes: {changes}."
     return text
+
+
+# Characters XML 1.0 does not allow (C0 controls but tab and newlines, surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(text: str) -> str:
+    """Text for an SVG element or attribute: characters XML can't hold dropped, then escaped."""
+    return html.escape(_NOT_XML.sub("", text), quote=True)
 
 
 def _band_name(total: int, bands: Sequence[BandSpec]) -> str:
@@ -770,7 +800,7 @@ def _attributes(attrs: Mapping[str, object]) -> str:
         elif isinstance(value, int):
             text = str(value)
         else:
-            text = html.escape(str(value), quote=True)
+            text = _escape(str(value))
         rendered.append(f' {key}="{text}"')
     return "".join(rendered)
 

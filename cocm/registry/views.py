@@ -8,6 +8,14 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User
 from cocm.accounts.permissions import can, requires
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
+from cocm.domain.instruments import INSTRUMENTS
+from cocm.measures import services as measures_services
+from cocm.measures.forms import (
+    AlertFollowUpForm,
+    InvitationForm,
+    ScheduleForm,
+    TreatmentChangeForm,
+)
 from cocm.registry import services
 from cocm.registry.caseload import caseload_episodes, caseload_rows
 from cocm.registry.forms import (
@@ -159,6 +167,10 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
     today = request.user.organization.today()
     open_episode = next((e for e in episodes if e.is_open), None)
+    shown_episode = open_episode or next(iter(episodes), None)
+    measures = {}
+    if shown_episode is not None and can(request.user, "view_clinical"):
+        measures = measures_services.chart_context(shown_episode)
     record_access(request, "view", "chart", patient_id=patient.id)
     return render(
         request,
@@ -176,6 +188,26 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_enroll": can(request.user, "enroll_patient"),
             "can_change_status": can(request.user, "change_episode_status"),
             "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
+            "shown_episode": shown_episode,
+            "measures": measures,
+            "can_assess": can(request.user, "record_assessment"),
+            "can_send": can(request.user, "send_self_report"),
+            "can_follow_up": can(request.user, "follow_up_safety_alert"),
+            "can_change_treatment": can(request.user, "record_treatment_change"),
+            "instruments": INSTRUMENTS,
+            "invitation_form": InvitationForm(
+                initial={"instruments": ["PHQ-9"], "channel": "email"}
+            ),
+            "schedule_form": ScheduleForm(
+                initial={
+                    "instruments": ["PHQ-9"],
+                    "channel": "email",
+                    "first_on": today,
+                    "every_days": 28,
+                }
+            ),
+            "alert_form": AlertFollowUpForm(),
+            "treatment_form": TreatmentChangeForm(initial={"on": today}),
         },
     )
 

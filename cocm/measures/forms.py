@@ -1,0 +1,99 @@
+from django import forms
+
+from cocm.domain.instruments import INSTRUMENTS, Instrument
+from cocm.measures.models import Channel, Method, SafetyAlert, TreatmentChange
+from cocm.registry.forms import DateInput
+
+INSTRUMENT_CHOICES = [(code, f"{code} — {i.name}") for code, i in INSTRUMENTS.items()]
+
+
+def item_fields(instrument: Instrument, language: str, *, required: bool, prefix: str = ""):  # type: ignore[no-untyped-def]
+    """One radio group per item, labelled in the given language, valued by option index."""
+    fields = {}
+    for item in instrument.items:
+        choices = [
+            (str(index), option.es if language == "es" else option.en)
+            for index, option in enumerate(item.options)
+        ]
+        fields[f"{prefix}item_{item.number}"] = forms.ChoiceField(
+            label=f"{item.number}. {item.es if language == 'es' else item.en}",
+            choices=choices,
+            widget=forms.RadioSelect,
+            required=required,
+        )
+    return fields
+
+
+def answers_from(instrument: Instrument, data: dict, prefix: str = "") -> list[int | None]:
+    return [
+        int(data[key]) if data.get(key := f"{prefix}item_{item.number}") not in (None, "") else None
+        for item in instrument.items
+    ]
+
+
+class AssessmentForm(forms.Form):
+    taken_on = forms.DateField(widget=DateInput, label="Date taken")
+    method = forms.ChoiceField(
+        choices=[c for c in Method.choices if c[0] != Method.SELF_REPORT], label="How"
+    )
+
+    def __init__(self, *args, instrument: Instrument, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.instrument = instrument
+        self.fields.update(item_fields(instrument, "en", required=False))
+
+    def answers(self) -> list[int | None]:
+        return answers_from(self.instrument, self.cleaned_data)
+
+
+class AmendForm(AssessmentForm):
+    reason = forms.CharField(max_length=200, label="Reason for the correction")
+
+
+class SelfReportForm(forms.Form):
+    """Every questionnaire of the link on one page, in the patient's language."""
+
+    def __init__(self, *args, instruments: list[Instrument], language: str, missing: str, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.instruments = instruments
+        for instrument in instruments:
+            fields = item_fields(instrument, language, required=True, prefix=f"{instrument.code}-")
+            for field in fields.values():
+                field.error_messages["required"] = missing
+            self.fields.update(fields)
+
+    def answers(self) -> dict[str, list[int | None]]:
+        return {
+            i.code: answers_from(i, self.cleaned_data, prefix=f"{i.code}-")
+            for i in self.instruments
+        }
+
+    def groups(self, language: str):  # type: ignore[no-untyped-def]
+        for instrument in self.instruments:
+            stem = instrument.stem_es if language == "es" else instrument.stem_en
+            yield stem, [self[f"{instrument.code}-item_{item.number}"] for item in instrument.items]
+
+
+class InvitationForm(forms.Form):
+    instruments = forms.MultipleChoiceField(
+        choices=INSTRUMENT_CHOICES, widget=forms.CheckboxSelectMultiple, label="Questionnaires"
+    )
+    channel = forms.ChoiceField(choices=Channel.choices, widget=forms.RadioSelect, label="Send by")
+
+
+class ScheduleForm(InvitationForm):
+    every_days = forms.IntegerField(min_value=7, max_value=90, initial=28, label="Every (days)")
+    first_on = forms.DateField(widget=DateInput, label="First on")
+
+
+class AlertFollowUpForm(forms.Form):
+    action = forms.ChoiceField(choices=SafetyAlert.Action.choices, label="What was done")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note")
+
+
+class TreatmentChangeForm(forms.ModelForm):
+    class Meta:
+        model = TreatmentChange
+        fields = ["on", "kind", "description"]
+        widgets = {"on": DateInput}
+        labels = {"on": "Date", "description": "What changed (e.g. sertraline 50 mg daily)"}

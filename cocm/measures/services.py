@@ -1,0 +1,526 @@
+"""Use cases for measurement-based care: scoring, amendments, safety alerts, self-report."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from cocm.accounts.models import Role, User
+from cocm.domain.instruments import (
+    Flag,
+    ScoringError,
+    TreatToTarget,
+    get_instrument,
+    score,
+    treat_to_target,
+)
+from cocm.measures import texts
+from cocm.measures.models import (
+    Assessment,
+    Channel,
+    Invitation,
+    Method,
+    Notification,
+    SafetyAlert,
+    Schedule,
+    TreatmentChange,
+)
+from cocm.measures.sms import send_text
+from cocm.registry.models import Episode
+from cocm.registry.services import InvalidRequest
+
+# Instruments whose trajectory the chart draws and the caseload summarizes.
+TRACKED = ("PHQ-9", "GAD-7")
+
+
+def check_taken_on(episode: Episode, taken_on: date, as_of: date) -> None:
+    if taken_on > as_of:
+        raise InvalidRequest(f"The date {taken_on} is in the future.", "taken_on")
+    if taken_on < episode.referred_on:
+        raise InvalidRequest(
+            f"The date {taken_on} is before the referral ({episode.referred_on}).", "taken_on"
+        )
+    if episode.discharged_on and taken_on > episode.discharged_on:
+        raise InvalidRequest(
+            f"The date {taken_on} is after the discharge ({episode.discharged_on}).", "taken_on"
+        )
+
+
+def scored(episode: Episode, instrument: str, answers: Sequence[int | None]):  # type: ignore[no-untyped-def]
+    try:
+        return score(instrument, answers, sex=episode.patient.sex)
+    except ScoringError as error:
+        raise InvalidRequest(error.message, error.field) from error
+
+
+def record_assessment(
+    episode: Episode,
+    instrument: str,
+    taken_on: date,
+    answers: Sequence[int | None],
+    *,
+    method: str,
+    by: User | None,
+    as_of: date,
+    respondent: str = "patient",
+) -> Assessment:
+    """Score on the server, store item-level answers, open a safety alert if needed."""
+    check_taken_on(episode, taken_on, as_of)
+    result = scored(episode, instrument, answers)
+    assessment = Assessment.objects.create(
+        episode=episode,
+        instrument=result.instrument,
+        taken_on=taken_on,
+        answers=list(answers),
+        total=result.total,
+        severity=result.severity,
+        prorated=result.prorated,
+        flags=list(result.flags),
+        method=method,
+        respondent=respondent,
+        administered_by=by,
+    )
+    open_safety_alerts(assessment, result.safety_items)
+    return assessment
+
+
+def amend_assessment(
+    original: Assessment,
+    answers: Sequence[int | None],
+    *,
+    taken_on: date,
+    reason: str,
+    by: User,
+    as_of: date,
+) -> Assessment:
+    """Correct an assessment: a new version; the original stays readable."""
+    if not original.is_current:
+        raise InvalidRequest(
+            "This assessment was already amended; amend the newest version.", "assessment"
+        )
+    if not reason.strip():
+        raise InvalidRequest("Say why the assessment is corrected.", "reason")
+    episode = original.episode
+    check_taken_on(episode, taken_on, as_of)
+    result = scored(episode, original.instrument, answers)
+    original.is_current = False
+    original.save(update_fields=["is_current"])
+    amended = Assessment.objects.create(
+        episode=episode,
+        instrument=original.instrument,
+        taken_on=taken_on,
+        answers=list(answers),
+        total=result.total,
+        severity=result.severity,
+        prorated=result.prorated,
+        flags=list(result.flags),
+        method=original.method,
+        respondent=original.respondent,
+        administered_by=by,
+        amends=original,
+        amendment_reason=reason.strip(),
+    )
+    # Alerts of the original stay as they are (never silently dropped); a positive item in
+    # the correction opens one unless the original already raised it.
+    already = set(original.alerts.values_list("item", flat=True))
+    open_safety_alerts(amended, tuple(i for i in result.safety_items if i not in already))
+    return amended
+
+
+def open_safety_alerts(assessment: Assessment, items: Iterable[int]) -> list[SafetyAlert]:
+    """Open an alert per positive safety item and tell the care team at once."""
+    alerts = [
+        SafetyAlert.objects.create(
+            episode=assessment.episode,
+            assessment=assessment,
+            item=item,
+            item_answer=assessment.answers[item - 1],
+        )
+        for item in items
+    ]
+    if alerts:
+        notify_safety(assessment)
+    return alerts
+
+
+def safety_recipients(episode: Episode) -> list[User]:
+    """The care manager; without one, every care manager and consultant of the clinic."""
+    if episode.care_manager_id and episode.care_manager.is_active:
+        return [episode.care_manager]
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__clinic_id=episode.clinic_id,
+            memberships__role__in=[Role.CARE_MANAGER, Role.PSYCHIATRIC_CONSULTANT],
+        ).distinct()
+    )
+
+
+def notify_safety(assessment: Assessment) -> None:
+    episode = assessment.episode
+    chart = reverse("patient_chart", args=[episode.patient_id])
+    # The notification names no patient: the care manager opens the chart to see who.
+    text = (
+        f"Safety alert: a positive suicide-risk answer on a {assessment.instrument} "
+        f"({assessment.taken_on:%Y-%m-%d}). Follow up now."
+    )
+    recipients = safety_recipients(episode)
+    Notification.objects.bulk_create(
+        [Notification(user=user, text=text, url=chart, urgent=True) for user in recipients]
+    )
+    emails = [user.email for user in recipients if user.email]
+    if emails:
+        link = f"{settings.COCM_BASE_URL}{chart}"
+        transaction.on_commit(
+            lambda: send_mail(
+                "CoCM Registry: safety alert",
+                f"{text}\n\nOpen the chart: {link}\n",
+                None,
+                emails,
+            )
+        )
+
+
+def resolve_alert(alert: SafetyAlert, *, action: str, note: str, by: User) -> None:
+    """Document the safety follow-up: who, when, what was done."""
+    if not alert.is_open:
+        raise InvalidRequest("This alert was already followed up.", "alert")
+    if action not in SafetyAlert.Action.values:
+        raise InvalidRequest("Choose what was done.", "action")
+    if action in (SafetyAlert.Action.OTHER, SafetyAlert.Action.NOT_REACHED) and not note.strip():
+        raise InvalidRequest("Describe what was done.", "note")
+    if action == SafetyAlert.Action.NOT_REACHED:
+        # Not reaching the patient is logged but the alert stays open.
+        alert.note = (alert.note + "\n" if alert.note else "") + (
+            f"{timezone.now():%Y-%m-%d %H:%M} {by}: not reached — {note.strip()}"
+        )
+        alert.save(update_fields=["note"])
+        return
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = by
+    alert.action = action
+    alert.note = (alert.note + "\n" if alert.note else "") + note.strip()
+    alert.save(update_fields=["resolved_at", "resolved_by", "action", "note"])
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    instrument: str
+    assessments: list[Assessment]
+    target: TreatToTarget | None
+
+
+def trajectories(episode: Episode) -> dict[str, Trajectory]:
+    """PHQ-9 and GAD-7 series of the episode with their treat-to-target summary."""
+    current = list(
+        episode.assessments.filter(is_current=True, instrument__in=TRACKED).order_by(
+            "taken_on", "id"
+        )
+    )
+    by_instrument: dict[str, list[Assessment]] = defaultdict(list)
+    for assessment in current:
+        by_instrument[assessment.instrument].append(assessment)
+    return {
+        code: Trajectory(
+            code,
+            by_instrument[code],
+            summary(code, by_instrument[code], episode.enrolled_on),
+        )
+        for code in TRACKED
+    }
+
+
+def summary(
+    code: str, assessments: Sequence[Assessment], enrolled_on: date | None
+) -> TreatToTarget | None:
+    if not assessments:
+        return None
+    return treat_to_target(
+        code,
+        [(a.taken_on, a.total) for a in assessments],
+        enrolled_on=enrolled_on,
+        remission_cutoff=settings.COCM_REMISSION_CUTOFF,
+    )
+
+
+def open_alerts_for(episode_ids: Iterable[int]) -> set[int]:
+    return set(
+        SafetyAlert.objects.filter(
+            episode_id__in=episode_ids, resolved_at__isnull=True
+        ).values_list("episode_id", flat=True)
+    )
+
+
+# --------------------------------------------------------------------------- self-report
+
+
+def invitation_link(token: str) -> str:
+    return f"{settings.COCM_BASE_URL}{reverse('self_report', args=[token])}"
+
+
+def send_invitation(
+    episode: Episode,
+    instruments: Sequence[str],
+    *,
+    channel: str,
+    by: User | None,
+    now: datetime,
+    schedule: Schedule | None = None,
+) -> Invitation:
+    """Send a single-use, expiring link to the patient by email or text message."""
+    if not instruments:
+        raise InvalidRequest("Choose at least one questionnaire.", "instruments")
+    for code in instruments:
+        try:
+            get_instrument(code)
+        except ScoringError as error:
+            raise InvalidRequest(error.message, "instruments") from error
+    if not episode.is_open:
+        raise InvalidRequest("The episode is discharged.", "episode")
+    patient = episode.patient
+    address = patient.email if channel == Channel.EMAIL else patient.phone
+    if not address:
+        what = "email address" if channel == Channel.EMAIL else "phone number"
+        raise InvalidRequest(f"The patient has no {what} on file.", "channel")
+    token, token_digest = Invitation.new_token()
+    language = patient.preferred_language if patient.preferred_language in ("en", "es") else "en"
+    invitation = Invitation.objects.create(
+        episode=episode,
+        instruments=list(dict.fromkeys(instruments)),
+        channel=channel,
+        language=language,
+        token_digest=token_digest,
+        created_by=by,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.COCM_SELF_REPORT_DAYS),
+        schedule=schedule,
+    )
+    deliver(invitation, token, reminder=False)
+    return invitation
+
+
+def deliver(invitation: Invitation, token: str, *, reminder: bool) -> None:
+    """Email or text the link; the message names only the patient's first name."""
+    patient = invitation.episode.patient
+    tz = invitation.episode.clinic.organization.tz
+    message = texts.invitation_message(
+        invitation.language,
+        first_name=patient.given_name,
+        clinic=invitation.episode.clinic.name,
+        link=invitation_link(token),
+        expires=timezone.localtime(invitation.expires_at, tz).date(),
+        reminder=reminder,
+    )
+    if invitation.channel == Channel.EMAIL:
+        subject = texts.invitation_subject(invitation.language)
+        transaction.on_commit(lambda: send_mail(subject, message, None, [patient.email]))
+    else:
+        transaction.on_commit(lambda: send_text(patient.phone, message))
+
+
+def find_invitation(token: str) -> Invitation | None:
+    from cocm.measures.models import digest
+
+    return (
+        Invitation.objects.select_related("episode__patient", "episode__clinic__organization")
+        .filter(token_digest=digest(token))
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Submission:
+    assessments: list[Assessment]
+    safety: bool
+
+
+def submit_self_report(
+    invitation: Invitation, answers: dict[str, list[int | None]], *, now: datetime
+) -> Submission:
+    """Score every questionnaire of the link at once; the link is then used up."""
+    if not invitation.is_usable(now):
+        raise InvalidRequest("This link has expired or was already used.", "token")
+    episode = invitation.episode
+    today = timezone.localdate(now, episode.clinic.organization.tz)
+    assessments = [
+        record_assessment(
+            episode,
+            code,
+            today,
+            answers[code],
+            method=Method.SELF_REPORT,
+            by=None,
+            as_of=today,
+        )
+        for code in invitation.instruments
+    ]
+    invitation.completed_at = now
+    invitation.save(update_fields=["completed_at"])
+    safety = any(Flag.SAFETY in a.flags for a in assessments)
+    return Submission(assessments, safety)
+
+
+def send_reminders(now: datetime) -> int:
+    """One reminder for links unanswered after COCM_SELF_REPORT_REMINDER_HOURS."""
+    due = Invitation.objects.filter(
+        completed_at__isnull=True,
+        reminded_at__isnull=True,
+        expires_at__gt=now,
+        created_at__lte=now - timedelta(hours=settings.COCM_SELF_REPORT_REMINDER_HOURS),
+    ).select_related("episode__patient", "episode__clinic__organization")
+    count = 0
+    for invitation in due:
+        with transaction.atomic():
+            # Only the digest is stored, so the reminder carries a fresh link; the first
+            # stops working, which keeps every link single-use.
+            token, token_digest = Invitation.new_token()
+            invitation.token_digest = token_digest
+            invitation.reminded_at = now
+            invitation.save(update_fields=["token_digest", "reminded_at"])
+            deliver(invitation, token, reminder=True)
+        count += 1
+    return count
+
+
+def send_due_schedules(now: datetime) -> int:
+    """Send the scheduled questionnaires whose day has come."""
+    count = 0
+    schedules = Schedule.objects.filter(active=True).select_related(
+        "episode__patient", "episode__clinic__organization"
+    )
+    for schedule in schedules:
+        episode = schedule.episode
+        today = timezone.localdate(now, episode.clinic.organization.tz)
+        if not schedule.is_due(today):
+            continue
+        with transaction.atomic():
+            if not episode.is_open:
+                schedule.active = False
+                schedule.save(update_fields=["active"])
+                continue
+            pending = schedule.invitations.filter(
+                Q(completed_at__isnull=True) & Q(expires_at__gt=now)
+            ).exists()
+            if not pending:
+                try:
+                    send_invitation(
+                        episode,
+                        schedule.instruments,
+                        channel=schedule.channel,
+                        by=None,
+                        now=now,
+                        schedule=schedule,
+                    )
+                    count += 1
+                except InvalidRequest:
+                    pass  # no address on file: the chart shows the schedule as not sent
+            while schedule.next_on <= today:
+                schedule.next_on += timedelta(days=schedule.every_days)
+            schedule.save(update_fields=["next_on"])
+    return count
+
+
+def start_schedule(
+    episode: Episode,
+    instruments: Sequence[str],
+    *,
+    channel: str,
+    every_days: int,
+    first_on: date,
+    by: User,
+) -> Schedule:
+    if not 7 <= every_days <= 90:
+        raise InvalidRequest("Send every 7 to 90 days.", "every_days")
+    if not instruments:
+        raise InvalidRequest("Choose at least one questionnaire.", "instruments")
+    return Schedule.objects.create(
+        episode=episode,
+        instruments=list(instruments),
+        channel=channel,
+        every_days=every_days,
+        next_on=first_on,
+        created_by=by,
+    )
+
+
+def record_treatment_change(
+    episode: Episode, *, on: date, kind: str, description: str, by: User, as_of: date
+) -> TreatmentChange:
+    if on > as_of:
+        raise InvalidRequest(f"The date {on} is in the future.", "on")
+    if on < episode.referred_on:
+        raise InvalidRequest(f"The date {on} is before the referral.", "on")
+    return TreatmentChange.objects.create(
+        episode=episode, on=on, kind=kind, description=description.strip(), recorded_by=by
+    )
+
+
+# --------------------------------------------------------------------------- chart
+
+
+PHQ_BANDS = (
+    (4, "minimal"),
+    (9, "mild"),
+    (14, "moderate"),
+    (19, "moderately severe"),
+    (27, "severe"),
+)
+GAD_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (21, "severe"))
+
+
+def chart_context(episode: Episode) -> dict[str, object]:
+    """Everything the chart shows about measurement-based care for one episode."""
+    from django.utils.safestring import mark_safe
+
+    from cocm.measures.trajectory import BandSpec, Marker, Point, trajectory_svg
+
+    series = trajectories(episode)
+    changes = list(episode.treatment_changes.all())
+    markers = [Marker(change.on, change.description) for change in changes]
+    charts = []
+    for code, bands in (("PHQ-9", PHQ_BANDS), ("GAD-7", GAD_BANDS)):
+        trajectory = series[code]
+        points = [
+            Point(a.taken_on, a.total, "self-report" if a.method == Method.SELF_REPORT else "")
+            for a in trajectory.assessments
+        ]
+        svg = trajectory_svg(
+            code,
+            points,
+            max_total=bands[-1][0],
+            bands=[BandSpec(u, n) for u, n in bands],
+            markers=markers,
+            target=settings.COCM_REMISSION_CUTOFF,
+        )
+        charts.append(
+            {
+                "code": code,
+                "svg": mark_safe(svg),  # noqa: S308 - trajectory_svg escapes all text
+                "target": trajectory.target,
+                "count": len(points),
+            }
+        )
+    alerts = list(
+        episode.safety_alerts.select_related("assessment", "resolved_by").order_by("-opened_at")
+    )
+    return {
+        "charts": charts,
+        "open_alerts": [a for a in alerts if a.is_open],
+        "past_alerts": [a for a in alerts if not a.is_open][:5],
+        "assessments": list(
+            episode.assessments.select_related("administered_by").order_by("-taken_on", "-id")
+        ),
+        "invitations": list(episode.invitations.order_by("-created_at")[:5]),
+        "schedules": list(episode.schedules.filter(active=True)),
+        "treatment_changes": changes,
+    }

@@ -1,0 +1,417 @@
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
+
+from cocm.accounts.audit import record_access
+from cocm.accounts.models import User
+from cocm.accounts.permissions import requires
+from cocm.domain.instruments import INSTRUMENTS, get_instrument
+from cocm.measures import services, texts
+from cocm.measures.forms import (
+    AlertFollowUpForm,
+    AmendForm,
+    AssessmentForm,
+    InvitationForm,
+    ScheduleForm,
+    SelfReportForm,
+    TreatmentChangeForm,
+)
+from cocm.measures.models import Assessment, Notification, SafetyAlert, Schedule
+from cocm.registry.services import InvalidRequest, visible_episodes
+from cocm.registry.views import form_error, visible_episode
+
+
+def back_to_chart(episode_patient_id: int) -> HttpResponse:
+    return redirect("patient_chart", patient_id=episode_patient_id)
+
+
+@requires("record_assessment")
+def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    code = request.GET.get("instrument", "PHQ-9")
+    if code not in INSTRUMENTS:
+        raise Http404("Unknown instrument")
+    instrument = get_instrument(code)
+    today = request.user.organization.today()
+    form = AssessmentForm(
+        request.POST or None,
+        instrument=instrument,
+        initial={"taken_on": today, "method": "in_clinic"},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                assessment = services.record_assessment(
+                    episode,
+                    code,
+                    form.cleaned_data["taken_on"],
+                    form.answers(),
+                    method=form.cleaned_data["method"],
+                    by=request.user,
+                    as_of=today,
+                )
+                record_access(
+                    request,
+                    "create",
+                    "assessment",
+                    patient_id=episode.patient_id,
+                    object_id=assessment.id,
+                )
+        except InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"{code} recorded: {assessment.total} ({assessment.severity.replace('_', ' ')}).",
+            )
+            if "safety" in assessment.flags:
+                messages.error(
+                    request,
+                    "Positive suicide-risk answer: a safety alert is open. "
+                    "Follow the safety protocol now.",
+                )
+            return back_to_chart(episode.patient_id)
+    return render(
+        request,
+        "measures/assessment_form.html",
+        {"form": form, "episode": episode, "instrument": instrument, "instruments": INSTRUMENTS},
+    )
+
+
+def visible_assessment(request: HttpRequest, assessment_id: int) -> Assessment:
+    return get_object_or_404(
+        Assessment.objects.filter(episode__in=visible_episodes(request.user)).select_related(
+            "episode__patient"
+        ),
+        id=assessment_id,
+    )
+
+
+@requires("record_assessment")
+def amend_assessment(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    original = visible_assessment(request, assessment_id)
+    instrument = get_instrument(original.instrument)
+    today = request.user.organization.today()
+    initial = {"taken_on": original.taken_on, "method": original.method}
+    initial.update({f"item_{n + 1}": a for n, a in enumerate(original.answers) if a is not None})
+    form = AmendForm(request.POST or None, instrument=instrument, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                amended = services.amend_assessment(
+                    original,
+                    form.answers(),
+                    taken_on=form.cleaned_data["taken_on"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                    as_of=today,
+                )
+                record_access(
+                    request,
+                    "update",
+                    "assessment",
+                    patient_id=original.episode.patient_id,
+                    object_id=amended.id,
+                )
+        except InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"{original.instrument} corrected: {amended.total}.")
+            return back_to_chart(original.episode.patient_id)
+    return render(
+        request,
+        "measures/assessment_form.html",
+        {"form": form, "episode": original.episode, "instrument": instrument, "original": original},
+    )
+
+
+@requires("view_clinical")
+def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    assessment = visible_assessment(request, assessment_id)
+    instrument = get_instrument(assessment.instrument)
+    versions = []
+    current: Assessment | None = assessment
+    while current is not None:  # walk back through the corrections
+        versions.append(current)
+        current = current.amends
+    rows = [
+        (item, answer, None if answer is None else item.options[answer])
+        for item, answer in zip(instrument.items, assessment.answers, strict=True)
+    ]
+    record_access(
+        request,
+        "view",
+        "assessment",
+        patient_id=assessment.episode.patient_id,
+        object_id=assessment.id,
+    )
+    return render(
+        request,
+        "measures/assessment_detail.html",
+        {
+            "assessment": assessment,
+            "instrument": instrument,
+            "rows": rows,
+            "versions": versions,
+            "newer": getattr(assessment, "amended_by", None),
+        },
+    )
+
+
+@require_POST
+@requires("follow_up_safety_alert")
+def follow_up_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(
+        SafetyAlert.objects.filter(episode__in=visible_episodes(request.user)), id=alert_id
+    )
+    form = AlertFollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.resolve_alert(
+                    alert,
+                    action=form.cleaned_data["action"],
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                )
+                record_access(
+                    request,
+                    "update",
+                    "safety alert",
+                    patient_id=alert.episode.patient_id,
+                    object_id=alert.id,
+                )
+        except InvalidRequest as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                "Safety follow-up documented."
+                if not alert.is_open
+                else "Outreach attempt logged; the alert stays open.",
+            )
+    else:
+        messages.error(request, "Choose what was done.")
+    return back_to_chart(alert.episode.patient_id)
+
+
+@require_POST
+@requires("send_self_report")
+def send_invitation(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                invitation = services.send_invitation(
+                    episode,
+                    form.cleaned_data["instruments"],
+                    channel=form.cleaned_data["channel"],
+                    by=request.user,
+                    now=timezone.now(),
+                )
+                record_access(
+                    request,
+                    "create",
+                    "self-report link",
+                    patient_id=episode.patient_id,
+                    object_id=invitation.id,
+                )
+        except InvalidRequest as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"Sent {', '.join(invitation.instruments)} by "
+                f"{invitation.get_channel_display().lower()}.",
+            )
+    else:
+        messages.error(request, "Choose at least one questionnaire and how to send it.")
+    return back_to_chart(episode.patient_id)
+
+
+@require_POST
+@requires("send_self_report")
+def start_schedule(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                services.start_schedule(
+                    episode,
+                    data["instruments"],
+                    channel=data["channel"],
+                    every_days=data["every_days"],
+                    first_on=data["first_on"],
+                    by=request.user,
+                )
+                record_access(
+                    request,
+                    "create",
+                    "self-report schedule",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except InvalidRequest as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Schedule started.")
+    else:
+        messages.error(request, "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
+    return back_to_chart(episode.patient_id)
+
+
+@require_POST
+@requires("send_self_report")
+def stop_schedule(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = get_object_or_404(
+        Schedule.objects.filter(episode__in=visible_episodes(request.user)), id=schedule_id
+    )
+    schedule.active = False
+    schedule.save(update_fields=["active"])
+    record_access(
+        request,
+        "update",
+        "self-report schedule",
+        patient_id=schedule.episode.patient_id,
+        object_id=schedule.id,
+    )
+    messages.success(request, "Schedule stopped.")
+    return back_to_chart(schedule.episode.patient_id)
+
+
+@require_POST
+@requires("record_treatment_change")
+def new_treatment_change(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = TreatmentChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                change = services.record_treatment_change(
+                    episode,
+                    on=form.cleaned_data["on"],
+                    kind=form.cleaned_data["kind"],
+                    description=form.cleaned_data["description"],
+                    by=request.user,
+                    as_of=request.user.organization.today(),
+                )
+                record_access(
+                    request,
+                    "create",
+                    "treatment change",
+                    patient_id=episode.patient_id,
+                    object_id=change.id,
+                )
+        except InvalidRequest as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Treatment change recorded.")
+    else:
+        messages.error(request, "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
+    return back_to_chart(episode.patient_id)
+
+
+def unread_notifications(user: User):  # type: ignore[no-untyped-def]
+    return Notification.objects.filter(user=user, read_at__isnull=True)
+
+
+@requires("view_clinical")
+def notifications(request: HttpRequest) -> HttpResponse:
+    # Shown once as unread, then marked read.
+    items = list(Notification.objects.filter(user=request.user)[:100])
+    unread_notifications(request.user).update(read_at=timezone.now())
+    return render(request, "measures/notifications.html", {"items": items})
+
+
+def notification_badge(request: HttpRequest) -> HttpResponse:
+    """Polled by every page (htmx, every 15 s) so an alert shows without a page load."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
+    unread = unread_notifications(request.user)
+    return render(
+        request,
+        "measures/_badge.html",
+        {"unread": unread.count(), "urgent": unread.filter(urgent=True).first()},
+    )
+
+
+# --------------------------------------------------------------------------- patients
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    lang = texts.language(request.GET.get("lang", "en"))
+    return render(
+        request,
+        "measures/self_report_message.html",
+        {"t": texts.PAGE[lang], "message": texts.PAGE[lang]["too_many"], "lang": lang},
+        status=429,
+    )
+
+
+@ratelimit(key="ip", rate=lambda group, request: _rate(), block=True)
+def self_report(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's page: no account, no health information, first name only."""
+    invitation = services.find_invitation(token)
+    now = timezone.now()
+    lang = texts.language(invitation.language if invitation else "en")
+    t = texts.PAGE[lang]
+    if invitation is None or not invitation.is_usable(now):
+        return render(
+            request,
+            "measures/self_report_message.html",
+            {"t": t, "message": t["expired"], "lang": lang},
+            status=410,
+        )
+    instruments = [get_instrument(code) for code in invitation.instruments]
+    form = SelfReportForm(
+        request.POST or None, instruments=instruments, language=lang, missing=t["missing"]
+    )
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            submission = services.submit_self_report(invitation, form.answers(), now=now)
+            for assessment in submission.assessments:
+                record_access(
+                    request,
+                    "create",
+                    "self-report assessment",
+                    patient_id=invitation.episode.patient_id,
+                    object_id=assessment.id,
+                    channel="patient",
+                    user=None,
+                )
+        clinic = invitation.episode.clinic
+        return render(
+            request,
+            "measures/self_report_done.html",
+            {
+                "t": t,
+                "lang": lang,
+                "safety": submission.safety,
+                "clinic": clinic.name,
+                "phone": clinic.phone,
+            },
+        )
+    return render(
+        request,
+        "measures/self_report.html",
+        {
+            "t": t,
+            "lang": lang,
+            "form": form,
+            "groups": list(form.groups(lang)),
+            "first_name": invitation.episode.patient.given_name,
+        },
+    )
+
+
+def _rate() -> str:
+    from django.conf import settings
+
+    return settings.COCM_SELF_REPORT_RATE

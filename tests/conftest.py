@@ -9,6 +9,14 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # Rate-limit counters live in the cache; each test starts with none.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI a skipped test is a failure: the PostgreSQL and browser runs must really run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

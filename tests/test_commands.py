@@ -15,10 +15,16 @@ from cocm.registry.models import Episode, Patient
 SECRET = "x" * 20 + "-production-secret-key-for-tests-only-0123456789"
 
 
+def clean_environment(**overrides):
+    """The test process's environment without what the browser tests set for themselves."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, **overrides}
+
+
 def run_cocm(*args, env=None):
     return subprocess.run(
         [sys.executable, "-m", "cocm.cli", *args],
-        env={**os.environ, **(env or {})},
+        env=clean_environment(**(env or {})),
         capture_output=True,
         text=True,
         timeout=120,
@@ -159,15 +165,14 @@ def test_the_console_script_runs_django_commands():
 
 def test_serve_production_runs_gunicorn_with_static_files(tmp_path):
     port = 18000 + os.getpid() % 1000
-    env = {
-        **os.environ,
-        "COCM_MODE": "production",
-        "COCM_SECRET_KEY": SECRET,
-        "COCM_ALLOWED_HOSTS": "127.0.0.1",
-        "COCM_SSL_REDIRECT": "0",
-        "COCM_STATIC_ROOT": str(tmp_path / "static"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
+    env = clean_environment(
+        COCM_MODE="production",
+        COCM_SECRET_KEY=SECRET,
+        COCM_ALLOWED_HOSTS="127.0.0.1",
+        COCM_SSL_REDIRECT="0",
+        COCM_STATIC_ROOT=str(tmp_path / "static"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
     server = subprocess.Popen(
         [
             sys.executable,

@@ -1,5 +1,4 @@
-from datetime import date, datetime, timedelta
-from datetime import UTC
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -31,15 +30,16 @@ def care_manager(clinic):
 
 @pytest.fixture
 def episode(clinic, care_manager):
-    patient = factories.patient(clinic.organization, email="ana@example.org", phone="555-0100",
-                                given_name="Ana")
-    return factories.episode(clinic, care_manager, the_patient=patient,
-                             consent_on=date(2026, 9, 1))
+    patient = factories.patient(
+        clinic.organization, email="ana@example.org", phone="555-0100", given_name="Ana"
+    )
+    return factories.episode(clinic, care_manager, the_patient=patient, consent_on=date(2026, 9, 1))
 
 
 def record(episode, answers, instrument="PHQ-9", taken_on=date(2026, 10, 1), by=None):
-    return services.record_assessment(episode, instrument, taken_on, answers,
-                                      method="in_clinic", by=by, as_of=TODAY)
+    return services.record_assessment(
+        episode, instrument, taken_on, answers, method="in_clinic", by=by, as_of=TODAY
+    )
 
 
 def test_it_scores_on_the_server(episode, care_manager):
@@ -91,7 +91,11 @@ def test_item9_opens_an_alert_and_notifies_the_care_manager_at_once(
 
     alert = SafetyAlert.objects.get()
     assert (alert.assessment, alert.item, alert.item_answer, alert.is_open) == (
-        assessment, 9, 1, True)
+        assessment,
+        9,
+        1,
+        True,
+    )
     notification = Notification.objects.get()
     assert notification.user == care_manager
     assert notification.urgent
@@ -115,7 +119,9 @@ def test_without_a_care_manager_the_clinic_team_is_notified(clinic, care_manager
     record(episode, PHQ9_ITEM9_POSITIVE)
 
     assert set(Notification.objects.values_list("user", flat=True)) == {
-        care_manager.id, consultant.id}
+        care_manager.id,
+        consultant.id,
+    }
 
 
 def test_an_alert_stays_open_until_the_follow_up_is_documented(episode, care_manager):
@@ -124,8 +130,7 @@ def test_an_alert_stays_open_until_the_follow_up_is_documented(episode, care_man
 
     services.resolve_alert(alert, action="not_reached", note="voicemail left", by=care_manager)
     assert alert.is_open
-    services.resolve_alert(alert, action="safety_plan", note="safe, plan reviewed",
-                           by=care_manager)
+    services.resolve_alert(alert, action="safety_plan", note="safe, plan reviewed", by=care_manager)
 
     alert.refresh_from_db()
     assert not alert.is_open
@@ -138,37 +143,56 @@ def test_other_follow_up_needs_a_note(episode, care_manager):
     record(episode, PHQ9_ITEM9_POSITIVE)
 
     with pytest.raises(InvalidRequest, match="Describe what was done"):
-        services.resolve_alert(SafetyAlert.objects.get(), action="other", note=" ",
-                               by=care_manager)
+        services.resolve_alert(SafetyAlert.objects.get(), action="other", note=" ", by=care_manager)
 
 
 def test_a_correction_keeps_the_original_readable(episode, care_manager):
     original = record(episode, [1] * 9)
 
-    amended = services.amend_assessment(original, [2] * 9, taken_on=original.taken_on,
-                                        reason="item order mix-up", by=care_manager,
-                                        as_of=TODAY)
+    amended = services.amend_assessment(
+        original,
+        [2] * 9,
+        taken_on=original.taken_on,
+        reason="item order mix-up",
+        by=care_manager,
+        as_of=TODAY,
+    )
 
     original.refresh_from_db()
     assert (original.total, original.is_current) == (9, False)
     assert (amended.total, amended.is_current, amended.amends) == (18, True, original)
     with pytest.raises(InvalidRequest, match="already amended"):
-        services.amend_assessment(original, [0] * 9, taken_on=original.taken_on,
-                                  reason="again", by=care_manager, as_of=TODAY)
+        services.amend_assessment(
+            original,
+            [0] * 9,
+            taken_on=original.taken_on,
+            reason="again",
+            by=care_manager,
+            as_of=TODAY,
+        )
 
 
 def test_a_correction_never_drops_an_alert(episode, care_manager):
     original = record(episode, PHQ9_ITEM9_POSITIVE)
 
-    services.amend_assessment(original, [0] * 9, taken_on=original.taken_on,
-                              reason="wrong patient's form", by=care_manager, as_of=TODAY)
+    services.amend_assessment(
+        original,
+        [0] * 9,
+        taken_on=original.taken_on,
+        reason="wrong patient's form",
+        by=care_manager,
+        as_of=TODAY,
+    )
 
     assert SafetyAlert.objects.get().is_open
 
 
 def test_trajectory_summarizes_response_and_remission(episode):
-    for taken_on, total_each in [(date(2026, 9, 2), 2), (date(2026, 10, 14), 1),
-                                 (date(2026, 11, 18), 0)]:
+    for taken_on, total_each in [
+        (date(2026, 9, 2), 2),
+        (date(2026, 10, 14), 1),
+        (date(2026, 11, 18), 0),
+    ]:
         record(episode, [total_each] * 9, taken_on=taken_on)
 
     phq9 = services.trajectories(episode)["PHQ-9"].target
@@ -179,11 +203,13 @@ def test_trajectory_summarizes_response_and_remission(episode):
     assert services.trajectories(episode)["GAD-7"].target is None
 
 
-def test_send_invitation_by_email_names_only_the_first_name(episode, care_manager,
-                                                           django_capture_on_commit_callbacks):
+def test_send_invitation_by_email_names_only_the_first_name(
+    episode, care_manager, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = services.send_invitation(episode, ["PHQ-9", "GAD-7"], channel="email",
-                                              by=care_manager, now=NOW)
+        invitation = services.send_invitation(
+            episode, ["PHQ-9", "GAD-7"], channel="email", by=care_manager, now=NOW
+        )
 
     body = mail.outbox[0].body
     assert "Hello Ana" in body
@@ -195,8 +221,9 @@ def test_send_invitation_by_email_names_only_the_first_name(episode, care_manage
     assert token not in invitation.token_digest
 
 
-def test_send_invitation_by_text_in_spanish(episode, care_manager, sms_outbox,
-                                            django_capture_on_commit_callbacks):
+def test_send_invitation_by_text_in_spanish(
+    episode, care_manager, sms_outbox, django_capture_on_commit_callbacks
+):
     episode.patient.preferred_language = "es"
     episode.patient.save()
 
@@ -217,37 +244,39 @@ def test_no_address_on_file_is_a_clear_error(episode, care_manager):
 
 
 def test_a_link_is_single_use_and_expires(episode, care_manager):
-    invitation = services.send_invitation(episode, ["PHQ-2"], channel="email",
-                                          by=care_manager, now=NOW)
+    invitation = services.send_invitation(
+        episode, ["PHQ-2"], channel="email", by=care_manager, now=NOW
+    )
 
     services.submit_self_report(invitation, {"PHQ-2": [1, 1]}, now=NOW)
 
     assert not invitation.is_usable(NOW)
     with pytest.raises(InvalidRequest, match="expired or was already used"):
         services.submit_self_report(invitation, {"PHQ-2": [1, 1]}, now=NOW)
-    later = services.send_invitation(episode, ["PHQ-2"], channel="email", by=care_manager,
-                                     now=NOW)
+    later = services.send_invitation(episode, ["PHQ-2"], channel="email", by=care_manager, now=NOW)
     assert not later.is_usable(NOW + timedelta(days=4))
     assert later.is_usable(NOW + timedelta(days=3, hours=23))
 
 
 def test_self_report_with_item9_raises_the_alert(episode, care_manager):
-    invitation = services.send_invitation(episode, ["PHQ-9", "GAD-7"], channel="email",
-                                          by=care_manager, now=NOW)
+    invitation = services.send_invitation(
+        episode, ["PHQ-9", "GAD-7"], channel="email", by=care_manager, now=NOW
+    )
 
     submission = services.submit_self_report(
-        invitation, {"PHQ-9": PHQ9_ITEM9_POSITIVE, "GAD-7": [1] * 7}, now=NOW)
+        invitation, {"PHQ-9": PHQ9_ITEM9_POSITIVE, "GAD-7": [1] * 7}, now=NOW
+    )
 
     assert submission.safety
     assert [a.method for a in submission.assessments] == ["self_report", "self_report"]
     assert SafetyAlert.objects.get().assessment.instrument == "PHQ-9"
 
 
-def test_one_reminder_with_a_fresh_link(episode, care_manager,
-                                        django_capture_on_commit_callbacks):
+def test_one_reminder_with_a_fresh_link(episode, care_manager, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = services.send_invitation(episode, ["PHQ-9"], channel="email",
-                                              by=care_manager, now=NOW)
+        invitation = services.send_invitation(
+            episode, ["PHQ-9"], channel="email", by=care_manager, now=NOW
+        )
     first_token = mail.outbox[0].body.split("/r/")[1].split("/")[0]
     with django_capture_on_commit_callbacks(execute=True):
         reminded = [services.send_reminders(NOW + timedelta(hours=h)) for h in (47, 48, 60)]
@@ -261,8 +290,14 @@ def test_one_reminder_with_a_fresh_link(episode, care_manager,
 
 
 def test_schedule_sends_when_due_and_moves_on(episode, care_manager):
-    schedule = services.start_schedule(episode, ["PHQ-9"], channel="email", every_days=28,
-                                       first_on=date(2026, 11, 23), by=care_manager)
+    schedule = services.start_schedule(
+        episode,
+        ["PHQ-9"],
+        channel="email",
+        every_days=28,
+        first_on=date(2026, 11, 23),
+        by=care_manager,
+    )
 
     sent_today = services.send_due_schedules(NOW)
     sent_again = services.send_due_schedules(NOW + timedelta(hours=1))
@@ -277,10 +312,22 @@ def test_schedule_stops_when_the_episode_is_discharged(episode, care_manager):
     from cocm.domain.episodes import DischargeReason, EpisodeStatus
     from cocm.registry.services import change_status
 
-    schedule = services.start_schedule(episode, ["PHQ-9"], channel="email", every_days=28,
-                                       first_on=date(2026, 11, 1), by=care_manager)
-    change_status(episode, EpisodeStatus.DISCHARGED, on=date(2026, 11, 2), by=care_manager,
-                  as_of=TODAY, reason=DischargeReason.MOVED)
+    schedule = services.start_schedule(
+        episode,
+        ["PHQ-9"],
+        channel="email",
+        every_days=28,
+        first_on=date(2026, 11, 1),
+        by=care_manager,
+    )
+    change_status(
+        episode,
+        EpisodeStatus.DISCHARGED,
+        on=date(2026, 11, 2),
+        by=care_manager,
+        as_of=TODAY,
+        reason=DischargeReason.MOVED,
+    )
 
     services.send_due_schedules(NOW)
 

@@ -212,3 +212,21 @@ def wait_for(url, seconds=90):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@pytest.mark.django_db
+def test_seeded_assessments_score_as_the_domain_scores_them():
+    from cocm.domain.instruments import score
+    from cocm.measures.models import Assessment, SafetyAlert
+
+    call_command("seed", "--patients", "300", "--seed", "3", "--as-of", "2026-11-23", verbosity=0)
+
+    assessments = list(Assessment.objects.select_related("episode"))
+    assert len(assessments) > 300
+    for assessment in assessments:
+        expected = score(assessment.instrument, assessment.answers)
+        assert (assessment.total, assessment.severity) == (expected.total, expected.severity)
+        assert assessment.episode.enrolled_on <= assessment.taken_on <= date(2026, 11, 23)
+        assert assessment.flags == list(expected.flags)
+    flagged = {a.id for a in assessments if "safety" in a.flags}
+    assert set(SafetyAlert.objects.values_list("assessment_id", flat=True)) == flagged

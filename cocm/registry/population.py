@@ -16,6 +16,8 @@ from django.db import transaction
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
+from cocm.domain.instruments import score
+from cocm.measures.models import Assessment, SafetyAlert
 from cocm.registry.models import Coverage, Diagnosis, Episode, Patient, StatusChange
 
 DEMO_ORGANIZATION = "Demo Health"
@@ -374,6 +376,110 @@ def create_batch(
         )
     StatusChange.objects.bulk_create(changes, batch_size=5000)
     Diagnosis.objects.bulk_create(codes, batch_size=5000)
+    create_measures(rng, episodes, diagnoses, as_of)
+
+
+# Trajectory shapes (share of episodes, fraction of the baseline left at week 12).
+TRAJECTORIES = (("responder", 45), ("partial", 20), ("non_responder", 25), ("relapse", 10))
+METHODS = (("in_clinic", 40), ("phone", 45), ("self_report", 15))
+
+
+def create_measures(
+    rng: random.Random, episodes: list[Episode], diagnoses: list[list[str]], as_of: date
+) -> None:
+    """PHQ-9 (and GAD-7 for anxiety diagnoses) every 2-4 weeks from enrollment, following
+    a responder, partial, non-responder or relapse course; a few item-9 positives."""
+    assessments: list[Assessment] = []
+    alerts: list[tuple[int, int, date, Episode]] = []
+    for episode, codes in zip(episodes, diagnoses, strict=True):
+        if episode.enrolled_on is None:
+            continue
+        end = min(episode.discharged_on or as_of, as_of)
+        shape = str(weighted(rng, TRAJECTORIES))
+        anxious = any(code.startswith(("F41", "F43")) for code in codes)
+        instruments = [
+            ("PHQ-9", 9, rng.randint(10, 24) if rng.random() < 0.9 else rng.randint(5, 9))
+        ]
+        if anxious:
+            instruments.append(("GAD-7", 7, rng.randint(10, 19)))
+        taken_on = episode.enrolled_on
+        while taken_on <= end:
+            weeks = (taken_on - episode.enrolled_on).days / 7
+            method = str(weighted(rng, METHODS))
+            for code, n_items, baseline in instruments:
+                total = course_total(rng, shape, baseline, weeks, 3 * n_items)
+                answers = spread(rng, total, n_items)
+                if code == "PHQ-9" and total >= 12 and rng.random() < 0.04:
+                    answers[8] = rng.choice((1, 1, 2))
+                result = score(code, answers)
+                assessments.append(
+                    Assessment(
+                        episode=episode,
+                        instrument=code,
+                        taken_on=taken_on,
+                        answers=answers,
+                        total=result.total,
+                        severity=result.severity,
+                        flags=list(result.flags),
+                        method=method,
+                        administered_by=None if method == "self_report" else episode.care_manager,
+                        recorded_at=datetime.combine(taken_on, time(16), tzinfo=UTC),
+                    )
+                )
+                if result.safety_items:
+                    alerts.append((len(assessments) - 1, answers[8], taken_on, episode))
+            taken_on += timedelta(days=rng.choice((14, 21, 28)))
+    Assessment.objects.bulk_create(assessments, batch_size=5000)
+    # Alerts older than a week were followed up; recent ones are still open.
+    SafetyAlert.objects.bulk_create(
+        [
+            SafetyAlert(
+                episode=episode,
+                assessment=assessments[index],
+                item=9,
+                item_answer=answer,
+                opened_at=datetime.combine(taken_on, time(16), tzinfo=UTC),
+                **(
+                    {}
+                    if (as_of - taken_on).days < 7
+                    else {
+                        "resolved_at": datetime.combine(taken_on, time(18), tzinfo=UTC),
+                        "resolved_by": episode.care_manager,
+                        "action": SafetyAlert.Action.SAFETY_PLAN,
+                        "note": "Called the patient; safety plan reviewed.",
+                    }
+                ),
+            )
+            for index, answer, taken_on, episode in alerts
+        ],
+        batch_size=5000,
+    )
+
+
+def course_total(rng: random.Random, shape: str, baseline: int, weeks: float, top: int) -> int:
+    """A plausible score at `weeks` into treatment for the trajectory shape."""
+    if shape == "responder":
+        remaining = max(0.2, 1 - 0.6 * min(weeks, 16) / 12)
+    elif shape == "partial":
+        remaining = max(0.55, 1 - 0.35 * min(weeks, 12) / 12)
+    elif shape == "relapse":
+        remaining = 1 - 0.6 * weeks / 12 if weeks < 12 else 0.4 + 0.05 * (weeks - 12)
+    else:
+        remaining = 1.0
+    noisy = baseline * min(remaining, 1.1) + rng.gauss(0, 1.5)
+    return max(0, min(top, round(noisy)))
+
+
+def spread(rng: random.Random, total: int, n_items: int) -> list[int]:
+    """Item answers (0-3) summing to `total`, item 9 kept at 0 unless set later."""
+    answers = [0] * n_items
+    open_items = list(range(n_items - 1 if n_items == 9 else n_items))
+    for _ in range(min(total, 3 * len(open_items))):
+        index = rng.choice(open_items)
+        answers[index] += 1
+        if answers[index] == 3:
+            open_items.remove(index)
+    return answers
 
 
 def pick_payer(rng: random.Random, age: int) -> str:

@@ -333,3 +333,24 @@ def test_schedule_stops_when_the_episode_is_discharged(episode, care_manager):
 
     assert not Schedule.objects.get(id=schedule.id).active
     assert not Invitation.objects.exists()
+
+
+def test_worker_runs_one_pass(episode, care_manager):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    services.start_schedule(
+        episode,
+        ["PHQ-9"],
+        channel="email",
+        every_days=28,
+        first_on=date(2026, 1, 1),
+        by=care_manager,
+    )
+    out = StringIO()
+
+    call_command("worker", "--once", stdout=out)
+
+    assert "sent 1 scheduled link(s), 0 reminder(s)" in out.getvalue()
+    assert Invitation.objects.count() == 1

@@ -4,7 +4,7 @@ from cocm.domain.instruments import INSTRUMENTS, Instrument
 from cocm.measures.models import Channel, Method, SafetyAlert, TreatmentChange
 from cocm.registry.forms import DateInput
 
-INSTRUMENT_CHOICES = [(code, f"{code} — {i.name}") for code, i in INSTRUMENTS.items()]
+INSTRUMENT_CHOICES = [(code, code) for code in INSTRUMENTS]
 
 
 def item_fields(instrument: Instrument, language: str, *, required: bool, prefix: str = ""):  # type: ignore[no-untyped-def]

@@ -62,6 +62,10 @@ class Assessment(models.Model):
     def __str__(self) -> str:
         return f"{self.instrument} {self.total} on {self.taken_on}"
 
+    @property
+    def severity_label(self) -> str:
+        return self.severity.replace("_", " ")
+
 
 class SafetyAlert(models.Model):
     """A positive suicide-risk item. Open until a clinician documents the follow-up."""

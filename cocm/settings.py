@@ -6,6 +6,7 @@ with DEBUG on, a missing or default secret key, or no allowed hosts.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,24 +49,38 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_ratelimit",
+    "ninja",  # serves the API docs from its own static files, not a CDN
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "cocm.accounts",
     "cocm.registry",
     "cocm.bench",
     "cocm.measures",
+    "cocm.care",
+    "cocm.billing",
 ]
 
 MIDDLEWARE = [
+    "cocm.accounts.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "cocm.accounts.middleware.InactivityTimeoutMiddleware",
+    "cocm.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "cocm.accounts.middleware.OrganizationTimezoneMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cocm.urls"
@@ -125,6 +140,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes checks for a lockout before Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five failed sign-ins for one username from one address lock that pair for 15 minutes.
+AXES_FAILURE_LIMIT = int(os.environ.get("COCM_LOCKOUT_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("COCM_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cocm.accounts.views.locked_out"
+AXES_VERBOSE = False  # its log lines name the username and address; the audit log has them
+AXES_CLIENT_IP_CALLABLE = "cocm.accounts.audit.client_address"
+# Reverse proxies in front of the product that append to X-Forwarded-For (docs/deploy.md);
+# 0 trusts REMOTE_ADDR alone, so a client cannot forge its address.
+COCM_PROXY_COUNT = int(os.environ.get("COCM_PROXY_COUNT", "0"))
+# Emergency ("break-glass") access to a patient outside one's clinics lasts this long.
+COCM_BREAK_GLASS_HOURS = int(os.environ.get("COCM_BREAK_GLASS_HOURS", "4"))
+# Two-factor sign-in: time-based one-time passwords (RFC 6238) from an authenticator app.
+OTP_TOTP_ISSUER = "CoCM Registry"
+COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -155,9 +192,33 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(os.environ.get("COCM_SESSION_IDLE_MINUTES", "15")) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the idle time-out restarts on every request
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Polling (the notification badge) does not count as activity; this middleware setting
+# signs a user out after the idle minutes even while a page keeps polling.
+COCM_SESSION_IDLE_SECONDS = SESSION_COOKIE_AGE
+CSRF_COOKIE_HTTPONLY = True  # pages send the token from the template, never from JavaScript
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content Security Policy: scripts, styles and images from this site only; no inline script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Request bodies: form and JSON data up to 1 MiB, whole requests (file uploads) up to
+# 10 MiB; larger ones get a 413 that says so (RequestSizeLimitMiddleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("COCM_MAX_DATA_BYTES", str(1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+COCM_MAX_UPLOAD_BYTES = int(os.environ.get("COCM_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from cocm.accounts import two_factor
 from cocm.accounts import views as accounts
 from cocm.api.routes import api
 from cocm.measures import views as measures
@@ -15,13 +16,19 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/two-factor/", two_factor.two_factor, name="two_factor"),
+    path("organization/security/", accounts.organization_security, name="organization_security"),
+    path("audit/", accounts.audit_log, name="audit_log"),
+    path("audit/export.csv", accounts.audit_export, name="audit_export"),
+    path("audit/break-glass/", accounts.break_glass_report, name="break_glass_report"),
+    path("break-glass/", accounts.break_glass, name="break_glass"),
     path("organization/", accounts.organization, name="organization"),
-    path("caseload/", registry.caseload, name="caseload"),
-    path("referrals/", registry.pcp_patients, name="pcp_patients"),
-    path("billing/", registry.billing_readiness, name="billing_readiness"),
+    path("", include("cocm.care.urls")),
+    path("", include("cocm.billing.urls")),
     path("patients/find/", registry.patient_search, name="patient_search"),
     path("patients/new/", registry.register_patient, name="register_patient"),
     path("patients/<int:patient_id>/", registry.patient_chart, name="patient_chart"),
+    path("patients/<int:patient_id>/edit/", registry.edit_patient, name="edit_patient"),
     path("patients/<int:patient_id>/refer/", registry.refer_patient, name="refer_patient"),
     path("episodes/<int:episode_id>/enroll/", registry.enroll_patient, name="enroll_patient"),
     path("episodes/<int:episode_id>/status/", registry.change_status, name="change_status"),
@@ -50,3 +57,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
+
+# A request body over the size limit is answered with a 413 that says so.
+handler400 = "cocm.accounts.views.bad_request"

@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from cocm.accounts.models import ApiToken, Clinic, Membership, Organization, User
+from cocm.accounts.models import (
+    ApiToken,
+    AuditEvent,
+    BreakGlassGrant,
+    Clinic,
+    Membership,
+    Organization,
+    User,
+)
 
 
 class OrganizationScoped(admin.ModelAdmin):
@@ -61,5 +69,39 @@ class OrganizationAdmin(OrganizationScoped):
 @admin.register(ApiToken)
 class ApiTokenAdmin(OrganizationScoped):
     organization_path = "user__organization"
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix",
+        "user",
+        "name",
+        "scope",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     readonly_fields = ["digest", "prefix", "created_at", "last_used_at"]
+
+
+class ReadOnly(OrganizationScoped):
+    """The audit log and emergency-access grants are evidence: shown, never edited here."""
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnly):
+    organization_path = "user__organization"
+    list_display = ["sequence", "occurred_at", "user", "patient_id", "action", "what", "channel"]
+    list_filter = ["action", "channel"]
+
+
+@admin.register(BreakGlassGrant)
+class BreakGlassGrantAdmin(ReadOnly):
+    organization_path = "patient__organization"
+    list_display = ["granted_at", "user", "patient_id", "reason", "expires_at"]

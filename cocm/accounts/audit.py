@@ -1,8 +1,97 @@
-"""Recording access to patient data in the audit log."""
+"""The audit log: who did what to which patient's record, when and from where.
 
+Events form a hash chain (45 CFR 164.312(b) audit controls, (c)(1) integrity; ONC
+170.315(d)(2) tamper resistance): each event stores the SHA-256 of its own content and of
+the event before it, and a one-row head names the last event. Changing, removing or
+reordering a row with raw SQL breaks the chain, and `cocm audit verify` names the first
+broken event.
+"""
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from cocm.accounts.models import AuditEvent, User
+from cocm.accounts.models import AuditChainHead, AuditEvent, User
+
+GENESIS_HASH = "0" * 64
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's IP address. Behind COCM_PROXY_COUNT trusted reverse proxies it is the
+    address the outermost proxy saw, taken from X-Forwarded-For; else REMOTE_ADDR."""
+    proxies = settings.COCM_PROXY_COUNT
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= proxies:
+            return valid_address(forwarded[-proxies])
+    return valid_address(request.META.get("REMOTE_ADDR"))
+
+
+def valid_address(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _address_key(value: object) -> str | None:
+    # Databases print IPv6 addresses differently; the packed bytes are the same everywhere.
+    return ipaddress.ip_address(str(value)).packed.hex() if value else None
+
+
+def entry_digest(event: AuditEvent) -> str:
+    """SHA-256 over the event's content and the hash of the event before it."""
+    content = {
+        "sequence": event.sequence,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "user_id": event.user_id,
+        "patient_id": event.patient_id,
+        "action": event.action,
+        "what": event.what,
+        "object_id": event.object_id,
+        "channel": event.channel,
+        "remote_addr": _address_key(event.remote_addr),
+        "previous_hash": event.previous_hash,
+    }
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _locked_head() -> AuditChainHead:
+    # On PostgreSQL the row lock makes concurrent writers wait for each other until their
+    # transactions end; on SQLite the IMMEDIATE transaction already holds the write lock.
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # an emptied database (tests flush it): start the chain again
+        try:
+            with transaction.atomic():
+                AuditChainHead.objects.create(pk=1)
+        except IntegrityError:
+            pass  # another writer created it first
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def append_to_chain(event: AuditEvent, insert: Callable[[], None]) -> None:
+    """Give the new event its place and hashes, insert it and move the head, in one
+    transaction (the caller's, when there is one)."""
+    with transaction.atomic():
+        head = _locked_head()
+        event.sequence = head.sequence + 1
+        event.previous_hash = head.entry_hash
+        event.remote_addr = valid_address(event.remote_addr)
+        event.entry_hash = entry_digest(event)
+        insert()
+        AuditChainHead.objects.filter(pk=head.pk).update(
+            sequence=event.sequence, entry_hash=event.entry_hash
+        )
 
 
 def record_access(
@@ -20,14 +109,124 @@ def record_access(
     A patient answering a self-report link has no account: the event has no user and the
     channel says "patient".
     """
-    if user is None and request.user.is_authenticated:
+    if user is None and getattr(request, "user", None) and request.user.is_authenticated:
         user = request.user
-    AuditEvent.objects.create(
+    record_event(
+        action,
+        what,
+        user=user,
+        patient_id=patient_id,
+        object_id=object_id,
+        channel=channel,
+        remote_addr=client_address(request),
+    )
+
+
+def record_event(
+    action: str,
+    what: str,
+    *,
+    user: User | None = None,
+    patient_id: int | None = None,
+    object_id: int | None = None,
+    channel: str = "cli",
+    remote_addr: str | None = None,
+) -> AuditEvent:
+    """Append an audit event that no web request carries (commands, sign-in signals)."""
+    event = AuditEvent(
         user=user,
         patient_id=patient_id,
         action=action,
         what=what,
         object_id=object_id,
         channel=channel,
-        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        remote_addr=remote_addr,
+    )
+    event.save()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    sequence: int
+    event_id: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"audit event #{self.sequence}"
+        if self.event_id is not None:
+            where += f" (id {self.event_id})"
+        return f"{where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int
+    head_hash: str
+    first_break: ChainBreak | None
+
+
+def _ordered_events() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000)
+
+
+def verify_chain() -> ChainReport:
+    """Recompute the chain from the first event and report the first row that breaks it."""
+    expected_sequence = 1
+    previous_hash = GENESIS_HASH
+    count = 0
+    for event in _ordered_events():
+        problem = None
+        if event.sequence != expected_sequence:
+            problem = (
+                f"event #{expected_sequence} is missing (deleted?); the next event is this one"
+            )
+        elif event.previous_hash != previous_hash:
+            problem = "it does not follow the event before it (that one was changed or replaced)"
+        elif entry_digest(event) != event.entry_hash:
+            problem = "its content was changed after it was written"
+        if problem:
+            return ChainReport(count, previous_hash, ChainBreak(event.sequence, event.id, problem))
+        count += 1
+        expected_sequence += 1
+        previous_hash = event.entry_hash
+    head = AuditChainHead.objects.filter(pk=1).first()
+    head_sequence, head_hash = (head.sequence, head.entry_hash) if head else (0, GENESIS_HASH)
+    if (head_sequence, head_hash) != (count, previous_hash):
+        problem = (
+            f"the chain head names event #{head_sequence} but the log ends at #{count}: "
+            "the last events were deleted or the head was changed"
+        )
+        return ChainReport(count, previous_hash, ChainBreak(count + 1, None, problem))
+    return ChainReport(count, previous_hash, None)
+
+
+# Sign-in events (ONC 170.315(d)(2) auditable events), connected in AccountsConfig.ready.
+
+
+def audit_sign_in(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:
+    record_access(request, "sign_in", "sign-in", patient_id=None, user=user)
+
+
+def audit_sign_out(
+    sender: object, request: HttpRequest, user: User | None, **kwargs: object
+) -> None:
+    if user is not None:
+        idle = getattr(request, "signed_out_idle", False)
+        what = "automatic sign-out after inactivity" if idle else "sign-out"
+        record_access(request, "sign_out", what, patient_id=None, user=user)
+
+
+def audit_failed_sign_in(
+    sender: object, credentials: dict, request: HttpRequest | None = None, **kwargs: object
+) -> None:
+    # The attempted username is not stored (it may be a mistyped password); a known
+    # account is linked by its id.
+    user = User.objects.filter(username=credentials.get("username") or "").first()
+    record_event(
+        "sign_in_failed",
+        "sign-in failed",
+        user=user,
+        channel="web",
+        remote_addr=client_address(request) if request is not None else None,
     )

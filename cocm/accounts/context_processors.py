@@ -6,11 +6,16 @@ from cocm.accounts.permissions import can
 
 NAVIGATION = (
     ("caseload", "Caseload", "view_caseload"),
+    ("tasks", "Tasks", "manage_tasks"),
+    ("review_agenda", "Caseload review", "run_caseload_review"),
+    ("pcp_inbox", "Recommendations", "answer_recommendation"),
     ("pcp_patients", "My referrals", "view_referrals"),
     ("patient_search", "Find patient", "view_patient"),
     ("register_patient", "Register patient", "register_patient"),
-    ("billing_readiness", "Billing", "view_billing"),
+    ("billing_home", "Billing", "view_billing"),
     ("organization", "Organization", "manage_organization"),
+    ("audit_log", "Audit log", "view_audit_log"),
+    ("break_glass", "Emergency access", "break_glass"),
 )
 
 

@@ -1,13 +1,22 @@
+import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+
+Handler = Callable[[HttpRequest], HttpResponse]
 
 
 class OrganizationTimezoneMiddleware:
     """Show dates and times in the signed-in user's organization time zone."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -17,4 +26,116 @@ class OrganizationTimezoneMiddleware:
             timezone.activate(organization.tz)
         else:
             timezone.deactivate()
+        return self.get_response(request)
+
+
+def url_name(request: HttpRequest) -> str | None:
+    try:
+        return resolve(request.path_info).url_name
+    except Resolver404:
+        return None
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    # Read the header: these middlewares run before django-htmx sets request.htmx.
+    return request.headers.get("HX-Request") == "true"
+
+
+def htmx_redirect(url: str) -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = url
+    return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse an oversized request body with a 413 that says so, before anything reads it.
+
+    Form and JSON bodies may reach DATA_UPLOAD_MAX_MEMORY_SIZE; multipart bodies (file
+    uploads) COCM_MAX_UPLOAD_BYTES. Bodies without a Content-Length meet Django's own limit
+    when read, which `cocm.accounts.views.bad_request` also answers with a 413.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        limit = (
+            settings.COCM_MAX_UPLOAD_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        )
+        if limit is not None and length > limit:
+            return too_large(request, limit)
+        return self.get_response(request)
+
+
+def too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    message = f"The request is too large: the limit is {limit // 1024} KiB."
+    if is_api(request):
+        return JsonResponse({"detail": message}, status=413)
+    return render(request, "413.html", {"message": message}, status=413)
+
+
+class InactivityTimeoutMiddleware:
+    """Sign a user out after COCM_SESSION_IDLE_SECONDS without a request of their own.
+
+    The session cookie's age restarts on every request, and the notification badge polls
+    every 15 seconds, so the cookie alone would never expire on an open page. Polls do not
+    count as activity here (ONC 170.315(d)(5) automatic access time-out).
+    """
+
+    POLLS = frozenset({"notification_badge"})
+    KEY = "last_activity"
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and not is_api(request):
+            now = time.time()
+            last = request.session.get(self.KEY, now)
+            if now - last > settings.COCM_SESSION_IDLE_SECONDS:
+                request.signed_out_idle = True  # type: ignore[attr-defined]  # for the audit
+                logout(request)
+                if is_htmx(request):
+                    return htmx_redirect(reverse("login"))
+                return redirect_to_login(request.get_full_path())
+            if url_name(request) not in self.POLLS:
+                request.session[self.KEY] = now
+        return self.get_response(request)
+
+
+def must_use_two_factor(user: object) -> bool:
+    organization = getattr(user, "organization", None)
+    return bool(organization and organization.requires_two_factor(user.roles))  # type: ignore[attr-defined]
+
+
+class TwoFactorMiddleware:
+    """Until a user whose role the organization chose has entered a one-time code in this
+    session, every page except sign-in, the code page and sign-out leads to the code page."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and not is_api(request)
+            and not request.path_info.startswith(settings.STATIC_URL)
+            and not user.is_verified()  # type: ignore[attr-defined]
+            and must_use_two_factor(user)
+            and url_name(request) not in settings.COCM_TWO_FACTOR_EXEMPT_URLS
+        ):
+            if is_htmx(request):
+                return htmx_redirect(reverse("two_factor"))
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('two_factor')}?{query}")
         return self.get_response(request)

@@ -6,6 +6,7 @@ from datetime import date
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -21,6 +22,9 @@ class Organization(models.Model):
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
+    # Roles whose members must sign in with a one-time code as well as their password
+    # (ONC 170.315(d)(13)); the organization admin chooses them.
+    two_factor_roles = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -31,6 +35,9 @@ class Organization(models.Model):
 
     def today(self) -> date:
         return timezone.localdate(timezone=self.tz)
+
+    def requires_two_factor(self, roles: frozenset[str]) -> bool:
+        return bool(roles.intersection(self.two_factor_roles))
 
 
 class ClinicSetting(models.TextChoices):
@@ -119,11 +126,22 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
         return self.filter(revoked_at__isnull=True, user__is_active=True)
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    READ_WRITE = "read_write", "Read and write"
+
+
 class ApiToken(models.Model):
-    """A bearer token for integrations; only its SHA-256 digest is stored."""
+    """A bearer token for integrations; only its SHA-256 digest is stored.
+
+    Its scope narrows what the user's roles allow: a read-only token cannot change data.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(
+        max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE
+    )
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
     created_at = models.DateTimeField(default=timezone.now)
@@ -136,21 +154,50 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user.username})"
 
     @classmethod
-    def issue(cls, user: User, name: str = "") -> tuple["ApiToken", str]:
+    def issue(
+        cls, user: User, name: str = "", scope: str = TokenScope.READ_WRITE
+    ) -> tuple["ApiToken", str]:
         raw = secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, digest=hash_token(raw), prefix=raw[:8])
+        token = cls.objects.create(
+            user=user, name=name, scope=scope, digest=hash_token(raw), prefix=raw[:8]
+        )
         return token, raw
 
 
+class AppendOnly(Exception):
+    """Raised when code tries to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: object) -> int:
+        raise AppendOnly("Audit events are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("Audit events are never deleted.")
+
+    def bulk_create(self, *args: object, **kwargs: object) -> list["AuditEvent"]:
+        raise AppendOnly("Audit events are appended one by one, each chained to the last.")
+
+
 class AuditEvent(models.Model):
-    """Who did what to which patient's record, when and from where. Never edited."""
+    """Who did what to which patient's record, when and from where. Never edited.
+
+    Each event carries the SHA-256 of its content and of the event before it (`sequence`
+    orders them), so `cocm audit verify` finds a row edited or deleted with raw SQL.
+    """
 
     class Action(models.TextChoices):
         VIEW = "view"
         CREATE = "create"
         UPDATE = "update"
         EXPORT = "export"
+        EMERGENCY = "emergency", "Emergency (break-glass) access"
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_OUT = "sign_out", "Signed out"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SETTINGS = "settings", "Security settings changed"
 
+    sequence = models.BigIntegerField(unique=True)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
     patient_id = models.BigIntegerField(null=True, db_index=True)
@@ -159,9 +206,65 @@ class AuditEvent(models.Model):
     object_id = models.BigIntegerField(null=True)
     channel = models.CharField(max_length=8, default="web")
     remote_addr = models.GenericIPAddressField(null=True)
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["user", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="audit_sequence_positive"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.what}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise AppendOnly("Audit events are never changed.")
+        # Imported here: the chain lives with the other audit rules in audit.py.
+        from cocm.accounts.audit import append_to_chain
+
+        append_to_chain(self, lambda: super(AuditEvent, self).save(*args, **kwargs))
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("Audit events are never deleted.")
+
+
+class AuditChainHead(models.Model):
+    """One row: the last event of the chain. Writers lock it, so events line up one by one,
+    and `audit verify` compares it with the last row to notice a deleted tail."""
+
+    sequence = models.BigIntegerField(default=0)
+    entry_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.sequence}"
+
+
+class BreakGlassGrant(models.Model):
+    """Emergency access to one patient outside the user's clinics: a stated reason, a time
+    limit, an audit event, and a line in the organization admin's report."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="break_glass_grants")
+    patient = models.ForeignKey(
+        "registry.Patient", on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    reason = models.CharField(max_length=500)
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["user", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="break_glass_has_reason"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("granted_at")),
+                name="break_glass_expires_after_grant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Break-glass by {self.user} on patient {self.patient_id}"

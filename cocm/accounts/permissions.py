@@ -1,8 +1,13 @@
 """The one place that says which role may do what.
 
 Views and API endpoints name a capability; they never test roles themselves. Clinic scoping
-(a user sees only the patients of the clinics they belong to) is applied by the querysets
-in `cocm.registry.services`.
+(a user sees only the patients of the clinics they belong to, plus those of an active
+break-glass grant) is applied by the querysets in `cocm.registry.services`.
+
+Minimum necessary (45 CFR 164.502(b)): billing staff see demographics, coverage and billing,
+never assessments or notes (`view_clinical`); organization admins manage users, security
+settings and the audit log. tests/security/test_access_matrix.py walks every URL and API
+operation for every role against this table.
 """
 
 from collections.abc import Callable
@@ -35,8 +40,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "send_self_report": frozenset({CM}),
     "follow_up_safety_alert": frozenset({CM, PC, PCP}),
     "record_treatment_change": frozenset({CM, PC, PCP}),
+    "record_contact": frozenset({CM, PC, PCP}),
+    "export_caseload": frozenset({CM, PC, ADMIN}),
+    "request_review": frozenset({CM}),
+    "run_caseload_review": frozenset({PC}),
+    "answer_recommendation": frozenset({PCP}),
+    "manage_tasks": frozenset({CM}),
+    "edit_relapse_plan": frozenset({CM, PC}),
     "view_billing": frozenset({BILLING, ADMIN}),
+    "close_billing_month": frozenset({BILLING}),
     "manage_organization": frozenset({ADMIN}),
+    # Security (docs/security.md).
+    "view_clinics": frozenset({CM, PC, PCP, BILLING, ADMIN}),
+    "edit_patient": frozenset({CM, PCP, ADMIN}),
+    "break_glass": frozenset({CM, PC, PCP}),
+    "view_audit_log": frozenset({ADMIN}),
 }
 
 

@@ -1,16 +1,41 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 
-from cocm.accounts.models import Clinic, Role, User
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views import defaults
+
+from cocm.accounts.audit import record_access
+from cocm.accounts.forms import AuditFilterForm, BreakGlassForm, TwoFactorRolesForm
+from cocm.accounts.middleware import too_large
+from cocm.accounts.models import (
+    AuditEvent,
+    BreakGlassGrant,
+    Clinic,
+    Organization,
+    Role,
+    User,
+)
 from cocm.accounts.permissions import requires
+from cocm.registry.models import Patient
+from cocm.registry.services import visible_patients
 
 # Each role lands on its own home; a user with several roles lands on the first listed.
 ROLE_HOMES = (
     (Role.CARE_MANAGER, "caseload"),
     (Role.PSYCHIATRIC_CONSULTANT, "caseload"),
     (Role.PCP, "pcp_patients"),
-    (Role.BILLING, "billing_readiness"),
+    (Role.BILLING, "billing_home"),
     (Role.ORG_ADMIN, "organization"),
 )
 
@@ -35,5 +60,176 @@ def organization(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/organization.html",
-        {"organization": org, "clinics": clinics, "users": users},
+        {
+            "organization": org,
+            "clinics": clinics,
+            "users": users,
+            "two_factor_roles": [Role(r).label for r in org.two_factor_roles if r in Role],
+        },
     )
+
+
+@requires("manage_organization")
+def organization_security(request: HttpRequest) -> HttpResponse:
+    """The organization admin chooses which roles must sign in with a one-time code."""
+    organization = request.user.organization
+    form = TwoFactorRolesForm(request.POST or None, instance=organization)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            roles = ", ".join(organization.two_factor_roles) or "none"
+            record_access(request, "settings", f"two-factor roles: {roles}"[:100], patient_id=None)
+        messages.success(request, "Two-factor sign-in settings saved.")
+        return redirect("organization")
+    return render(request, "accounts/security_settings.html", {"form": form})
+
+
+def audit_events_for(organization: Organization, form: AuditFilterForm) -> QuerySet[AuditEvent]:
+    """The organization's events (its users' and its patients'), filtered, newest first."""
+    patients = Patient.objects.filter(organization=organization).values("id")
+    events = AuditEvent.objects.filter(
+        Q(user__organization=organization) | Q(patient_id__in=patients)
+    )
+    data = form.cleaned_data if form.is_valid() else {}
+    if data.get("user"):
+        events = events.filter(user=data["user"])
+    if data.get("patient_id"):
+        events = events.filter(patient_id=data["patient_id"])
+    zone = organization.tz
+    if data.get("since"):
+        start = datetime.combine(data["since"], time.min, tzinfo=zone)
+        events = events.filter(occurred_at__gte=start)
+    if data.get("until"):
+        end = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=zone)
+        events = events.filter(occurred_at__lt=end)
+    return events.select_related("user").order_by("-sequence")
+
+
+@requires("view_audit_log")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    organization = request.user.organization
+    form = AuditFilterForm(request.GET or None, organization=organization)
+    page = Paginator(audit_events_for(organization, form), 100).get_page(request.GET.get("page"))
+    record_access(request, "view", "audit log", patient_id=None)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@requires("view_audit_log")
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered log as CSV; the export itself is an audited event."""
+    organization = request.user.organization
+    form = AuditFilterForm(request.GET or None, organization=organization)
+    events = audit_events_for(organization, form)
+    patient_id = form.cleaned_data.get("patient_id") if form.is_valid() else None
+    record_access(request, "export", "audit log", patient_id=patient_id)
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        header = ["sequence", "occurred_at", "user", "patient_id", "action", "what"]
+        writer.writerow([*header, "object_id", "channel", "remote_addr", "entry_hash"])
+        for event in events.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    event.sequence,
+                    event.occurred_at.isoformat(),
+                    event.user.username if event.user else "",
+                    event.patient_id or "",
+                    event.action,
+                    event.what,
+                    event.object_id or "",
+                    event.channel,
+                    event.remote_addr or "",
+                    event.entry_hash,
+                ]
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    return response
+
+
+@requires("break_glass")
+def break_glass(request: HttpRequest) -> HttpResponse:
+    """Emergency access to a patient outside the user's clinics, for a stated reason.
+
+    The MRN is posted, never put in a URL. The grant lasts COCM_BREAK_GLASS_HOURS, is an
+    audit event of its own and is listed in the organization admin's report.
+    """
+    user = request.user
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        mrn = form.cleaned_data["mrn"].strip()
+        patient = Patient.objects.filter(organization=user.organization, mrn__iexact=mrn).first()
+        if patient is None:
+            form.add_error("mrn", "No patient with this MRN in your organization.")
+        elif visible_patients(user).filter(id=patient.id).exists():
+            messages.info(request, "You already have access to this patient.")
+            return redirect("patient_chart", patient_id=patient.id)
+        else:
+            now = timezone.now()
+            with transaction.atomic():
+                grant = BreakGlassGrant.objects.create(
+                    user=user,
+                    patient=patient,
+                    reason=form.cleaned_data["reason"],
+                    granted_at=now,
+                    expires_at=now + timedelta(hours=settings.COCM_BREAK_GLASS_HOURS),
+                )
+                record_access(
+                    request,
+                    "emergency",
+                    "break-glass access",
+                    patient_id=patient.id,
+                    object_id=grant.id,
+                )
+            until = timezone.localtime(grant.expires_at)
+            messages.warning(
+                request,
+                f"Emergency access until {until:%H:%M}. Your reason is recorded and will be "
+                "reviewed.",
+            )
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(
+        request,
+        "accounts/break_glass.html",
+        {"form": form, "hours": settings.COCM_BREAK_GLASS_HOURS},
+    )
+
+
+@requires("view_audit_log")
+def break_glass_report(request: HttpRequest) -> HttpResponse:
+    grants = (
+        BreakGlassGrant.objects.filter(patient__organization=request.user.organization)
+        .select_related("user", "patient")
+        .order_by("-granted_at")[:500]
+    )
+    record_access(request, "view", "break-glass report", patient_id=None)
+    return render(
+        request, "accounts/break_glass_report.html", {"grants": grants, "now": timezone.now()}
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 handler; a body over the size limit gets a 413 that says so."""
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return defaults.bad_request(request, exception)
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """django-axes calls this when a username and address are locked out."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)

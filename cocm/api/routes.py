@@ -1,5 +1,7 @@
 """The REST API (../shared/API_CONTRACT.md): thin endpoints over the same services as the pages."""
 
+from typing import Literal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -11,13 +13,17 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer
 
 from cocm.accounts.audit import record_access
-from cocm.accounts.models import ApiToken, Clinic, Role, User, hash_token
+from cocm.accounts.models import ApiToken, Clinic, Role, TokenScope, User, hash_token
 from cocm.accounts.permissions import can
 from cocm.api.schemas import (
     AmendmentIn,
     AssessmentIn,
     AssessmentOut,
+    BillingRowOut,
+    CaseloadRowOut,
     ClinicOut,
+    ContactIn,
+    ContactOut,
     CoverageIn,
     CoverageOut,
     DiagnosisIn,
@@ -26,13 +32,24 @@ from cocm.api.schemas import (
     ErrorOut,
     PatientIn,
     PatientOut,
+    RecommendationOut,
+    ResponseIn,
+    ReviewIn,
+    ReviewOut,
     StatusIn,
 )
+from cocm.billing import services as billing
+from cocm.care import services as care
+from cocm.care.models import CaseReview, Contact
+from cocm.care.models import Recommendation as CareRecommendation
+from cocm.care.tracker import flag_rules, tracker_rows
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment
 from cocm.registry import services
 from cocm.registry.models import Coverage, Episode, Patient
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BearerToken(HttpBearer):
@@ -45,6 +62,8 @@ class BearerToken(HttpBearer):
         )
         if api_token is None:
             return None
+        if api_token.scope == TokenScope.READ and request.method not in SAFE_METHODS:
+            raise HttpError(403, "This token is read-only.")
         ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
         return api_token.user
 
@@ -66,6 +85,11 @@ def invalid_request(request: HttpRequest, error: services.InvalidRequest) -> Htt
     return api.create_response(
         request, {"detail": [{"loc": ["body", error.field], "msg": error.message}]}, status=422
     )
+
+
+@api.exception_handler(services.EditConflict)
+def edit_conflict(request: HttpRequest, error: services.EditConflict) -> HttpResponse:
+    return api.create_response(request, {"detail": error.message}, status=409)
 
 
 @api.exception_handler(AuthenticationError)
@@ -167,7 +191,7 @@ def load_episode(user: User, episode_id: int) -> Episode:
 
 @api.get("/clinics", response={200: list[ClinicOut], **ERRORS}, tags=["clinics"])
 def list_clinics(request: HttpRequest) -> list[Clinic]:
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = require(request, "view_clinics")
     return list(Clinic.objects.filter(id__in=user.clinic_ids).order_by("name"))
 
 
@@ -258,7 +282,11 @@ def get_episode(request: HttpRequest, episode_id: int) -> dict:
     return episode_out(episode)
 
 
-@api.post("/episodes/{episode_id}/status", response={200: EpisodeOut, **ERRORS}, tags=["episodes"])
+@api.post(
+    "/episodes/{episode_id}/status",
+    response={200: EpisodeOut, 409: ErrorOut, **ERRORS},
+    tags=["episodes"],
+)
 def change_status(request: HttpRequest, episode_id: int, payload: StatusIn) -> dict:
     capability = "enroll_patient" if payload.status == "enrolled" else "change_episode_status"
     user = require(request, capability)
@@ -370,3 +398,211 @@ def amend_assessment(request: HttpRequest, assessment_id: int, payload: Amendmen
         )
         audit(request, "update", "assessment", original.episode.patient_id, amended.id)
     return Status(201, assessment_out(amended))
+
+
+# --------------------------------------------------------------------------- care management
+
+
+def contact_out(contact: Contact) -> dict:
+    return {
+        **{
+            field: getattr(contact, field)
+            for field in (
+                "id",
+                "episode_id",
+                "occurred_on",
+                "minutes",
+                "mode",
+                "activity",
+                "role",
+                "separately_billed",
+                "no_show",
+            )
+        },
+        "staff": contact.staff.username,
+    }
+
+
+@api.post("/episodes/{episode_id}/contacts", response={201: ContactOut, **ERRORS}, tags=["care"])
+def create_contact(request: HttpRequest, episode_id: int, payload: ContactIn) -> Status:
+    user = require(request, "record_contact")
+    episode = load_episode(user, episode_id)
+    with transaction.atomic():
+        contact = care.record_contact(
+            episode,
+            occurred_on=payload.occurred_on,
+            minutes=payload.minutes,
+            mode=payload.mode,
+            activity=payload.activity,
+            staff=user,
+            by=user,
+            as_of=user.organization.today(),
+            role=payload.role,
+            separately_billed=payload.separately_billed,
+            no_show=payload.no_show,
+            note=payload.note,
+        )
+        audit(request, "create", "contact", episode.patient_id, contact.id)
+    return Status(201, contact_out(contact))
+
+
+@api.get(
+    "/episodes/{episode_id}/contacts", response={200: list[ContactOut], **ERRORS}, tags=["care"]
+)
+def list_contacts(request: HttpRequest, episode_id: int) -> list[dict]:
+    user = require(request, "view_clinical")
+    episode = load_episode(user, episode_id)
+    audit(request, "view", "contacts", episode.patient_id, episode.id)
+    return [contact_out(c) for c in episode.contacts.select_related("staff")]
+
+
+@api.get("/caseload", response={200: list[CaseloadRowOut], **ERRORS}, tags=["care"])
+def caseload(request: HttpRequest, care_manager: str | None = None) -> list[dict]:
+    """Open episodes with the tracker's columns and flags; `care_manager` is a username."""
+    user = require(request, "view_caseload")
+    episodes = services.visible_episodes(user).open()
+    if care_manager:
+        episodes = episodes.filter(care_manager__username=care_manager)
+    rows = tracker_rows(episodes, user.organization.today(), flag_rules(user.organization))
+    audit(request, "view", "caseload", None)
+    return [
+        {
+            **{
+                field: getattr(row, field)
+                for field in CaseloadRowOut.model_fields
+                if field != "flags"
+            },
+            "flags": [{"code": flag.code, "reason": flag.reason} for flag in row.flags],
+        }
+        for row in rows
+    ]
+
+
+def review_out(review: CaseReview) -> dict:
+    return {
+        **{
+            field: getattr(review, field)
+            for field in ("id", "episode_id", "reviewed_on", "minutes", "summary")
+        },
+        "recommendations": [recommendation_out(r) for r in review.recommendations.all()],
+    }
+
+
+def recommendation_out(recommendation: CareRecommendation) -> dict:
+    return {
+        field: getattr(recommendation, field)
+        for field in (
+            "id",
+            "episode_id",
+            "kind",
+            "medication",
+            "dose",
+            "text",
+            "status",
+            "response_note",
+        )
+    }
+
+
+@api.post("/episodes/{episode_id}/reviews", response={201: ReviewOut, **ERRORS}, tags=["care"])
+def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> Status:
+    user = require(request, "run_caseload_review")
+    episode = load_episode(user, episode_id)
+    with transaction.atomic():
+        review = care.record_review(
+            episode,
+            consultant=user,
+            reviewed_on=payload.reviewed_on,
+            minutes=payload.minutes,
+            summary=payload.summary,
+            recommendations=[care.RecommendationInput(**r.dict()) for r in payload.recommendations],
+            as_of=user.organization.today(),
+        )
+        audit(request, "create", "caseload review", episode.patient_id, review.id)
+    return Status(201, review_out(review))
+
+
+@api.get("/episodes/{episode_id}/reviews", response={200: list[ReviewOut], **ERRORS}, tags=["care"])
+def list_reviews(request: HttpRequest, episode_id: int) -> list[dict]:
+    user = require(request, "view_clinical")
+    episode = load_episode(user, episode_id)
+    audit(request, "view", "caseload reviews", episode.patient_id, episode.id)
+    return [review_out(r) for r in episode.reviews.prefetch_related("recommendations")]
+
+
+@api.get("/recommendations", response={200: list[RecommendationOut], **ERRORS}, tags=["care"])
+def list_recommendations(
+    request: HttpRequest,
+    status: Literal["pending", "accepted", "modified", "declined", "all"] = "pending",
+) -> list[dict]:
+    """The PCP's inbox: recommendations for the PCP's patients (default: still pending)."""
+    user = require(request, "answer_recommendation")
+    found = CareRecommendation.objects.filter(pcp=user, episode__in=services.visible_episodes(user))
+    if status != "all":
+        found = found.filter(status=status)
+    audit(request, "view", "recommendations", None)
+    return [recommendation_out(r) for r in found.order_by("created_at")]
+
+
+@api.post(
+    "/recommendations/{recommendation_id}/response",
+    response={200: RecommendationOut, **ERRORS},
+    tags=["care"],
+)
+def answer_recommendation(
+    request: HttpRequest, recommendation_id: int, payload: ResponseIn
+) -> dict:
+    user = require(request, "answer_recommendation")
+    recommendation = get_object_or_404(
+        CareRecommendation.objects.filter(
+            episode__in=services.visible_episodes(user)
+        ).select_related("episode"),
+        id=recommendation_id,
+    )
+    with transaction.atomic():
+        care.respond(
+            recommendation,
+            status=payload.status,
+            note=payload.note,
+            by=user,
+            as_of=user.organization.today(),
+        )
+        audit(
+            request,
+            "update",
+            "recommendation",
+            recommendation.episode.patient_id,
+            recommendation.id,
+        )
+    return recommendation_out(recommendation)
+
+
+# --------------------------------------------------------------------------- billing
+
+
+@api.get("/billing/{month}", response={200: list[BillingRowOut], **ERRORS}, tags=["billing"])
+def billing_month(request: HttpRequest, month: str) -> list[dict]:
+    """One row per episode with activity that month, with the engine's decision."""
+    user = require(request, "view_billing")
+    target = billing.parse_month(month)
+    lines = billing.month_lines(user.organization, services.visible_episodes(user), target)
+    audit(request, "view", f"billing {target}", None)
+    return [
+        {
+            "episode_id": line.episode.id,
+            "patient_id": line.episode.patient_id,
+            "month": str(target),
+            "month_type": str(line.result.month_type),
+            "status": line.status,
+            "minutes_counted": line.result.minutes_counted,
+            "codes": [{"code": str(c.code), "units": c.units} for c in line.result.codes],
+            "blocked_reasons": list(line.result.blocked_reasons),
+            "minutes_to_next_threshold": line.result.minutes_to_next_threshold,
+            "decision": line.result.decision,
+            "excluded": [f"{e.minutes} min {e.reason}" for e in line.result.excluded],
+            "expected_amount": (
+                float(line.expected_amount) if line.expected_amount is not None else None
+            ),
+        }
+        for line in lines
+    ]

@@ -159,3 +159,128 @@ class AssessmentOut(Schema):
     respondent: str
     is_current: bool
     amends: int | None
+
+
+class ContactIn(Schema):
+    occurred_on: date
+    minutes: int = Field(..., ge=0, le=1440)
+    mode: Literal["in_person", "phone", "video", "secure_message", "text"]
+    activity: Literal[
+        "outreach",
+        "initial_assessment",
+        "follow_up",
+        "behavioral_activation",
+        "problem_solving",
+        "motivational_interviewing",
+        "care_coordination",
+        "caseload_review",
+        "relapse_prevention",
+        "other",
+    ]
+    role: Literal["care_manager", "billing_practitioner", "psychiatric_consultant"] = "care_manager"
+    separately_billed: bool = False
+    no_show: bool = False
+    note: str = Field("", max_length=5000)
+
+
+class ContactOut(Schema):
+    id: int
+    episode_id: int
+    occurred_on: date
+    minutes: int
+    mode: str
+    activity: str
+    role: str
+    separately_billed: bool
+    no_show: bool
+    staff: str
+
+
+class FlagOut(Schema):
+    code: str
+    reason: str
+
+
+class CaseloadRowOut(Schema):
+    episode_id: int
+    patient_id: int
+    status: str
+    enrolled_on: date | None
+    weeks_in_treatment: int | None
+    contacts: int
+    last_contact_on: date | None
+    phq9_first: int | None
+    phq9_last: int | None
+    gad7_first: int | None
+    gad7_last: int | None
+    last_measure_on: date | None
+    last_review_on: date | None
+    minutes_this_month: int
+    minutes_to_next_threshold: int | None
+    flags: list[FlagOut]
+
+
+class RecommendationIn(Schema):
+    kind: Literal[
+        "start_medication",
+        "change_medication",
+        "stop_medication",
+        "psychotherapy",
+        "refer_specialty",
+        "other",
+    ]
+    medication: str = Field("", max_length=100)
+    dose: str = Field("", max_length=100)
+    text: str = Field("", max_length=500)
+
+
+class ReviewIn(Schema):
+    reviewed_on: date
+    minutes: int = Field(..., ge=0, le=1440)
+    summary: str = Field(..., min_length=1, max_length=5000)
+    recommendations: list[RecommendationIn] = Field(default_factory=list, max_length=10)
+
+
+class RecommendationOut(Schema):
+    id: int
+    episode_id: int
+    kind: str
+    medication: str
+    dose: str
+    text: str
+    status: str
+    response_note: str
+
+
+class ReviewOut(Schema):
+    id: int
+    episode_id: int
+    reviewed_on: date
+    minutes: int
+    summary: str
+    recommendations: list[RecommendationOut]
+
+
+class ResponseIn(Schema):
+    status: Literal["accepted", "modified", "declined"]
+    note: str = Field("", max_length=500)
+
+
+class CodeOut(Schema):
+    code: str
+    units: int
+
+
+class BillingRowOut(Schema):
+    episode_id: int
+    patient_id: int
+    month: str
+    month_type: str
+    status: str
+    minutes_counted: int
+    codes: list[CodeOut]
+    blocked_reasons: list[str]
+    minutes_to_next_threshold: int | None
+    decision: str
+    excluded: list[str]
+    expected_amount: float | None

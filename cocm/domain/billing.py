@@ -201,6 +201,8 @@ class MonthResult:
     blocked_reasons: tuple[str, ...]
     minutes_to_next_threshold: int | None  # None: no higher billable threshold exists
     status: BillingStatus
+    # The day the counted minutes reached `threshold_crossed` (a possible date of service).
+    threshold_reached_on: date | None = None
 
     @property
     def billable(self) -> bool:
@@ -565,7 +567,8 @@ def bill_month(
             excluded[reason] = excluded.get(reason, 0) + entry.minutes
 
     raw_minutes = sum(entry.minutes for entry in countable)
-    minutes = sum(entry.minutes for entry in merge_overlapping(countable))
+    merged = merge_overlapping(countable)
+    minutes = sum(entry.minutes for entry in merged)
     if minutes < raw_minutes:
         excluded[REASON_OVERLAP] = raw_minutes - minutes
 
@@ -601,4 +604,17 @@ def bill_month(
             None if plan.next_threshold is None else plan.next_threshold - minutes
         ),
         status=status,
+        threshold_reached_on=_reached_on(merged, plan.threshold_crossed),
     )
+
+
+def _reached_on(entries: Sequence[TimeEntry], threshold: int | None) -> date | None:
+    """First day the running total of counted minutes reaches the threshold (1.3)."""
+    if threshold is None:
+        return None
+    total = 0
+    for entry in sorted(entries, key=lambda entry: entry.on):
+        total += entry.minutes
+        if total >= threshold:
+            return entry.on
+    return None

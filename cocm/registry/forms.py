@@ -55,6 +55,21 @@ class PatientForm(forms.ModelForm):
         return data
 
 
+class PatientEditForm(forms.ModelForm):
+    """Demographics, with the version read so a concurrent edit is detected on save."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    class Meta:
+        model = Patient
+        fields = PatientForm.Meta.fields
+        widgets = {"birth_date": DateInput}
+
+    def validate_unique(self) -> None:
+        # The service checks the MRN and reports a clash with a clear message.
+        pass
+
+
 class CoverageForm(forms.ModelForm):
     class Meta:
         model = Coverage
@@ -155,6 +170,8 @@ class StatusForm(forms.Form):
         required=False,
         label="Discharge reason",
     )
+    # The episode version the user saw; a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class DiagnosisForm(forms.Form):

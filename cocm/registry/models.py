@@ -43,6 +43,8 @@ class Patient(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every edit; a form that carries an older version is a conflicting edit.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -147,6 +149,7 @@ class Episode(models.Model):
     )
     status_changed_on = models.DateField()
     created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=0)  # see Patient.version
 
     objects = EpisodeQuerySet.as_manager()
 

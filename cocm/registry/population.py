@@ -15,6 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
+from cocm.care.models import CaseReview, Contact, Recommendation
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import score
 from cocm.measures.models import Assessment, SafetyAlert
@@ -377,6 +378,7 @@ def create_batch(
     StatusChange.objects.bulk_create(changes, batch_size=5000)
     Diagnosis.objects.bulk_create(codes, batch_size=5000)
     create_measures(rng, episodes, diagnoses, as_of)
+    create_care(rng, episodes, as_of)
 
 
 # Trajectory shapes (share of episodes, fraction of the baseline left at week 12).
@@ -600,3 +602,134 @@ def plan_episode(
             referred_on, EpisodeStatus.DISCHARGED, history, enrolled_on, closed_on, reason
         )
     return EpisodePlan(referred_on, status, history, enrolled_on, None, "")
+
+
+CONTACT_MODES = (("phone", 60), ("in_person", 20), ("video", 12), ("secure_message", 8))
+FOLLOW_UP_ACTIVITIES = (
+    ("follow_up", 40),
+    ("behavioral_activation", 20),
+    ("problem_solving", 12),
+    ("motivational_interviewing", 8),
+    ("care_coordination", 12),
+    ("outreach", 8),
+)
+RECOMMENDATIONS = (
+    ("start_medication", "sertraline", "50 mg daily"),
+    ("change_medication", "sertraline", "100 mg daily"),
+    ("change_medication", "escitalopram", "20 mg daily"),
+    ("start_medication", "bupropion XL", "150 mg daily"),
+    ("psychotherapy", "", ""),
+    ("refer_specialty", "", ""),
+)
+
+
+def create_care(rng: random.Random, episodes: list[Episode], as_of: date) -> None:
+    """Contacts every 1-3 weeks (realistic monthly minutes), consultant reviews about every
+    six weeks with some recommendations, and PCP answers for all but the newest."""
+    contacts: list[Contact] = []
+    reviews: list[tuple[CaseReview, Contact, tuple[str, str, str] | None]] = []
+    for episode in episodes:
+        if episode.enrolled_on is None:
+            continue
+        end = min(episode.discharged_on or as_of, as_of)
+        staff = episode.care_manager
+        contacts.append(
+            Contact(
+                episode=episode,
+                occurred_on=episode.referred_on,
+                minutes=rng.randint(5, 15),
+                mode="phone",
+                activity="outreach",
+                staff=staff,
+                recorded_by=staff,
+            )
+        )
+        day = episode.enrolled_on
+        contacts.append(
+            Contact(
+                episode=episode,
+                occurred_on=day,
+                minutes=rng.randint(40, 60),
+                mode="in_person",
+                activity="initial_assessment",
+                staff=staff,
+                recorded_by=staff,
+            )
+        )
+        day += timedelta(days=rng.randint(5, 14))
+        while day <= end:
+            no_show = rng.random() < 0.08
+            contacts.append(
+                Contact(
+                    episode=episode,
+                    occurred_on=day,
+                    minutes=0 if no_show else rng.choice((10, 15, 20, 20, 25, 30, 30, 45)),
+                    mode=str(weighted(rng, CONTACT_MODES)),
+                    activity=str(weighted(rng, FOLLOW_UP_ACTIVITIES)),
+                    staff=staff,
+                    no_show=no_show,
+                    recorded_by=staff,
+                )
+            )
+            day += timedelta(days=rng.randint(6, 21))
+        consultant = episode.psychiatric_consultant
+        if consultant is None:
+            continue
+        review_on = episode.enrolled_on + timedelta(days=rng.randint(3, 14))
+        while review_on <= end:
+            minutes = rng.choice((5, 10, 10, 15))
+            time_entry = Contact(
+                episode=episode,
+                occurred_on=review_on,
+                minutes=minutes,
+                mode="video",
+                activity="caseload_review",
+                staff=consultant,
+                role="psychiatric_consultant",
+                recorded_by=consultant,
+                note="Caseload review.",
+            )
+            review = CaseReview(
+                episode=episode,
+                consultant=consultant,
+                reviewed_on=review_on,
+                minutes=minutes,
+                summary="Reviewed progress and plan.",
+            )
+            recommendation = rng.choice(RECOMMENDATIONS) if rng.random() < 0.35 else None
+            reviews.append((review, time_entry, recommendation))
+            review_on += timedelta(days=rng.randint(28, 56))
+    Contact.objects.bulk_create(contacts + [entry for _, entry, _ in reviews], batch_size=5000)
+    for review, entry, _ in reviews:
+        review.contact = entry
+    CaseReview.objects.bulk_create([review for review, _, _ in reviews], batch_size=5000)
+    answered_before = as_of - timedelta(days=10)
+    Recommendation.objects.bulk_create(
+        [
+            Recommendation(
+                review=review,
+                episode=review.episode,
+                pcp=review.episode.referring_pcp,
+                kind=kind,
+                medication=medication,
+                dose=dose,
+                text="Psychiatry referral" if kind == "refer_specialty" else "",
+                created_at=datetime.combine(review.reviewed_on, time(17), tzinfo=UTC),
+                **(
+                    {
+                        "status": "accepted",
+                        "responded_at": datetime.combine(
+                            review.reviewed_on + timedelta(days=2), time(12), tzinfo=UTC
+                        ),
+                        "responded_by": review.episode.referring_pcp,
+                    }
+                    if review.reviewed_on < answered_before
+                    else {}
+                ),
+            )
+            for review, _, item in reviews
+            if item is not None
+            for kind, medication, dose in [item]
+        ],
+        batch_size=5000,
+    )

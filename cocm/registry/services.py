@@ -6,11 +6,11 @@ Callers (views, API, commands) own the transaction.
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import IntegrityError
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from cocm.accounts.models import Clinic, Organization, Role, User
+from cocm.accounts.models import BreakGlassGrant, Clinic, Organization, Role, User
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import (
     ConsentMethod,
@@ -33,19 +33,60 @@ class InvalidRequest(ValueError):
 
 
 def visible_patients(user: User) -> QuerySet[Patient]:
-    """Patients the user may open: those with an episode in one of the user's clinics, and
-    newly registered patients of the organization who have no episode yet."""
+    """Patients the user may open: those with an episode in one of the user's clinics,
+    newly registered patients of the organization who have no episode yet, and those of
+    the user's active break-glass grants."""
     return (
         Patient.objects.filter(organization_id=user.organization_id)
-        .filter(Q(episodes__clinic_id__in=user.clinic_ids) | Q(episodes__isnull=True))
+        .filter(
+            Q(episodes__clinic_id__in=user.clinic_ids)
+            | Q(episodes__isnull=True)
+            | Q(id__in=break_glass_patient_ids(user))
+        )
         .distinct()
     )
 
 
 def visible_episodes(user: User) -> QuerySet[Episode]:
     return Episode.objects.filter(
-        clinic_id__in=user.clinic_ids, patient__organization_id=user.organization_id
+        Q(clinic_id__in=user.clinic_ids) | Q(patient_id__in=break_glass_patient_ids(user)),
+        patient__organization_id=user.organization_id,
     )
+
+
+def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant]:
+    return BreakGlassGrant.objects.filter(user=user, expires_at__gt=timezone.now()).values(
+        "patient_id"
+    )
+
+
+class EditConflict(InvalidRequest):
+    """Another user saved the record after this user loaded it."""
+
+    MESSAGE = (
+        "This record was changed by someone else while you were editing; reload and try again."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, "version")
+
+
+def update_patient(patient: Patient, version: int, **fields: object) -> None:
+    """Save demographics only if nobody saved the patient since `version` was read."""
+    mrn = str(fields.get("mrn", patient.mrn)).strip()
+    taken = Patient.objects.filter(organization_id=patient.organization_id, mrn=mrn)
+    if taken.exclude(pk=patient.pk).exists():
+        raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn")
+    try:
+        with transaction.atomic():  # a savepoint: the IntegrityError must not spoil the caller
+            updated = Patient.objects.filter(pk=patient.pk, version=version).update(
+                **fields, version=F("version") + 1
+            )
+    except IntegrityError as error:  # a concurrent registration took the MRN
+        raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn") from error
+    if not updated:
+        raise EditConflict
+    patient.refresh_from_db()
 
 
 def register_patient(organization: Organization, **fields: object) -> Patient:
@@ -184,8 +225,11 @@ def change_status(
     by: User,
     as_of: date,
     reason: DischargeReason | None = None,
+    version: int | None = None,
 ) -> None:
-    """Move the episode along the care loop and keep the dated history."""
+    """Move the episode along the care loop and keep the dated history.
+
+    `version` is the episode version the user saw (default: the one loaded)."""
     facts = EpisodeFacts(
         status=EpisodeStatus(episode.status),
         consent_on=episode.consent_on,
@@ -212,15 +256,20 @@ def change_status(
     if to is EpisodeStatus.DISCHARGED:
         episode.discharged_on = on
         episode.discharge_reason = reason or ""
-    episode.save(
-        update_fields=[
-            "status",
-            "status_changed_on",
-            "enrolled_on",
-            "discharged_on",
-            "discharge_reason",
-        ]
+    # A conditional update: a status form (or API client) that read an older version
+    # conflicts instead of overwriting the other user's change.
+    expected = episode.version if version is None else version
+    updated = Episode.objects.filter(pk=episode.pk, version=expected).update(
+        status=episode.status,
+        status_changed_on=episode.status_changed_on,
+        enrolled_on=episode.enrolled_on,
+        discharged_on=episode.discharged_on,
+        discharge_reason=episode.discharge_reason,
+        version=F("version") + 1,
     )
+    if not updated:
+        raise EditConflict
+    episode.version = expected + 1
 
 
 def add_diagnosis(episode: Episode, code: str, *, onset_on: date | None, by: User) -> Diagnosis:

@@ -5,8 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cocm.accounts.audit import record_access
-from cocm.accounts.models import Clinic, Role, User
+from cocm.accounts.models import Role
 from cocm.accounts.permissions import can, requires
+from cocm.care import chart as care_chart
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import INSTRUMENTS
 from cocm.measures import services as measures_services
@@ -17,10 +18,10 @@ from cocm.measures.forms import (
     TreatmentChangeForm,
 )
 from cocm.registry import services
-from cocm.registry.caseload import caseload_episodes, caseload_rows
 from cocm.registry.forms import (
     DiagnosisForm,
     EnrollForm,
+    PatientEditForm,
     PatientForm,
     PatientSearchForm,
     ReferralForm,
@@ -31,65 +32,8 @@ from cocm.registry.models import Coverage, Episode, Patient
 
 def form_error(form, error: services.InvalidRequest) -> None:  # type: ignore[no-untyped-def]
     """Attach a service error to the form field it names, else to the whole form."""
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
-@requires("view_caseload")
-def caseload(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    clinics = Clinic.objects.filter(id__in=user.clinic_ids)
-    care_managers = (
-        User.objects.filter(
-            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
-        )
-        .distinct()
-        .order_by("last_name")
-    )
-    selected_cm = request.GET.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
-    care_manager = None
-    if selected_cm == "me":
-        care_manager = user
-    elif selected_cm.isdigit():
-        care_manager = care_managers.filter(id=int(selected_cm)).first()
-    clinic_id = request.GET.get("clinic", "")
-    status = request.GET.get("status", "")
-    if status not in {s.value for s in EpisodeStatus}:
-        status = ""
-    episodes = caseload_episodes(
-        user,
-        care_manager=care_manager,
-        clinic_id=int(clinic_id) if clinic_id.isdigit() else None,
-        status=status or None,
-    )
-    rows = caseload_rows(episodes, user.organization.today())
-    record_access(request, "view", "caseload", patient_id=None)
-    return render(
-        request,
-        "registry/caseload.html",
-        {
-            "rows": rows,
-            "clinics": clinics,
-            "care_managers": care_managers,
-            "selected_cm": selected_cm,
-            "selected_clinic": clinic_id,
-            "selected_status": status,
-            "statuses": [s for s in EpisodeStatus if s is not EpisodeStatus.DISCHARGED],
-        },
-    )
-
-
-@requires("view_referrals")
-def pcp_patients(request: HttpRequest) -> HttpResponse:
-    episodes = (
-        services.visible_episodes(request.user)
-        .filter(referring_pcp=request.user)
-        .open()
-        .select_related("patient", "clinic", "care_manager")
-        .order_by("patient__family_name", "patient__given_name")
-    )
-    rows = caseload_rows(episodes, request.user.organization.today())
-    record_access(request, "view", "pcp referrals", patient_id=None)
-    return render(request, "registry/pcp_patients.html", {"rows": rows})
+    field = form.fields.get(error.field)
+    form.add_error(error.field if field and not field.widget.is_hidden else None, error.message)
 
 
 @requires("view_patient")
@@ -141,6 +85,27 @@ def register_patient(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/patient_form.html", {"form": form})
 
 
+@requires("edit_patient")
+def edit_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = visible_patient(request, patient_id)
+    form = PatientEditForm(
+        request.POST or None, instance=patient, initial={"version": patient.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {name: data[name] for name in PatientEditForm.Meta.fields}
+        try:
+            with transaction.atomic():
+                services.update_patient(patient, data["version"], **fields)
+                record_access(request, "update", "patient", patient_id=patient.id)
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Patient details saved.")
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(request, "registry/patient_edit_form.html", {"form": form, "patient": patient})
+
+
 def visible_patient(request: HttpRequest, patient_id: int) -> Patient:
     return get_object_or_404(services.visible_patients(request.user), id=patient_id)
 
@@ -168,9 +133,10 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     today = request.user.organization.today()
     open_episode = next((e for e in episodes if e.is_open), None)
     shown_episode = open_episode or next(iter(episodes), None)
-    measures = {}
+    measures, care = {}, {}
     if shown_episode is not None and can(request.user, "view_clinical"):
         measures = measures_services.chart_context(shown_episode)
+        care = care_chart.chart_context(shown_episode, today)
     record_access(request, "view", "chart", patient_id=patient.id)
     return render(
         request,
@@ -184,12 +150,19 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "timeline": services.timeline(patient),
             "status_form": StatusForm(initial={"on": today}),
             "diagnosis_form": DiagnosisForm(),
+            "can_edit_patient": can(request.user, "edit_patient"),
             "can_refer": can(request.user, "refer_patient"),
             "can_enroll": can(request.user, "enroll_patient"),
             "can_change_status": can(request.user, "change_episode_status"),
             "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
             "shown_episode": shown_episode,
             "measures": measures,
+            "care": care,
+            "can_log_contact": can(request.user, "record_contact"),
+            "can_request_review": can(request.user, "request_review"),
+            "can_review": can(request.user, "run_caseload_review"),
+            "can_plan": can(request.user, "edit_relapse_plan"),
+            "can_manage_tasks": can(request.user, "manage_tasks"),
             "can_assess": can(request.user, "record_assessment"),
             "can_send": can(request.user, "send_self_report"),
             "can_follow_up": can(request.user, "follow_up_safety_alert"),
@@ -313,7 +286,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
 def change_status(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     today = request.user.organization.today()
-    form = StatusForm(request.POST or None, initial={"on": today})
+    form = StatusForm(request.POST or None, initial={"on": today, "version": episode.version})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -325,6 +298,7 @@ def change_status(request: HttpRequest, episode_id: int) -> HttpResponse:
                     by=request.user,
                     as_of=today,
                     reason=DischargeReason(data["reason"]) if data["reason"] else None,
+                    version=data["version"],
                 )
                 record_access(
                     request,
@@ -367,30 +341,3 @@ def add_diagnosis(request: HttpRequest, episode_id: int) -> HttpResponse:
             messages.success(request, "Diagnosis added.")
             return redirect("patient_chart", patient_id=episode.patient_id)
     return render(request, "registry/diagnosis_form.html", {"form": form, "episode": episode})
-
-
-@requires("view_billing")
-def billing_readiness(request: HttpRequest) -> HttpResponse:
-    """Billing prerequisites per open episode until the monthly engine lands (issue 5)."""
-    episodes = (
-        services.visible_episodes(request.user)
-        .open()
-        .exclude(status=EpisodeStatus.REFERRED)
-        .select_related("patient", "clinic", "psychiatric_consultant")
-        .prefetch_related("patient__coverages")
-        .order_by("clinic__name", "patient__family_name")
-    )
-    today = request.user.organization.today()
-    rows = []
-    for episode in episodes:
-        coverage = next((c for c in episode.patient.coverages.all() if c.covers(today)), None)
-        missing = []
-        if episode.consent_on is None:
-            missing.append("consent")
-        if episode.initiating_visit_on is None:
-            missing.append("initiating visit")
-        if episode.psychiatric_consultant_id is None:
-            missing.append("psychiatric consultant")
-        rows.append({"episode": episode, "coverage": coverage, "missing": missing})
-    record_access(request, "view", "billing readiness", patient_id=None)
-    return render(request, "registry/billing_readiness.html", {"rows": rows})

@@ -895,3 +895,25 @@ def test_default_rules_are_the_conservative_readings():
 )
 def test_code_values_are_the_code_strings(code, value):
     assert code == value
+
+
+# --- date the threshold was reached (a date of service option) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("entries", "reached_on"),
+    [
+        ([minutes_on(3, 20), minutes_on(10, 15), minutes_on(20, 40)], date(2026, 3, 10)),
+        ([minutes_on(20, 40), minutes_on(3, 20)], date(2026, 3, 20)),
+        ([minutes_on(3, 30), minutes_on(4, 46)], date(2026, 3, 4)),
+        ([minutes_on(3, 10)], None),
+    ],
+)
+def test_threshold_reached_on_is_the_day_the_running_total_crossed_it(entries, reached_on):
+    assert bill_march(entries).threshold_reached_on == reached_on
+
+
+def test_consultant_minutes_do_not_move_the_threshold_day():
+    entries = [minutes_on(2, 25, Role.PSYCHIATRIC_CONSULTANT), minutes_on(9, 31)]
+
+    assert bill_march(entries).threshold_reached_on == date(2026, 3, 9)

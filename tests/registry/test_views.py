@@ -41,7 +41,7 @@ def test_it_sends_anonymous_users_to_sign_in(client):
         (Role.CARE_MANAGER, "caseload"),
         (Role.PSYCHIATRIC_CONSULTANT, "caseload"),
         (Role.PCP, "pcp_patients"),
-        (Role.BILLING, "billing_readiness"),
+        (Role.BILLING, "billing_home"),
         (Role.ORG_ADMIN, "organization"),
     ],
 )
@@ -52,7 +52,7 @@ def test_each_role_lands_on_its_own_home(client, clinic, role, home):
 
     assert response.status_code == 302
     assert response.url == reverse(home)
-    assert client.get(response.url).status_code == 200
+    assert client.get(response.url, follow=True).status_code == 200
 
 
 def test_it_logs_in_with_username_and_password(client, clinic):
@@ -277,12 +277,3 @@ def test_billing_staff_cannot_enroll(client, clinic, care_manager):
     response = client.post(reverse("enroll_patient", args=[episode.id]), {})
 
     assert response.status_code == 403
-
-
-def test_billing_page_lists_missing_prerequisites(client, clinic, care_manager):
-    factories.episode(clinic, care_manager, consent_on=date(2026, 9, 1))
-    client.force_login(factories.user(Role.BILLING, clinic))
-
-    response = client.get(reverse("billing_readiness"))
-
-    assert response.context["rows"][0]["missing"] == ["initiating visit", "psychiatric consultant"]

@@ -1,0 +1,62 @@
+from django import forms
+
+from cocm.accounts.models import Organization, Role, User
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class OneTimeCodeForm(forms.Form):
+    code = forms.RegexField(
+        regex=r"^\d{6}$",
+        max_length=6,
+        label="Six-digit code from your authenticator app",
+        error_messages={"invalid": "Enter the six digits your authenticator app shows."},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class TwoFactorRolesForm(forms.ModelForm):
+    two_factor_roles = forms.MultipleChoiceField(
+        choices=Role.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Require a one-time code at sign-in for",
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["two_factor_roles"]
+
+
+class AuditFilterForm(forms.Form):
+    """Search the audit log by user, patient and period (ids only: no names in URLs)."""
+
+    user = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
+    since = forms.DateField(required=False, widget=DateInput, label="From")
+    until = forms.DateField(required=False, widget=DateInput, label="To")
+
+    def __init__(self, *args: object, organization: Organization, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.filter(organization=organization).order_by(
+            "username"
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The period ends before it starts.")
+        return data
+
+
+class BreakGlassForm(forms.Form):
+    mrn = forms.CharField(max_length=32, label="Patient MRN")
+    reason = forms.CharField(
+        min_length=10,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason for emergency access",
+        help_text="Recorded in the audit log and reviewed by your organization admin.",
+    )

@@ -1,0 +1,229 @@
+"""The monthly billing worklist, month close and claim export."""
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cocm.accounts.models import Organization, User
+from cocm.billing.fees import fee_table
+from cocm.billing.models import BillingSettings, ClaimLine, ClosedMonth, DateOfService, PayerRule
+from cocm.billing.months import month_results, month_start, shift
+from cocm.care.models import Contact
+from cocm.domain import billing as engine
+from cocm.registry.models import Coverage, Episode
+from cocm.registry.services import InvalidRequest
+
+
+def parse_month(text: str) -> engine.Month:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        if len(text) != 7 or not 1 <= month <= 12 or not 2017 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        raise InvalidRequest(f"'{text}' is not a month (YYYY-MM).", "month") from None
+    return engine.Month(year, month)
+
+
+def base_rules(organization: Organization) -> engine.BillingRules:
+    settings = BillingSettings.objects.filter(organization=organization).first()
+    if settings is None:
+        return engine.DEFAULT_RULES
+    return replace(
+        engine.DEFAULT_RULES,
+        restart_on_reenrollment=settings.restart_on_reenrollment,
+        first_short_month_is_initial=settings.first_short_month_is_initial,
+        g2214_in_initial_31_to_35=settings.g2214_in_initial_31_to_35,
+    )
+
+
+@dataclass
+class BillingLine:
+    episode: Episode
+    result: engine.MonthResult
+    payer: str
+    expected_amount: Decimal | None
+    missing_fees: list[str]
+    date_of_service: date | None
+    saved: ClaimLine | None
+    changed_since_close: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.saved.status if self.saved and self.saved.frozen else self.result.status
+
+
+def month_lines(
+    organization: Organization, episodes: QuerySet[Episode], month: engine.Month
+) -> list[BillingLine]:
+    """One line per episode with activity in the month, in set-based queries."""
+    start, end = month_start(month), month_start(shift(month, 1))
+    active_ids = set(
+        Contact.objects.filter(
+            episode__in=episodes, occurred_on__gte=start, occurred_on__lt=end
+        ).values_list("episode_id", flat=True)
+    )
+    chosen = list(
+        Episode.objects.filter(id__in=active_ids)
+        .select_related("patient", "clinic", "referring_pcp")
+        .prefetch_related("diagnoses")
+        .order_by("patient__family_name", "patient__given_name", "id")
+    )
+    last_day = end.toordinal() - 1
+    payers = payer_on({e.patient_id for e in chosen}, date.fromordinal(last_day))
+    rules = base_rules(organization)
+    payer_rules = {
+        rule.payer_kind: rule for rule in PayerRule.objects.filter(organization=organization)
+    }
+    by_payer: dict[str, list[Episode]] = defaultdict(list)
+    for episode in chosen:
+        by_payer[payers.get(episode.patient_id, "")].append(episode)
+    results: dict[int, engine.MonthResult] = {}
+    for payer, group in by_payer.items():
+        rule = payer_rules.get(payer)
+        payer_specific = (
+            rules
+            if rule is None
+            else replace(
+                rules,
+                max_99494_units=rule.max_99494_units,
+                count_consultant_minutes=rule.count_consultant_minutes,
+                count_inpatient_minutes=rule.count_inpatient_minutes,
+            )
+        )
+        results.update(month_results(group, month, rules=payer_specific))
+    fees = fee_table({month.year})
+    settings = BillingSettings.objects.filter(organization=organization).first()
+    threshold_day = bool(settings and settings.date_of_service == DateOfService.THRESHOLD_DAY)
+    saved = {
+        line.episode_id: line
+        for line in ClaimLine.objects.filter(episode_id__in=active_ids, month=str(month))
+    }
+    is_closed = closed(organization, month) is not None
+    lines = []
+    for episode in chosen:
+        result = results[episode.id]
+        payer = payers.get(episode.patient_id, "")
+        amount, missing = expected(result, fees, month.year, payer)
+        line = BillingLine(
+            episode=episode,
+            result=result,
+            payer=payer,
+            expected_amount=amount,
+            missing_fees=missing,
+            date_of_service=(
+                (result.threshold_reached_on if threshold_day else month.last_day)
+                if result.codes
+                else None
+            ),
+            saved=saved.get(episode.id),
+        )
+        if is_closed and line.saved is None:
+            line.changed_since_close = True  # activity recorded after the close
+        elif line.saved and line.saved.frozen:
+            line.changed_since_close = (
+                line.saved.minutes != result.minutes_counted
+                or line.saved.codes != codes_json(result)
+                or line.saved.status != result.status
+            )
+        lines.append(line)
+    return lines
+
+
+def codes_json(result: engine.MonthResult) -> list[dict[str, object]]:
+    return [{"code": str(line.code), "units": line.units} for line in result.codes]
+
+
+def expected(
+    result: engine.MonthResult, fees: dict[tuple[int, str, str], Decimal], year: int, payer: str
+) -> tuple[Decimal | None, list[str]]:
+    """Expected payment from the fee schedule; None when a code has no fee on file."""
+    if not result.codes:
+        return Decimal("0.00"), []
+    total = Decimal("0.00")
+    missing = []
+    for line in result.codes:
+        fee = fees.get((year, payer, str(line.code)))
+        if fee is None:
+            missing.append(str(line.code))
+        else:
+            total += fee * line.units
+    return (None if missing else total), missing
+
+
+def payer_on(patient_ids: set[int], day: date) -> dict[int, str]:
+    payers: dict[int, str] = {}
+    for coverage in (
+        Coverage.objects.filter(patient_id__in=patient_ids, starts_on__lte=day)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+        .order_by("starts_on")
+    ):
+        payers[coverage.patient_id] = coverage.payer_kind
+    return payers
+
+
+def closed(organization: Organization, month: engine.Month) -> ClosedMonth | None:
+    return ClosedMonth.objects.filter(organization=organization, month=str(month)).first()
+
+
+def save_line(line: BillingLine, month: engine.Month, *, frozen: bool = False) -> ClaimLine:
+    result = line.result
+    claim, _ = ClaimLine.objects.update_or_create(
+        episode=line.episode,
+        month=str(month),
+        defaults={
+            "status": result.status,
+            "codes": codes_json(result),
+            "minutes": result.minutes_counted,
+            "decision": result.decision,
+            "blocked_reasons": list(result.blocked_reasons),
+            "expected_amount": line.expected_amount,
+            "date_of_service": line.date_of_service,
+            "frozen": frozen,
+            "saved_at": timezone.now(),
+        },
+    )
+    return claim
+
+
+def mark(line: BillingLine, month: engine.Month, *, action: str, by: User) -> ClaimLine:
+    """Billing staff mark a line reviewed or submitted (it keeps the decision it had)."""
+    if line.saved and line.saved.frozen:
+        raise InvalidRequest("The month is closed; its lines cannot change.", "month")
+    if action == "submitted" and line.result.status != engine.BillingStatus.READY:
+        raise InvalidRequest("Only a line that is ready to bill can be submitted.", "action")
+    claim = save_line(line, month)
+    now = timezone.now()
+    if action == "reviewed":
+        claim.reviewed_at, claim.reviewed_by = now, by
+    elif action == "submitted":
+        claim.submitted_at, claim.submitted_by = now, by
+        claim.reviewed_at = claim.reviewed_at or now
+        claim.reviewed_by = claim.reviewed_by or by
+    else:
+        raise InvalidRequest("Mark a line reviewed or submitted.", "action")
+    claim.save()
+    return claim
+
+
+def close_month(
+    organization: Organization,
+    episodes: QuerySet[Episode],
+    month: engine.Month,
+    *,
+    by: User,
+    today: date,
+) -> list[BillingLine]:
+    """Freeze every line of a past month; later changes to its minutes are flagged."""
+    if month >= engine.Month.of(today):
+        raise InvalidRequest(f"{month} is not over yet.", "month")
+    if closed(organization, month):
+        raise InvalidRequest(f"{month} is already closed.", "month")
+    lines = month_lines(organization, episodes, month)
+    for line in lines:
+        line.saved = save_line(line, month, frozen=True)
+    ClosedMonth.objects.create(organization=organization, month=str(month), closed_by=by)
+    return lines

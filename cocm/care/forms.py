@@ -1,0 +1,72 @@
+from django import forms
+
+from cocm.care.models import Activity, Mode, Recommendation, TimeRole
+from cocm.registry.forms import DateInput
+
+
+class ContactForm(forms.Form):
+    occurred_on = forms.DateField(widget=DateInput, label="Date")
+    minutes = forms.IntegerField(
+        min_value=0,
+        max_value=1440,
+        label="Minutes",
+        widget=forms.NumberInput(attrs={"data-timer-target": "minutes"}),
+    )
+    mode = forms.ChoiceField(choices=Mode.choices)
+    activity = forms.ChoiceField(choices=Activity.choices)
+    role = forms.ChoiceField(
+        choices=TimeRole.choices, label="Whose time", initial=TimeRole.CARE_MANAGER
+    )
+    separately_billed = forms.BooleanField(
+        required=False, label="Separately billed service (e.g. psychotherapy): not CoCM time"
+    )
+    no_show = forms.BooleanField(required=False, label="No-show / not reached")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    next_contact_on = forms.DateField(widget=DateInput, required=False, label="Next contact due")
+    started_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+
+class ReviewRequestForm(forms.Form):
+    reason = forms.CharField(max_length=300, label="What should the consultant discuss?")
+
+
+class ReviewForm(forms.Form):
+    reviewed_on = forms.DateField(widget=DateInput, label="Review date")
+    minutes = forms.IntegerField(min_value=1, max_value=1440)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class RecommendationForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("", "—"), *Recommendation.Kind.choices], required=False, label="Recommendation"
+    )
+    medication = forms.CharField(max_length=100, required=False)
+    dose = forms.CharField(max_length=100, required=False)
+    text = forms.CharField(max_length=500, required=False, label="Details")
+
+
+RecommendationFormSet = forms.formset_factory(
+    RecommendationForm, extra=3, max_num=6, validate_max=True
+)
+
+
+class ResponseForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[c for c in Recommendation.Status.choices if c[0] != "pending"],
+        widget=forms.RadioSelect,
+        label="Answer",
+    )
+    note = forms.CharField(
+        max_length=500, required=False, label="Note (what you changed, or why you declined)"
+    )
+
+
+class RelapsePlanForm(forms.Form):
+    warning_signs = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    coping_steps = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    whom_to_call = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FollowUpForm(forms.Form):
+    due_on = forms.DateField(widget=DateInput, label="Next contact due")
+    what = forms.CharField(max_length=200, required=False, label="What")

@@ -1,0 +1,288 @@
+"""Use cases of the care manager's and the psychiatric consultant's daily work."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import IntegrityError
+from django.urls import reverse
+from django.utils import timezone
+
+from cocm.accounts.models import User
+from cocm.care.models import (
+    Activity,
+    CaseReview,
+    Contact,
+    FollowUp,
+    Recommendation,
+    RelapsePreventionPlan,
+    ReviewRequest,
+    TimeRole,
+)
+from cocm.measures.models import Notification, TreatmentChange
+from cocm.registry.models import Episode
+from cocm.registry.services import InvalidRequest
+
+MAX_MINUTES = 24 * 60
+
+
+def check_day(episode: Episode, on: date, as_of: date, field: str) -> None:
+    if on > as_of:
+        raise InvalidRequest(f"The date {on} is in the future.", field)
+    if on < episode.referred_on:
+        raise InvalidRequest(
+            f"The date {on} is before the referral ({episode.referred_on}).", field
+        )
+    if episode.discharged_on and on > episode.discharged_on:
+        raise InvalidRequest(
+            f"The date {on} is after the discharge ({episode.discharged_on}).", field
+        )
+
+
+def check_minutes(minutes: int, field: str = "minutes") -> None:
+    if minutes < 0:
+        raise InvalidRequest("Minutes cannot be negative.", field)
+    if minutes > MAX_MINUTES:
+        raise InvalidRequest(f"{minutes} minutes is more than a day ({MAX_MINUTES}).", field)
+
+
+def record_contact(
+    episode: Episode,
+    *,
+    occurred_on: date,
+    minutes: int,
+    mode: str,
+    activity: str,
+    staff: User,
+    by: User,
+    as_of: date,
+    role: str = TimeRole.CARE_MANAGER,
+    separately_billed: bool = False,
+    no_show: bool = False,
+    note: str = "",
+    started_at: datetime | None = None,
+    next_contact_on: date | None = None,
+) -> Contact:
+    """Log a contact and its minutes; optionally set the next contact due."""
+    check_day(episode, occurred_on, as_of, "occurred_on")
+    check_minutes(minutes)
+    if minutes == 0 and not no_show:
+        raise InvalidRequest("A contact needs its minutes (0 only for a no-show).", "minutes")
+    contact = Contact.objects.create(
+        episode=episode,
+        occurred_on=occurred_on,
+        minutes=minutes,
+        mode=mode,
+        activity=activity,
+        staff=staff,
+        role=role,
+        separately_billed=separately_billed,
+        no_show=no_show,
+        note=note.strip(),
+        started_at=started_at,
+        recorded_by=by,
+    )
+    if not no_show:
+        # A contact made is the follow-up that was due.
+        FollowUp.objects.filter(episode=episode, done_at__isnull=True).update(
+            done_at=timezone.now()
+        )
+    if next_contact_on is not None:
+        set_follow_up(episode, due_on=next_contact_on, what="", by=by, as_of=as_of)
+    return contact
+
+
+def set_follow_up(episode: Episode, *, due_on: date, what: str, by: User, as_of: date) -> FollowUp:
+    """Replace the episode's open follow-up with one due on `due_on`."""
+    if due_on < as_of:
+        raise InvalidRequest("The next contact cannot be due in the past.", "next_contact_on")
+    now = timezone.now()
+    FollowUp.objects.filter(episode=episode, done_at__isnull=True).update(done_at=now)
+    return FollowUp.objects.create(
+        episode=episode,
+        due_on=due_on,
+        what=what.strip(),
+        assigned_to=episode.care_manager or by,
+    )
+
+
+def complete_follow_up(follow_up: FollowUp) -> None:
+    if follow_up.done_at is None:
+        follow_up.done_at = timezone.now()
+        follow_up.save(update_fields=["done_at"])
+
+
+def request_review(episode: Episode, *, reason: str, by: User) -> ReviewRequest:
+    """Ask the psychiatric consultant to discuss the patient at the next review."""
+    if not reason.strip():
+        raise InvalidRequest("Say what you want to discuss.", "reason")
+    if not episode.is_open:
+        raise InvalidRequest("The episode is discharged.", "episode")
+    request = ReviewRequest.objects.create(episode=episode, reason=reason.strip(), requested_by=by)
+    if episode.psychiatric_consultant_id:
+        notify(
+            episode.psychiatric_consultant,
+            "A care manager asked to discuss a patient at the caseload review.",
+            reverse("review_agenda"),
+        )
+    return request
+
+
+@dataclass(frozen=True)
+class RecommendationInput:
+    kind: str
+    medication: str = ""
+    dose: str = ""
+    text: str = ""
+
+
+def record_review(
+    episode: Episode,
+    *,
+    consultant: User,
+    reviewed_on: date,
+    minutes: int,
+    summary: str,
+    recommendations: list[RecommendationInput],
+    as_of: date,
+) -> CaseReview:
+    """Record a caseload review; each recommendation becomes a task for the PCP."""
+    check_day(episode, reviewed_on, as_of, "reviewed_on")
+    check_minutes(minutes)
+    if not summary.strip():
+        raise InvalidRequest("Write a summary of the review.", "summary")
+    for index, item in enumerate(recommendations):
+        if item.kind not in Recommendation.Kind.values:
+            raise InvalidRequest(
+                f"Unknown recommendation kind '{item.kind}'.", f"recommendations[{index}].kind"
+            )
+        if item.kind.endswith("_medication") and not item.medication.strip():
+            raise InvalidRequest("Name the medication.", f"recommendations[{index}].medication")
+    # The consultant's time is logged like any other; the billing engine leaves it out of
+    # the CoCM thresholds by default (rules section 1.2).
+    contact = Contact.objects.create(
+        episode=episode,
+        occurred_on=reviewed_on,
+        minutes=minutes,
+        mode="video",
+        activity=Activity.CASELOAD_REVIEW,
+        staff=consultant,
+        role=TimeRole.PSYCHIATRIC_CONSULTANT,
+        note=summary.strip(),
+        recorded_by=consultant,
+    )
+    review = CaseReview.objects.create(
+        episode=episode,
+        consultant=consultant,
+        reviewed_on=reviewed_on,
+        minutes=minutes,
+        summary=summary.strip(),
+        contact=contact,
+    )
+    for item in recommendations:
+        Recommendation.objects.create(
+            review=review,
+            episode=episode,
+            pcp=episode.referring_pcp,
+            kind=item.kind,
+            medication=item.medication.strip(),
+            dose=item.dose.strip(),
+            text=item.text.strip(),
+        )
+    ReviewRequest.objects.filter(episode=episode, review__isnull=True).update(review=review)
+    if recommendations and episode.referring_pcp_id:
+        notify(
+            episode.referring_pcp,
+            "New recommendation from the psychiatric consultant.",
+            reverse("pcp_inbox"),
+        )
+    if episode.care_manager_id and episode.care_manager_id != consultant.id:
+        notify(
+            episode.care_manager,
+            "The psychiatric consultant reviewed a patient.",
+            reverse("patient_chart", args=[episode.patient_id]),
+        )
+    return review
+
+
+RESPONSES = (
+    Recommendation.Status.ACCEPTED,
+    Recommendation.Status.MODIFIED,
+    Recommendation.Status.DECLINED,
+)
+TREATMENT_KIND = {
+    "start_medication": TreatmentChange.Kind.MEDICATION_START,
+    "change_medication": TreatmentChange.Kind.MEDICATION_CHANGE,
+    "stop_medication": TreatmentChange.Kind.MEDICATION_STOP,
+    "psychotherapy": TreatmentChange.Kind.PSYCHOTHERAPY,
+    "refer_specialty": TreatmentChange.Kind.REFERRAL,
+    "other": TreatmentChange.Kind.OTHER,
+}
+
+
+def respond(
+    recommendation: Recommendation, *, status: str, note: str, by: User, as_of: date
+) -> None:
+    """The PCP accepts, modifies or declines; an accepted change enters the treatment log."""
+    if recommendation.status != Recommendation.Status.PENDING:
+        raise InvalidRequest("This recommendation was already answered.", "status")
+    if status not in RESPONSES:
+        raise InvalidRequest("Accept, modify or decline.", "status")
+    if status != Recommendation.Status.ACCEPTED and not note.strip():
+        raise InvalidRequest("Say what you changed or why you declined.", "note")
+    recommendation.status = status
+    recommendation.response_note = note.strip()
+    recommendation.responded_at = timezone.now()
+    recommendation.responded_by = by
+    recommendation.save(update_fields=["status", "response_note", "responded_at", "responded_by"])
+    episode = recommendation.episode
+    if status != Recommendation.Status.DECLINED:
+        description = recommendation.summary
+        if note.strip():
+            description = f"{description} (PCP: {note.strip()})"
+        TreatmentChange.objects.create(
+            episode=episode,
+            on=as_of,
+            kind=TREATMENT_KIND[recommendation.kind],
+            description=description[:200],
+            recorded_by=by,
+        )
+    if episode.care_manager_id:
+        notify(
+            episode.care_manager,
+            f"The PCP answered a recommendation: {recommendation.get_status_display()}.",
+            reverse("patient_chart", args=[episode.patient_id]),
+        )
+
+
+def save_relapse_plan(
+    episode: Episode, *, warning_signs: str, coping_steps: str, whom_to_call: str, by: User
+) -> RelapsePreventionPlan:
+    fields = {
+        "warning_signs": warning_signs,
+        "coping_steps": coping_steps,
+        "whom_to_call": whom_to_call,
+    }
+    for name, value in fields.items():
+        if not value.strip():
+            raise InvalidRequest("Fill in every part of the plan.", name)
+    try:
+        plan, _ = RelapsePreventionPlan.objects.update_or_create(
+            episode=episode,
+            defaults={
+                **{k: v.strip() for k, v in fields.items()},
+                "updated_at": timezone.now(),
+                "updated_by": by,
+            },
+        )
+    except IntegrityError as error:  # two first saves at once
+        raise InvalidRequest("The plan was saved by someone else; reload.", "episode") from error
+    return plan
+
+
+def notify(user: User | None, text: str, url: str) -> None:
+    if user is not None and user.is_active:
+        Notification.objects.create(user=user, text=text, url=url)
+
+
+def pending_for_pcp(user: User):  # type: ignore[no-untyped-def]
+    return Recommendation.objects.filter(pcp=user, status=Recommendation.Status.PENDING)

@@ -1,0 +1,481 @@
+from datetime import date
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from cocm.accounts.audit import record_access
+from cocm.accounts.models import Clinic, Role, User
+from cocm.accounts.permissions import can, requires
+from cocm.care import export, services
+from cocm.care.forms import (
+    ContactForm,
+    FollowUpForm,
+    RecommendationFormSet,
+    RelapsePlanForm,
+    ResponseForm,
+    ReviewForm,
+    ReviewRequestForm,
+)
+from cocm.care.models import FollowUp, Recommendation, ReviewRequest
+from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context, tracker_rows
+from cocm.domain.episodes import EpisodeStatus
+from cocm.domain.flags import FlagCode, flag_labels
+from cocm.measures import services as measures
+from cocm.registry.models import PayerKind
+from cocm.registry.services import InvalidRequest, visible_episodes
+from cocm.registry.views import form_error, visible_episode
+
+SORTABLE = {key for key, _ in COLUMNS if key != "flags"}
+
+
+def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[TrackerRow]:
+    # Empty values last whatever the direction; safety alerts stay on top.
+    present = [row for row in rows if getattr(row, key) not in (None, "")]
+    missing = [row for row in rows if getattr(row, key) in (None, "")]
+    present.sort(key=lambda row: getattr(row, key), reverse=descending)
+    ordered = present + missing
+    return sorted(ordered, key=lambda row: not row.open_alert)
+
+
+@requires("view_referrals")
+def pcp_patients(request: HttpRequest) -> HttpResponse:
+    episodes = visible_episodes(request.user).filter(referring_pcp=request.user).open()
+    rows = tracker_rows(
+        episodes, request.user.organization.today(), flag_rules(request.user.organization)
+    )
+    rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
+    record_access(request, "view", "pcp referrals", patient_id=None)
+    return render(request, "registry/pcp_patients.html", {"rows": rows, **table_context()})
+
+
+@requires("view_caseload")
+def caseload(request: HttpRequest) -> HttpResponse:
+    """The live caseload tracker: per care manager, clinic or organization."""
+    user = request.user
+    query = request.GET
+    episodes = visible_episodes(user).open()
+    selected_cm = query.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
+    if selected_cm == "me":
+        episodes = episodes.filter(care_manager=user)
+    elif selected_cm.isdigit():
+        episodes = episodes.filter(care_manager_id=int(selected_cm))
+    if query.get("clinic", "").isdigit():
+        episodes = episodes.filter(clinic_id=int(query["clinic"]))
+    if query.get("status") in {s.value for s in EpisodeStatus}:
+        episodes = episodes.filter(status=query["status"])
+    today = user.organization.today()
+    if query.get("payer") in PayerKind.values:
+        episodes = episodes.filter(
+            Q(patient__coverages__payer_kind=query["payer"]),
+            Q(patient__coverages__starts_on__lte=today),
+            Q(patient__coverages__ends_on__isnull=True) | Q(patient__coverages__ends_on__gte=today),
+        ).distinct()
+    rules = flag_rules(user.organization)
+    rows = tracker_rows(episodes, today, rules)
+    flag = query.get("flag", "")
+    if flag in {code.value for code in FlagCode}:
+        rows = [row for row in rows if any(f.code == flag for f in row.flags)]
+    sort = query.get("sort", "patient_name")
+    if sort in SORTABLE:
+        rows = sort_rows(rows, sort, query.get("dir") == "desc")
+    export_format = query.get("export")
+    if export_format in ("csv", "xlsx") and can(user, "export_caseload"):
+        record_access(request, "export", f"caseload {export_format}", patient_id=None)
+        return export_response(rows, export_format, today)
+    record_access(request, "view", "caseload", patient_id=None)
+    clinics = Clinic.objects.filter(id__in=user.clinic_ids)
+    care_managers = (
+        User.objects.filter(
+            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
+        )
+        .distinct()
+        .order_by("last_name")
+    )
+    params = query.copy()
+    params.pop("sort", None)
+    params.pop("dir", None)
+    params.pop("export", None)
+    return render(
+        request,
+        "care/caseload.html",
+        {
+            "rows": rows,
+            "clinics": clinics,
+            "care_managers": care_managers,
+            "selected": {
+                **{k: query.get(k, "") for k in ("clinic", "status", "payer", "flag")},
+                "care_manager": selected_cm,
+            },
+            "statuses": [s for s in EpisodeStatus if s is not EpisodeStatus.DISCHARGED],
+            "payers": PayerKind.choices,
+            "flag_choices": list(flag_labels(rules).items()),
+            "sort": sort,
+            "dir": query.get("dir", "asc"),
+            "filter_query": params.urlencode(),
+            "can_export": can(user, "export_caseload"),
+        },
+    )
+
+
+def export_response(rows: list[TrackerRow], export_format: str, today: date) -> HttpResponse:
+    name = f"caseload-{today.isoformat()}.{export_format}"
+    if export_format == "csv":
+        response = HttpResponse(export.as_csv(rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            export.as_xlsx(rows),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@requires("record_contact")
+def new_contact(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    user = request.user
+    today = user.organization.today()
+    role = {Role.PSYCHIATRIC_CONSULTANT: "psychiatric_consultant", Role.PCP: "billing_practitioner"}
+    default_role = next(
+        (r for k, r in role.items() if user.has_role(k) and not user.has_role(Role.CARE_MANAGER)),
+        "care_manager",
+    )
+    form = ContactForm(
+        request.POST or None,
+        initial={
+            "occurred_on": today,
+            "mode": "phone",
+            "activity": "follow_up",
+            "role": default_role,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                contact = services.record_contact(
+                    episode,
+                    occurred_on=data["occurred_on"],
+                    minutes=data["minutes"],
+                    mode=data["mode"],
+                    activity=data["activity"],
+                    staff=user,
+                    by=user,
+                    as_of=today,
+                    role=data["role"],
+                    separately_billed=data["separately_billed"],
+                    no_show=data["no_show"],
+                    note=data["note"],
+                    started_at=data["started_at"],
+                    next_contact_on=data["next_contact_on"],
+                )
+                record_access(
+                    request,
+                    "create",
+                    "contact",
+                    patient_id=episode.patient_id,
+                    object_id=contact.id,
+                )
+        except InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Contact logged: {contact.minutes} minutes.")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "care/contact_form.html", {"form": form, "episode": episode})
+
+
+@require_POST
+@requires("request_review")
+def request_review(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = ReviewRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.request_review(
+                    episode, reason=form.cleaned_data["reason"], by=request.user
+                )
+                record_access(
+                    request,
+                    "create",
+                    "review request",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except InvalidRequest as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Added to the psychiatric consultant's review agenda.")
+    else:
+        messages.error(request, "Say what you want to discuss.")
+    return redirect("patient_chart", patient_id=episode.patient_id)
+
+
+@requires("run_caseload_review")
+def review_agenda(request: HttpRequest) -> HttpResponse:
+    """The consultant's prioritized agenda: flagged patients and requested discussions."""
+    user = request.user
+    episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
+    if request.GET.get("scope") != "all":
+        episodes = episodes.filter(psychiatric_consultant=user)
+    rows = tracker_rows(episodes, user.organization.today(), flag_rules(user.organization))
+    agenda = [row for row in rows if row.flags or row.review_requested]
+    agenda.sort(
+        key=lambda row: (not row.open_alert, -len(row.flags), row.last_review_on or date.min)
+    )
+    record_access(request, "view", "review agenda", patient_id=None)
+    return render(
+        request,
+        "care/review_agenda.html",
+        {"agenda": agenda, "scope": request.GET.get("scope", "mine"), "total": len(rows)},
+    )
+
+
+@requires("run_caseload_review")
+def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
+    """One screen: diagnoses, trajectories, treatment, last contacts, and the review form."""
+    episode = visible_episode(request, episode_id)
+    user = request.user
+    today = user.organization.today()
+    form = ReviewForm(request.POST or None, initial={"reviewed_on": today, "minutes": 10})
+    formset = RecommendationFormSet(request.POST or None, prefix="rec")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        recommendations = [
+            services.RecommendationInput(
+                **{k: f.cleaned_data.get(k, "") for k in ("kind", "medication", "dose", "text")}
+            )
+            for f in formset
+            if f.cleaned_data.get("kind")
+        ]
+        try:
+            with transaction.atomic():
+                review = services.record_review(
+                    episode,
+                    consultant=user,
+                    reviewed_on=form.cleaned_data["reviewed_on"],
+                    minutes=form.cleaned_data["minutes"],
+                    summary=form.cleaned_data["summary"],
+                    recommendations=recommendations,
+                    as_of=today,
+                )
+                record_access(
+                    request,
+                    "create",
+                    "caseload review",
+                    patient_id=episode.patient_id,
+                    object_id=review.id,
+                )
+        except InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Review recorded with {len(recommendations)} "
+                f"recommendation{'s' if len(recommendations) != 1 else ''}.",
+            )
+            return redirect("review_agenda")
+    row = tracker_rows(
+        visible_episodes(user).filter(id=episode.id), today, flag_rules(user.organization)
+    )[0]
+    record_access(
+        request, "view", "review summary", patient_id=episode.patient_id, object_id=episode.id
+    )
+    return render(
+        request,
+        "care/review_patient.html",
+        {
+            "episode": episode,
+            "row": row,
+            "form": form,
+            "formset": formset,
+            "measures": measures.chart_context(episode),
+            "contacts": episode.contacts.select_related("staff").order_by("-occurred_on", "-id")[
+                :6
+            ],
+            "reviews": episode.reviews.select_related("consultant")[:3],
+            "requests": ReviewRequest.objects.filter(episode=episode, review__isnull=True),
+            "recommendations": episode.recommendations.all()[:10],
+        },
+    )
+
+
+@requires("answer_recommendation")
+def pcp_inbox(request: HttpRequest) -> HttpResponse:
+    pending = (
+        Recommendation.objects.filter(
+            pcp=request.user,
+            status=Recommendation.Status.PENDING,
+            episode__in=visible_episodes(request.user),
+        )
+        .select_related("episode__patient", "review__consultant")
+        .order_by("created_at")
+    )
+    answered = (
+        Recommendation.objects.filter(pcp=request.user)
+        .exclude(status=Recommendation.Status.PENDING)
+        .select_related("episode__patient")
+        .order_by("-responded_at")[:20]
+    )
+    record_access(request, "view", "recommendation inbox", patient_id=None)
+    return render(
+        request,
+        "care/pcp_inbox.html",
+        {"pending": pending, "answered": answered, "form": ResponseForm()},
+    )
+
+
+@require_POST
+@requires("answer_recommendation")
+def answer_recommendation(request: HttpRequest, recommendation_id: int) -> HttpResponse:
+    recommendation = get_object_or_404(
+        Recommendation.objects.filter(episode__in=visible_episodes(request.user)).select_related(
+            "episode"
+        ),
+        id=recommendation_id,
+    )
+    form = ResponseForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.respond(
+                    recommendation,
+                    status=form.cleaned_data["status"],
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                    as_of=request.user.organization.today(),
+                )
+                record_access(
+                    request,
+                    "update",
+                    "recommendation",
+                    patient_id=recommendation.episode.patient_id,
+                    object_id=recommendation.id,
+                )
+        except InvalidRequest as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Answered: {recommendation.get_status_display()}.")
+    else:
+        messages.error(request, "Choose accept, modify or decline.")
+    return redirect("pcp_inbox")
+
+
+@requires("manage_tasks")
+def tasks(request: HttpRequest) -> HttpResponse:
+    today = request.user.organization.today()
+    open_follow_ups = (
+        FollowUp.objects.filter(
+            done_at__isnull=True,
+            assigned_to=request.user,
+            episode__in=visible_episodes(request.user).open(),
+        )
+        .select_related("episode__patient")
+        .order_by("due_on")
+    )
+    answered = (
+        Recommendation.objects.filter(
+            episode__care_manager=request.user,
+            responded_at__isnull=False,
+            responded_at__gte=timezone.now() - timezone.timedelta(days=14),
+        )
+        .select_related("episode__patient")
+        .order_by("-responded_at")
+    )
+    record_access(request, "view", "tasks", patient_id=None)
+    return render(
+        request,
+        "care/tasks.html",
+        {
+            "overdue": [f for f in open_follow_ups if f.due_on < today],
+            "due_today": [f for f in open_follow_ups if f.due_on == today],
+            "upcoming": [f for f in open_follow_ups if f.due_on > today][:50],
+            "answered": answered,
+            "today": today,
+        },
+    )
+
+
+@require_POST
+@requires("manage_tasks")
+def complete_follow_up(request: HttpRequest, follow_up_id: int) -> HttpResponse:
+    follow_up = get_object_or_404(
+        FollowUp.objects.filter(episode__in=visible_episodes(request.user)), id=follow_up_id
+    )
+    services.complete_follow_up(follow_up)
+    record_access(
+        request,
+        "update",
+        "follow-up",
+        patient_id=follow_up.episode.patient_id,
+        object_id=follow_up.id,
+    )
+    return redirect("tasks")
+
+
+@require_POST
+@requires("manage_tasks")
+def set_follow_up(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.set_follow_up(
+                    episode,
+                    due_on=form.cleaned_data["due_on"],
+                    what=form.cleaned_data["what"],
+                    by=request.user,
+                    as_of=request.user.organization.today(),
+                )
+                record_access(
+                    request,
+                    "update",
+                    "follow-up",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except InvalidRequest as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Next contact set.")
+    else:
+        messages.error(request, "Give the date the next contact is due.")
+    return redirect("patient_chart", patient_id=episode.patient_id)
+
+
+@requires("edit_relapse_plan")
+def relapse_plan(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    plan = getattr(episode, "relapse_prevention_plan", None)
+    initial = (
+        {
+            "warning_signs": plan.warning_signs,
+            "coping_steps": plan.coping_steps,
+            "whom_to_call": plan.whom_to_call,
+        }
+        if plan
+        else {}
+    )
+    form = RelapsePlanForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.save_relapse_plan(episode, by=request.user, **form.cleaned_data)
+                record_access(
+                    request,
+                    "update",
+                    "relapse-prevention plan",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Relapse-prevention plan saved.")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "care/relapse_plan.html", {"form": form, "episode": episode})

@@ -14,7 +14,7 @@ from cocm.billing.models import BillingSettings, ClaimLine, ClosedMonth, DateOfS
 from cocm.billing.months import month_results, month_start, shift
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
-from cocm.registry.models import Coverage, Episode
+from cocm.registry.models import Coverage, Episode, PayerKind
 from cocm.registry.services import InvalidRequest
 
 
@@ -50,6 +50,10 @@ class BillingLine:
     date_of_service: date | None
     saved: ClaimLine | None
     changed_since_close: bool = False
+
+    @property
+    def payer_label(self) -> str:
+        return PayerKind(self.payer).label if self.payer else ""
 
     @property
     def status(self) -> str:

@@ -118,6 +118,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "dir": query.get("dir", "asc"),
             "filter_query": params.urlencode(),
             "can_export": can(user, "export_caseload"),
+            **table_context(),
         },
     )
 

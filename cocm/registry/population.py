@@ -351,6 +351,9 @@ def create_batch(
                 care_manager = staff.demo["caremanager"]
                 demo_open_left[0] -= 1
             episode = plan.episode(rng, patient, clinic, care_manager, staff)
+            if care_manager == staff.demo["caremanager"] and episode.psychiatric_consultant:
+                # The demo team works together, so the consultant's agenda is not empty.
+                episode.psychiatric_consultant = staff.demo["consultant"]
             episodes.append(episode)
             histories.append(plan.history)
             diagnoses.append(plan.diagnoses(rng))

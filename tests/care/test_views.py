@@ -137,6 +137,13 @@ def test_caseload_filters_by_flag_and_exports(client, care_manager, episode, cli
     assert AuditEvent.objects.filter(action="export").count() == 2
 
 
+def test_caseload_table_has_sortable_headings(client, care_manager, episode):
+    page = signed_in(client, care_manager).get(reverse("caseload")).content.decode()
+
+    assert "sort=minutes_this_month&amp;dir=asc" in page
+    assert ">Minutes this month" in page
+
+
 def test_caseload_sorts_by_a_column(client, care_manager, episode, clinic):
     other = factories.episode(clinic, care_manager, consent_on=date(2026, 9, 1))
     services.record_contact(

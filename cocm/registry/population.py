@@ -13,6 +13,7 @@ from itertools import islice
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Q
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
 from cocm.care.models import CaseReview, Contact, Recommendation
@@ -277,8 +278,15 @@ def org_admin_permissions() -> list:  # type: ignore[type-arg]
 
     return list(
         Permission.objects.filter(
-            content_type__app_label="accounts",
-            content_type__model__in=["user", "clinic", "membership", "organization"],
+            Q(
+                content_type__app_label="accounts",
+                content_type__model__in=["user", "clinic", "membership", "organization"],
+            )
+            | Q(content_type__app_label="care", content_type__model="caresettings")
+            | Q(
+                content_type__app_label="billing",
+                content_type__model__in=["billingsettings", "payerrule", "feeschedule"],
+            )
         )
     )
 

@@ -1,10 +1,12 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from cocm.accounts.models import Role
+from cocm.billing.months import month_results
 from cocm.care import services
 from cocm.care.models import Contact, FollowUp, Recommendation, ReviewRequest
+from cocm.domain.billing import Month
 from cocm.measures.models import Notification, TreatmentChange
 from cocm.registry.services import InvalidRequest
 from tests import factories
@@ -196,3 +198,38 @@ def test_relapse_plan_needs_every_part(episode, care_manager):
         )
 
     assert error.value.field == "coping_steps"
+
+
+def test_overlapping_timed_contacts_by_one_person_count_once(episode, care_manager):
+    for hour, minutes in ((10, 30), (10, 20)):
+        contact(
+            episode,
+            care_manager,
+            occurred_on=date(2026, 11, 2),
+            minutes=minutes,
+            started_at=datetime(2026, 11, 2, hour, 0, tzinfo=UTC),
+        )
+
+    result = month_results([episode], Month(2026, 11))[episode.id]
+
+    assert result.minutes_counted == 30
+    assert result.excluded[0].minutes == 20
+
+
+def test_minutes_before_consent_are_marked_not_billable(clinic, care_manager, consultant):
+    episode = factories.episode(
+        clinic,
+        care_manager,
+        referred_on=date(2026, 11, 1),
+        consent_on=date(2026, 11, 10),
+        psychiatric_consultant=consultant,
+    )
+    contact(episode, care_manager, occurred_on=date(2026, 11, 3), minutes=15)
+    contact(episode, care_manager, occurred_on=date(2026, 11, 12), minutes=25)
+
+    result = month_results([episode], Month(2026, 11))[episode.id]
+
+    assert result.minutes_counted == 25
+    assert [(e.minutes, e.reason) for e in result.excluded] == [
+        (15, "before consent on 2026-11-10")
+    ]

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "cocm.accounts.middleware.InactivityTimeoutMiddleware",
     "cocm.accounts.middleware.TwoFactorMiddleware",
+    "cocm.accounts.middleware.AccessAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -151,7 +152,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("COCM_LOCKOUT_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "cocm.accounts.views.locked_out"
-AXES_VERBOSE = False  # its log lines name the username and address; the audit log has them
+# django-axes's log lines would name the username and address; the audit log has them.
+AXES_VERBOSE = False
+AXES_CLIENT_STR_CALLABLE = "cocm.accounts.audit.unnamed_client"
 AXES_CLIENT_IP_CALLABLE = "cocm.accounts.audit.client_address"
 # Reverse proxies in front of the product that append to X-Forwarded-For (docs/deploy.md);
 # 0 trusts REMOTE_ADDR alone, so a client cannot forge its address.

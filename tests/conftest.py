@@ -10,6 +10,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_sign_in_lockout(settings):
+    # django-axes counts failed sign-ins in the database and needs the request in
+    # authenticate(); tests/accounts/test_authentication.py turns it on to test lockout.
+    settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     # Rate-limit counters live in the cache; each test starts with none.
     from django.core.cache import cache

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 
+from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 
 from cocm.accounts.models import AuditChainHead, AuditEvent, User
@@ -33,6 +34,12 @@ def client_address(request: HttpRequest) -> str | None:
         if len(forwarded) >= proxies:
             return valid_address(forwarded[-proxies])
     return valid_address(request.META.get("REMOTE_ADDR"))
+
+
+def unnamed_client(*args: object) -> str:
+    """How django-axes names a client in the application log: it does not (the audit log
+    records who and from where)."""
+    return "a client (see the audit log)"
 
 
 def valid_address(value: str | None) -> str | None:
@@ -111,6 +118,7 @@ def record_access(
     """
     if user is None and getattr(request, "user", None) and request.user.is_authenticated:
         user = request.user
+    request.audited = True  # type: ignore[attr-defined]  # AccessAuditMiddleware: done
     record_event(
         action,
         what,
@@ -144,6 +152,43 @@ def record_event(
     )
     event.save()
     return event
+
+
+def _model_for(kwarg: str) -> type[models.Model] | None:
+    """The model a URL's `<name>_id` argument points at: the one named `name` (ignoring
+    underscores), else the one whose name ends so (`alert_id` → SafetyAlert)."""
+    name = kwarg.removesuffix("_id").replace("_", "")
+    candidates = [m for m in apps.get_models() if m._meta.app_label not in {"auth", "admin"}]
+    exact = [m for m in candidates if m._meta.model_name == name]
+    if exact:
+        return exact[0]
+    ending = [m for m in candidates if m._meta.model_name.endswith(name)]
+    return ending[0] if len(ending) == 1 else None
+
+
+def _patient_path(model: type[models.Model]) -> str | None:
+    if model._meta.model_name == "patient":
+        return "pk"
+    names = {field.name for field in model._meta.get_fields()}
+    if "patient" in names:
+        return "patient_id"
+    if "episode" in names:
+        return "episode__patient_id"
+    return None
+
+
+def patient_for_url(kwargs: dict[str, object]) -> tuple[int | None, int | None]:
+    """The patient and object a URL such as /episodes/<episode_id>/… is about."""
+    for key, value in kwargs.items():
+        if not key.endswith("_id") or not isinstance(value, int):
+            continue
+        model = _model_for(key)
+        path = _patient_path(model) if model else None
+        if model is None or path is None:
+            return None, value
+        patient_id = model._default_manager.filter(pk=value).values_list(path, flat=True).first()
+        return patient_id, value
+    return None, None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from cocm.accounts.middleware import must_use_two_factor
 from cocm.accounts.permissions import can
 
 NAVIGATION = (
@@ -24,5 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    if must_use_two_factor(user) and not user.is_verified():
+        # Signed in with the password only: no menu and no polling until the code is in.
+        return {"nav_items": [], "two_factor_pending": True}
     items = [(name, label) for name, label, capability in NAVIGATION if can(user, capability)]
     return {"nav_items": items}

@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
+from cocm.accounts.audit import patient_for_url, record_access
+
 Handler = Callable[[HttpRequest], HttpResponse]
 
 
@@ -110,6 +112,43 @@ class InactivityTimeoutMiddleware:
             if url_name(request) not in self.POLLS:
                 request.session[self.KEY] = now
         return self.get_response(request)
+
+
+class AccessAuditMiddleware:
+    """A safety net for the audit log: a successful request to a URL about one record
+    (`/episodes/<episode_id>/…`, in pages, API and every later interface) that its view did
+    not record itself is recorded here, with the patient the record belongs to."""
+
+    SKIP = frozenset({"self_report", "notification_badge"})
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code >= 400 or getattr(request, "audited", False):
+            return response
+        user = getattr(request, "auth", None) or request.user
+        if not getattr(user, "is_authenticated", False):
+            return response
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return response
+        if match.url_name in self.SKIP or not any(k.endswith("_id") for k in match.kwargs):
+            return response
+        patient_id, object_id = patient_for_url(match.kwargs)
+        safe = request.method in {"GET", "HEAD", "OPTIONS"}
+        record_access(
+            request,
+            "view" if safe else "update",
+            (match.url_name or request.path_info)[:100],
+            patient_id=patient_id,
+            object_id=object_id,
+            channel="api" if is_api(request) else "web",
+            user=user,
+        )
+        return response
 
 
 def must_use_two_factor(user: object) -> bool:

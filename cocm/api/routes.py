@@ -92,6 +92,16 @@ def edit_conflict(request: HttpRequest, error: services.EditConflict) -> HttpRes
     return api.create_response(request, {"detail": error.message}, status=409)
 
 
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # Ninja answers a body that is not JSON at all with a bare 400; the contract promises
+    # a 422 naming what is wrong for every invalid body.
+    if error.status_code == 400:
+        detail = [{"loc": ["body"], "msg": "The request body is not valid JSON."}]
+        return api.create_response(request, {"detail": detail}, status=422)
+    return api.create_response(request, {"detail": str(error)}, status=error.status_code)
+
+
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
     return api.create_response(request, {"detail": "Missing or invalid bearer token."}, status=401)

@@ -1,12 +1,17 @@
 """Feeding the pure billing engine from the database, for many episodes at once.
 
-One query loads the contacts of every patient concerned over the look-back window; the
-engine (`cocm.domain.billing`) then decides each patient-month in memory.
+Two queries whatever the number of episodes: the distinct service months of the patients
+over the look-back window, and the month's time entries. The engine
+(`cocm.domain.billing`) then decides each patient-month in memory.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+
+from django.db.models import QuerySet
+from django.db.models.functions import TruncMonth
 
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
@@ -22,17 +27,6 @@ def shift(month: engine.Month, months: int) -> engine.Month:
     return engine.Month(year, index + 1)
 
 
-def time_entry(contact: Contact) -> engine.TimeEntry:
-    return engine.TimeEntry(
-        on=contact.occurred_on,
-        minutes=contact.minutes,
-        role=engine.Role(contact.role),
-        staff_id=contact.staff_id,
-        separately_billed=contact.separately_billed,
-        start=contact.started_at,
-    )
-
-
 def episode_facts(episode: Episode) -> engine.EpisodeFacts:
     return engine.EpisodeFacts(
         program=engine.Program(episode.billing_program),
@@ -45,54 +39,84 @@ def episode_facts(episode: Episode) -> engine.EpisodeFacts:
     )
 
 
-def month_results(
-    episodes: Iterable[Episode],
+@dataclass
+class MonthTime:
+    """The time data the engine needs for one month: entries and earlier service months."""
+
+    entries: dict[int, list[engine.TimeEntry]]  # by episode
+    service_months: dict[int, list[engine.ServiceMonth]]  # by patient
+
+
+def load_month_time(
     month: engine.Month,
+    contacts: QuerySet[Contact],
+    *,
+    gap_months: int = engine.DEFAULT_RULES.gap_months_for_new_episode,
+) -> MonthTime:
+    """Two queries: the distinct service months before the month, and the month's entries."""
+    start, end = month_start(month), month_start(shift(month, 1))
+    window_start = month_start(shift(month, -(gap_months + 1)))
+    service_months: dict[int, list[engine.ServiceMonth]] = defaultdict(list)
+    history = (
+        contacts.filter(occurred_on__gte=window_start, occurred_on__lt=start)
+        .annotate(month=TruncMonth("occurred_on"))
+        .values_list("episode__patient_id", "episode_id", "month")
+        .distinct()
+    )
+    for patient_id, episode_id, first_day in history:
+        service_months[patient_id].append(
+            engine.ServiceMonth(engine.Month(first_day.year, first_day.month), episode_id)
+        )
+    entries: dict[int, list[engine.TimeEntry]] = defaultdict(list)
+    month_contacts = contacts.filter(occurred_on__gte=start, occurred_on__lt=end).values_list(
+        "episode_id",
+        "occurred_on",
+        "minutes",
+        "role",
+        "staff_id",
+        "separately_billed",
+        "started_at",
+    )
+    for episode_id, on, minutes, role, staff_id, separately_billed, started_at in month_contacts:
+        entries[episode_id].append(
+            engine.TimeEntry(
+                on, minutes, engine.Role(role), staff_id, separately_billed, started_at
+            )
+        )
+    return MonthTime(entries, service_months)
+
+
+def decide(
+    episodes: Sequence[Episode],
+    month: engine.Month,
+    time: MonthTime,
     *,
     rules: engine.BillingRules = engine.DEFAULT_RULES,
 ) -> dict[int, engine.MonthResult]:
-    """The engine's decision for each episode in `month` (episodes need `clinic` loaded)."""
-    episodes = list(episodes)
-    if not episodes:
-        return {}
-    window_start = month_start(shift(month, -(rules.gap_months_for_new_episode + 1)))
-    window_end = month_start(shift(month, 1))
-    contacts = (
-        Contact.objects.filter(
-            episode__patient_id__in={e.patient_id for e in episodes},
-            occurred_on__gte=window_start,
-            occurred_on__lt=window_end,
-        )
-        .only(
-            "episode_id",
-            "occurred_on",
-            "minutes",
-            "role",
-            "staff_id",
-            "separately_billed",
-            "started_at",
-            "episode__patient_id",
-        )
-        .select_related("episode")
-    )
-    service_months: dict[int, set[tuple[engine.Month, int]]] = defaultdict(set)
-    entries: dict[int, list[engine.TimeEntry]] = defaultdict(list)
-    for contact in contacts:
-        contact_month = engine.Month.of(contact.occurred_on)
-        if contact_month < month:
-            service_months[contact.episode.patient_id].add((contact_month, contact.episode_id))
-        elif contact_month == month:
-            entries[contact.episode_id].append(time_entry(contact))
+    """The engine's decision for each episode (episodes need `clinic` loaded)."""
     return {
         episode.id: engine.bill_month(
             month,
-            entries[episode.id],
+            time.entries.get(episode.id, []),
             episode_facts(episode),
-            [
-                engine.ServiceMonth(m, registry_episode=episode_id)
-                for m, episode_id in sorted(service_months[episode.patient_id])
-            ],
+            time.service_months.get(episode.patient_id, []),
             rules=rules,
         )
         for episode in episodes
     }
+
+
+def month_results(
+    episodes: Sequence[Episode],
+    month: engine.Month,
+    *,
+    rules: engine.BillingRules = engine.DEFAULT_RULES,
+) -> dict[int, engine.MonthResult]:
+    """Decisions for a few episodes (a caseload, a chart)."""
+    if not episodes:
+        return {}
+    contacts = Contact.objects.filter(
+        episode__patient_id__in={episode.patient_id for episode in episodes}
+    )
+    time = load_month_time(month, contacts, gap_months=rules.gap_months_for_new_episode)
+    return decide(episodes, month, time, rules=rules)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from cocm.accounts.models import Organization, User
 from cocm.billing.fees import fee_table
 from cocm.billing.models import BillingSettings, ClaimLine, ClosedMonth, DateOfService, PayerRule
-from cocm.billing.months import month_results, month_start, shift
+from cocm.billing.months import decide, load_month_time, month_start, shift
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
 from cocm.registry.models import Coverage, Episode, PayerKind
@@ -65,20 +65,24 @@ def month_lines(
 ) -> list[BillingLine]:
     """One line per episode with activity in the month, in set-based queries."""
     start, end = month_start(month), month_start(shift(month, 1))
-    active_ids = set(
-        Contact.objects.filter(
+    scope = Episode.objects.filter(
+        id__in=Contact.objects.filter(
             episode__in=episodes, occurred_on__gte=start, occurred_on__lt=end
-        ).values_list("episode_id", flat=True)
+        ).values("episode_id")
     )
     chosen = list(
-        Episode.objects.filter(id__in=active_ids)
-        .select_related("patient", "clinic", "referring_pcp")
+        scope.select_related("patient", "clinic", "referring_pcp")
         .prefetch_related("diagnoses")
         .order_by("patient__family_name", "patient__given_name", "id")
     )
     last_day = end.toordinal() - 1
     payers = payer_on({e.patient_id for e in chosen}, date.fromordinal(last_day))
     rules = base_rules(organization)
+    time = load_month_time(
+        month,
+        Contact.objects.filter(episode__patient_id__in=scope.values("patient_id")),
+        gap_months=rules.gap_months_for_new_episode,
+    )
     payer_rules = {
         rule.payer_kind: rule for rule in PayerRule.objects.filter(organization=organization)
     }
@@ -98,13 +102,13 @@ def month_lines(
                 count_inpatient_minutes=rule.count_inpatient_minutes,
             )
         )
-        results.update(month_results(group, month, rules=payer_specific))
+        results.update(decide(group, month, time, rules=payer_specific))
     fees = fee_table({month.year})
     settings = BillingSettings.objects.filter(organization=organization).first()
     threshold_day = bool(settings and settings.date_of_service == DateOfService.THRESHOLD_DAY)
     saved = {
         line.episode_id: line
-        for line in ClaimLine.objects.filter(episode_id__in=active_ids, month=str(month))
+        for line in ClaimLine.objects.filter(episode__in=scope, month=str(month))
     }
     is_closed = closed(organization, month) is not None
     lines = []

@@ -11,6 +11,9 @@ from cocm.domain import billing as engine
 from cocm.registry.services import InvalidRequest, visible_episodes
 
 
+LINES_SHOWN = 300
+
+
 def month_or_404(text: str) -> engine.Month:
     try:
         return services.parse_month(text)

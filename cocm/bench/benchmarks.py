@@ -1,0 +1,216 @@
+"""The benchmarks. Adding one takes a few lines:
+
+    @benchmark("what it times", floor="SELECT … the same rows …", target=Target(p95_ms=100))
+    def some_page(population: Population) -> Callable[[], object]:
+        client = signed_in_client(population.care_manager)
+        return lambda: get_ok(client, "/some/page/")
+
+The setup runs once, untimed; the returned call is timed. A floor is one hand-written SQL
+query fetching the data the product shows, with %(care_manager_id)s, %(patient_id)s,
+%(episode_id)s, %(today)s and %(month_start)s parameters (`Population.floor_params`); it must
+run on SQLite and PostgreSQL.
+"""
+
+from collections.abc import Callable
+
+from django.test import Client
+
+from cocm.accounts.models import ApiToken
+from cocm.bench.harness import (
+    LoadRequest,
+    Population,
+    Target,
+    benchmark,
+    get_ok,
+    load_benchmark,
+    session_cookie,
+    signed_in_client,
+)
+from cocm.care.tracker import flag_rules, tracker_rows
+from cocm.registry.services import visible_episodes
+
+# The caseload tracker's data: the care manager's open episodes in her clinics with patient,
+# clinic and care manager, and per episode the figures the tracker shows (payer, contacts,
+# minutes this month, first and last PHQ-9 and GAD-7, last review, pending request and
+# recommendation, relapse plan, open safety alert), as correlated subqueries that each use
+# the episode_id index. The flags themselves are computed from these figures in Python.
+# A join on her memberships rather than `clinic_id IN (SELECT …)`, which PostgreSQL plans
+# as one bitmap scan of the episodes per clinic.
+CASELOAD_FLOOR = """
+SELECT e.id, e.patient_id, p.family_name, p.given_name, p.mrn, c.name,
+  u.first_name, u.last_name, u.credentials, e.status, e.referred_on, e.enrolled_on,
+  (SELECT cov.payer_kind FROM registry_coverage cov
+   WHERE cov.patient_id = e.patient_id AND cov.starts_on <= %(today)s
+     AND (cov.ends_on IS NULL OR cov.ends_on >= %(today)s)
+   ORDER BY cov.starts_on DESC LIMIT 1),
+  (SELECT COUNT(*) FROM care_contact ct
+   WHERE ct.episode_id = e.id AND ct.role <> 'psychiatric_consultant' AND NOT ct.no_show),
+  (SELECT COUNT(*) FROM care_contact ct WHERE ct.episode_id = e.id AND ct.no_show),
+  (SELECT MAX(ct.occurred_on) FROM care_contact ct
+   WHERE ct.episode_id = e.id AND ct.role <> 'psychiatric_consultant' AND NOT ct.no_show),
+  (SELECT SUM(ct.minutes) FROM care_contact ct
+   WHERE ct.episode_id = e.id AND ct.occurred_on >= %(month_start)s AND NOT ct.no_show),
+  (SELECT a.total FROM measures_assessment a
+   WHERE a.episode_id = e.id AND a.is_current AND a.instrument = 'PHQ-9'
+   ORDER BY a.taken_on ASC, a.id ASC LIMIT 1),
+  (SELECT a.total FROM measures_assessment a
+   WHERE a.episode_id = e.id AND a.is_current AND a.instrument = 'PHQ-9'
+   ORDER BY a.taken_on DESC, a.id DESC LIMIT 1),
+  (SELECT a.total FROM measures_assessment a
+   WHERE a.episode_id = e.id AND a.is_current AND a.instrument = 'GAD-7'
+   ORDER BY a.taken_on ASC, a.id ASC LIMIT 1),
+  (SELECT a.total FROM measures_assessment a
+   WHERE a.episode_id = e.id AND a.is_current AND a.instrument = 'GAD-7'
+   ORDER BY a.taken_on DESC, a.id DESC LIMIT 1),
+  (SELECT MAX(a.taken_on) FROM measures_assessment a
+   WHERE a.episode_id = e.id AND a.is_current),
+  (SELECT MAX(r.reviewed_on) FROM care_casereview r WHERE r.episode_id = e.id),
+  (SELECT MIN(rq.reason) FROM care_reviewrequest rq
+   WHERE rq.episode_id = e.id AND rq.review_id IS NULL),
+  (SELECT MIN(rc.created_at) FROM care_recommendation rc
+   WHERE rc.episode_id = e.id AND rc.status = 'pending'),
+  EXISTS (SELECT 1 FROM care_relapsepreventionplan rp WHERE rp.episode_id = e.id),
+  EXISTS (SELECT 1 FROM measures_safetyalert sa
+          WHERE sa.episode_id = e.id AND sa.resolved_at IS NULL)
+FROM registry_episode e
+JOIN accounts_membership m ON m.clinic_id = e.clinic_id AND m.user_id = %(care_manager_id)s
+JOIN registry_patient p ON p.id = e.patient_id
+JOIN accounts_clinic c ON c.id = e.clinic_id
+JOIN accounts_user u ON u.id = e.care_manager_id
+WHERE e.care_manager_id = %(care_manager_id)s AND e.status <> 'discharged'
+ORDER BY p.family_name, p.given_name, e.id
+"""
+
+# Everything the chart shows in one round trip: a UNION ALL of the patient, coverages,
+# episodes with clinic and team, status history, diagnoses, assessments, contacts, reviews
+# and safety alerts, each branch cast to the same columns (kind, id, episode, day, a, b, c).
+CHART_FLOOR = """
+SELECT 'patient', p.id, CAST(NULL AS BIGINT), CAST(p.birth_date AS TEXT), p.family_name,
+       p.given_name,
+       p.mrn || ' ' || p.sex || ' ' || p.preferred_language || ' ' || p.phone || ' ' || p.email
+FROM registry_patient p WHERE p.id = %(patient_id)s
+UNION ALL
+SELECT 'coverage', cov.id, CAST(NULL AS BIGINT), CAST(cov.starts_on AS TEXT), cov.payer_kind,
+       cov.payer_name,
+       cov.member_id || ' ' || COALESCE(CAST(cov.ends_on AS TEXT), '')
+FROM registry_coverage cov WHERE cov.patient_id = %(patient_id)s
+UNION ALL
+SELECT 'episode', e.id, e.id, CAST(e.referred_on AS TEXT), e.status, c.name,
+       COALESCE(cm.last_name, '') || ' ' || COALESCE(pc.last_name, '') || ' '
+       || COALESCE(pcp.last_name, '') || ' ' || COALESCE(CAST(e.consent_on AS TEXT), '')
+       || ' ' || COALESCE(CAST(e.enrolled_on AS TEXT), '') || ' ' || e.billing_program
+FROM registry_episode e
+JOIN accounts_clinic c ON c.id = e.clinic_id
+LEFT JOIN accounts_user cm ON cm.id = e.care_manager_id
+LEFT JOIN accounts_user pc ON pc.id = e.psychiatric_consultant_id
+LEFT JOIN accounts_user pcp ON pcp.id = e.referring_pcp_id
+WHERE e.patient_id = %(patient_id)s
+UNION ALL
+SELECT 'status', s.id, s.episode_id, CAST(s."on" AS TEXT), s.from_status, s.to_status, s.reason
+FROM registry_statuschange s JOIN registry_episode e ON e.id = s.episode_id
+WHERE e.patient_id = %(patient_id)s
+UNION ALL
+SELECT 'diagnosis', d.id, d.episode_id, CAST(d.recorded_at AS TEXT), d.code, NULL,
+       CAST(d.onset_on AS TEXT)
+FROM registry_diagnosis d JOIN registry_episode e ON e.id = d.episode_id
+WHERE e.patient_id = %(patient_id)s
+UNION ALL
+SELECT 'assessment', a.id, a.episode_id, CAST(a.taken_on AS TEXT), a.instrument,
+       CAST(a.total AS TEXT), a.severity || ' ' || a.method
+FROM measures_assessment a JOIN registry_episode e ON e.id = a.episode_id
+WHERE e.patient_id = %(patient_id)s AND a.is_current
+UNION ALL
+SELECT 'contact', ct.id, ct.episode_id, CAST(ct.occurred_on AS TEXT), ct.mode, ct.activity,
+       CAST(ct.minutes AS TEXT) || ' ' || st.last_name
+FROM care_contact ct JOIN registry_episode e ON e.id = ct.episode_id
+JOIN accounts_user st ON st.id = ct.staff_id
+WHERE e.patient_id = %(patient_id)s
+UNION ALL
+SELECT 'review', r.id, r.episode_id, CAST(r.reviewed_on AS TEXT), CAST(r.minutes AS TEXT),
+       NULL, NULL
+FROM care_casereview r JOIN registry_episode e ON e.id = r.episode_id
+WHERE e.patient_id = %(patient_id)s
+UNION ALL
+SELECT 'alert', sa.id, sa.episode_id, CAST(sa.opened_at AS TEXT), sa.action,
+       CAST(sa.item_answer AS TEXT), CAST(sa.resolved_at AS TEXT)
+FROM measures_safetyalert sa JOIN registry_episode e ON e.id = sa.episode_id
+WHERE e.patient_id = %(patient_id)s
+"""
+
+# The API's episode: the episode, its team's usernames, diagnoses and status history.
+EPISODE_FLOOR = """
+SELECT e.id, e.patient_id, e.clinic_id, e.status, e.referred_on, e.consent_on,
+       e.consent_method, e.initiating_visit_on, e.billing_program, e.enrolled_on,
+       e.discharged_on, e.discharge_reason,
+       pcp.username, cm.username, pc.username, ob.username,
+       d.code, d.onset_on, s.from_status, s.to_status, s."on", s.reason
+FROM registry_episode e
+LEFT JOIN accounts_user pcp ON pcp.id = e.referring_pcp_id
+LEFT JOIN accounts_user cm ON cm.id = e.care_manager_id
+LEFT JOIN accounts_user pc ON pc.id = e.psychiatric_consultant_id
+LEFT JOIN accounts_user ob ON ob.id = e.consent_obtained_by_id
+LEFT JOIN registry_diagnosis d ON d.episode_id = e.id
+LEFT JOIN registry_statuschange s ON s.episode_id = e.id
+WHERE e.id = %(episode_id)s
+ORDER BY d.recorded_at, d.id, s."on", s.id
+"""
+
+# Issue 11's figures for the pages and the caseload API.
+PAGE_TARGET = Target(p95_ms=150, floor_ratio=2)
+CHART_TARGET = Target(p95_ms=100)
+LOAD_TARGET = Target(requests_per_second=200, errors=0, worker_mb=500)
+
+
+@benchmark(
+    "GET /caseload/, care manager with ~150 open episodes",
+    floor=CASELOAD_FLOOR,
+    target=PAGE_TARGET,
+)
+def caseload_page(population: Population) -> Callable[[], object]:
+    client = signed_in_client(population.care_manager)
+    return lambda: get_ok(client, "/caseload/")
+
+
+@benchmark("caseload rows as the page computes them, no HTTP or template", floor=CASELOAD_FLOOR)
+def caseload_rows(population: Population) -> Callable[[], object]:
+    # Splits the page's time between its data (this row) and HTTP, session and template.
+    user = population.care_manager
+    today, rules = user.organization.today(), flag_rules(user.organization)
+    caseload = visible_episodes(user).open().filter(care_manager=user)
+    return lambda: tracker_rows(caseload.all(), today, rules)
+
+
+@benchmark(
+    "GET /patients/<id>/, the caseload's longest history",
+    floor=CHART_FLOOR,
+    target=CHART_TARGET,
+)
+def patient_chart_page(population: Population) -> Callable[[], object]:
+    client = signed_in_client(population.care_manager)
+    return lambda: get_ok(client, f"/patients/{population.patient_id}/")
+
+
+@benchmark("GET /api/v1/episodes/<id> with a bearer token", floor=EPISODE_FLOOR)
+def episode_api(population: Population) -> Callable[[], object]:
+    _, raw = ApiToken.issue(population.care_manager, name="benchmark")
+    client, headers = Client(), {"Authorization": f"Bearer {raw}"}
+    return lambda: get_ok(client, f"/api/v1/episodes/{population.episode_id}", headers)
+
+
+@load_benchmark("GET /api/v1/episodes/<id> over the caseload's episodes", target=LOAD_TARGET)
+def episode_api_under_load(population: Population, secret_key: str) -> LoadRequest:
+    # The caseload API does not exist yet (a later issue); the episode endpoint is the API
+    # read a care manager's tools make most, one per caseload row.
+    _, raw = ApiToken.issue(population.care_manager, name="benchmark")
+    paths = tuple(f"/api/v1/episodes/{episode_id}" for episode_id in population.episode_ids)
+    return LoadRequest(paths, {"Authorization": f"Bearer {raw}"})
+
+
+@load_benchmark(
+    "GET /caseload/, signed-in session (stands in for the caseload API)", target=LOAD_TARGET
+)
+def caseload_page_under_load(population: Population, secret_key: str) -> LoadRequest:
+    # Browsers send the Secure session cookie only over https; a load client may send it
+    # over the loopback, as the TLS-terminating proxy would.
+    cookie = session_cookie(population.care_manager, secret_key)
+    return LoadRequest(("/caseload/",), {"Cookie": cookie})

@@ -10,7 +10,6 @@ from cocm.billing import export, services
 from cocm.domain import billing as engine
 from cocm.registry.services import InvalidRequest, visible_episodes
 
-
 LINES_SHOWN = 300
 
 

@@ -56,3 +56,25 @@ lock: install ## re-pin constraints.txt from the current virtualenv
 
 clean: ## remove the virtualenv and local data (the demo database included)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
+
+# Benchmarks: one population per database, seeded once and reused at the same size.
+BENCH_PATIENTS ?= 100000
+BENCH_REPEAT ?= 100
+BENCH_SQLITE ?= $(CURDIR)/var/bench.sqlite3
+BENCH_PG_SERVER ?= postgresql://postgres@127.0.0.1:5432
+BENCH_PG_DATABASE ?= cocm_bench
+BENCH_ARGS = --patients $(BENCH_PATIENTS) --repeat $(BENCH_REPEAT) --output BENCHMARKS.md --append-section
+# DEBUG off: Django's query log would format every bulk insert of the seed.
+BENCH_ENV = COCM_DEBUG=0
+
+.PHONY: bench
+bench: install ## seed BENCH_PATIENTS on SQLite and PostgreSQL, run every benchmark, write BENCHMARKS.md
+	@command -v wrk >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q wrk; }
+	@mkdir -p $(dir $(BENCH_SQLITE))
+	@psql "$(BENCH_PG_SERVER)/postgres" -tAc \
+	  "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_PG_DATABASE)'" | grep -q 1 || \
+	  psql "$(BENCH_PG_SERVER)/postgres" -qc 'CREATE DATABASE "$(BENCH_PG_DATABASE)"'
+	$(BENCH_ENV) DATABASE_URL=sqlite:///$(BENCH_SQLITE) $(BIN)/cocm bench $(BENCH_ARGS)
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG_SERVER)/$(BENCH_PG_DATABASE) $(BIN)/cocm bench $(BENCH_ARGS)

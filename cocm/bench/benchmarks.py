@@ -155,7 +155,7 @@ WHERE e.id = %(episode_id)s
 ORDER BY d.recorded_at, d.id, s."on", s.id
 """
 
-# Issue 11's figures for the pages and the caseload API.
+# The issue's targets (2-core machine, 100,000 patients) for the pages and the caseload API.
 PAGE_TARGET = Target(p95_ms=150, floor_ratio=2)
 CHART_TARGET = Target(p95_ms=100)
 LOAD_TARGET = Target(requests_per_second=200, errors=0, worker_mb=500)

@@ -86,7 +86,7 @@ class User(AbstractUser):
     def roles(self) -> frozenset[str]:
         # Cached per instance: permission checks ask for roles many times per request.
         if not hasattr(self, "_roles"):
-            self._roles = frozenset(self.memberships.values_list("role", flat=True))
+            self._load_memberships()
         return self._roles
 
     def has_role(self, *roles: str) -> bool:
@@ -95,8 +95,13 @@ class User(AbstractUser):
     @property
     def clinic_ids(self) -> frozenset[int]:
         if not hasattr(self, "_clinic_ids"):
-            self._clinic_ids = frozenset(self.memberships.values_list("clinic_id", flat=True))
+            self._load_memberships()
         return self._clinic_ids
+
+    def _load_memberships(self) -> None:
+        pairs = list(self.memberships.values_list("role", "clinic_id"))
+        self._roles = frozenset(role for role, _ in pairs)
+        self._clinic_ids = frozenset(clinic_id for _, clinic_id in pairs)
 
 
 class Membership(models.Model):

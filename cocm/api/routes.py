@@ -1,5 +1,6 @@
 """The REST API (../shared/API_CONTRACT.md): thin endpoints over the same services as the pages."""
 
+from datetime import timedelta
 from typing import Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -64,7 +65,10 @@ class BearerToken(HttpBearer):
             return None
         if api_token.scope == TokenScope.READ and request.method not in SAFE_METHODS:
             raise HttpError(403, "This token is read-only.")
-        ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # Minute precision is enough for "last used", and spares a write per request.
+        if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(minutes=1):
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
         return api_token.user
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 
 __all__ = [
     "INSTRUMENTS",
@@ -146,11 +147,12 @@ class Item:
         """True when the form prints the most symptomatic option first (EPDS 3, 5-10)."""
         return self.options[0].value > self.options[-1].value
 
-    @property
+    # Cached: scoring and treat-to-target ask for these thousands of times per caseload.
+    @cached_property
     def min_value(self) -> int:
         return min(option.value for option in self.options)
 
-    @property
+    @cached_property
     def max_value(self) -> int:
         return max(option.value for option in self.options)
 
@@ -203,11 +205,11 @@ class Instrument:
         if not 0 <= self.max_missing < len(self.items):
             raise ValueError(f"{self.code} max_missing must be below the number of items")
 
-    @property
+    @cached_property
     def min_total(self) -> int:
         return sum(item.min_value for item in self.items)
 
-    @property
+    @cached_property
     def max_total(self) -> int:
         return sum(item.max_value for item in self.items)
 

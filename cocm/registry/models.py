@@ -179,6 +179,12 @@ class Episode(models.Model):
             ),
         ]
         indexes = [
+            # The caseload: a care manager's open episodes (a small part of all episodes).
+            models.Index(
+                fields=["care_manager"],
+                condition=~Q(status=EpisodeStatus.DISCHARGED),
+                name="episode_open_by_care_manager",
+            ),
             models.Index(fields=["care_manager", "status"]),
             models.Index(fields=["clinic", "status"]),
         ]

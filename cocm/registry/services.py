@@ -3,6 +3,7 @@
 Callers (views, API, commands) own the transaction.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -289,27 +290,28 @@ class TimelineEntry:
     text: str
 
 
-def timeline(patient: Patient) -> list[TimelineEntry]:
-    """The patient's dated history across episodes, newest first."""
+def timeline(episodes: Iterable[Episode]) -> list[TimelineEntry]:
+    """The patient's dated history across episodes, newest first (episodes should come with
+    their status changes and diagnoses prefetched)."""
     entries: list[TimelineEntry] = []
-    changes = StatusChange.objects.filter(episode__patient=patient).select_related("episode")
-    for change in changes:
-        status = EpisodeStatus(change.to_status)
-        text = status.label
-        if change.reason:
-            text += f" — {DischargeReason(change.reason).label}"
-        entries.append(TimelineEntry(change.on, "status", text))
-    for diagnosis in Diagnosis.objects.filter(episode__patient=patient):
-        label = f"Diagnosis {diagnosis.code}"
-        if diagnosis.description:
-            label += f" ({diagnosis.description})"
-        recorded_on = timezone.localdate(diagnosis.recorded_at)
-        entries.append(TimelineEntry(recorded_on, "diagnosis", label))
-    for episode in patient.episodes.exclude(consent_on=None):
-        assert episode.consent_on is not None
-        entries.append(
-            TimelineEntry(
-                episode.consent_on, "consent", f"Consent documented ({episode.consent_method})"
+    for episode in episodes:
+        for change in episode.status_changes.all():
+            text = EpisodeStatus(change.to_status).label
+            if change.reason:
+                text += f" — {DischargeReason(change.reason).label}"
+            entries.append(TimelineEntry(change.on, "status", text))
+        for diagnosis in episode.diagnoses.all():
+            label = f"Diagnosis {diagnosis.code}"
+            if diagnosis.description:
+                label += f" ({diagnosis.description})"
+            recorded_on = timezone.localdate(diagnosis.recorded_at)
+            entries.append(TimelineEntry(recorded_on, "diagnosis", label))
+        if episode.consent_on is not None:
+            entries.append(
+                TimelineEntry(
+                    episode.consent_on,
+                    "consent",
+                    f"Consent documented ({episode.consent_method})",
+                )
             )
-        )
     return sorted(entries, key=lambda entry: entry.on, reverse=True)

@@ -147,7 +147,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "coverages": patient.coverages.all(),
             "episodes": episodes,
             "open_episode": open_episode,
-            "timeline": services.timeline(patient),
+            "timeline": services.timeline(episodes),
             "status_form": StatusForm(initial={"on": today}),
             "diagnosis_form": DiagnosisForm(),
             "can_edit_patient": can(request.user, "edit_patient"),

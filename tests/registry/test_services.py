@@ -219,7 +219,7 @@ def test_staff_member_must_hold_the_role_in_the_clinic(clinic, care_manager):
 def test_timeline_lists_history_newest_first(clinic, care_manager):
     episode = factories.episode(clinic, care_manager, consent_on=date(2026, 9, 3))
 
-    entries = services.timeline(episode.patient)
+    entries = services.timeline(episode.patient.episodes.all())
 
     dated = [(entry.on, entry.kind, entry.text) for entry in entries if entry.kind != "diagnosis"]
     assert dated == [

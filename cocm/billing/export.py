@@ -6,7 +6,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from cocm.billing.services import BillingLine
+from cocm.billing.services import BillingLine, diagnosis_codes
 
 HEADINGS = (
     "Patient",
@@ -25,10 +25,10 @@ HEADINGS = (
 
 def claim_rows(lines: list[BillingLine]) -> list[list[object]]:
     """Ready lines only: what goes to the claim."""
+    ready = [line for line in lines if line.status == "ready"]
+    diagnoses = diagnosis_codes([line.episode.id for line in ready])
     rows = []
-    for line in lines:
-        if line.status != "ready":
-            continue
+    for line in ready:
         source = line.saved if line.saved and line.saved.frozen else None
         codes = (
             source.codes
@@ -37,14 +37,14 @@ def claim_rows(lines: list[BillingLine]) -> list[list[object]]:
         )
         rows.append(
             [
-                str(line.episode.patient),
-                line.episode.patient.mrn,
+                line.episode.patient,
+                line.episode.mrn,
                 line.payer,
-                str(line.episode.referring_pcp or ""),
+                line.episode.referring_pcp,
                 (source.date_of_service if source else line.date_of_service),
                 " ".join(c["code"] for c in codes),
                 " ".join(str(c["units"]) for c in codes),
-                " ".join(d.code for d in line.episode.diagnoses.all()),
+                " ".join(diagnoses.get(line.episode.id, [])),
                 source.minutes if source else line.result.minutes_counted,
                 source.expected_amount if source else line.expected_amount,
                 str(line.result.month_type),

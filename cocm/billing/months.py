@@ -10,12 +10,36 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Func, IntegerField, QuerySet
 
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
 from cocm.registry.models import Episode
+
+
+class MonthIndex(Func):
+    """year × 12 + month − 1 of a date, computed by the database (SQLite's TruncMonth calls
+    back into Python for every row)."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(CAST(strftime('%%%%Y', %(expressions)s) AS INTEGER) * 12"
+            " + CAST(strftime('%%%%m', %(expressions)s) AS INTEGER) - 1)",
+            **extra,
+        )
+
+    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(EXTRACT(YEAR FROM %(expressions)s)::integer * 12"
+            " + EXTRACT(MONTH FROM %(expressions)s)::integer - 1)",
+            **extra,
+        )
 
 
 def month_start(month: engine.Month) -> date:
@@ -59,14 +83,15 @@ def load_month_time(
     service_months: dict[int, list[engine.ServiceMonth]] = defaultdict(list)
     history = (
         contacts.filter(occurred_on__gte=window_start, occurred_on__lt=start)
-        .annotate(month=TruncMonth("occurred_on"))
+        .annotate(month=MonthIndex("occurred_on"))
         .values_list("episode__patient_id", "episode_id", "month")
         .distinct()
     )
-    for patient_id, episode_id, first_day in history:
-        service_months[patient_id].append(
-            engine.ServiceMonth(engine.Month(first_day.year, first_day.month), episode_id)
-        )
+    months: dict[int, engine.Month] = {}
+    for patient_id, episode_id, index in history:
+        if index not in months:
+            months[index] = engine.Month(index // 12, index % 12 + 1)
+        service_months[patient_id].append(engine.ServiceMonth(months[index], episode_id))
     entries: dict[int, list[engine.TimeEntry]] = defaultdict(list)
     month_contacts = contacts.filter(occurred_on__gte=start, occurred_on__lt=end).values_list(
         "episode_id",
@@ -87,22 +112,22 @@ def load_month_time(
 
 
 def decide(
-    episodes: Sequence[Episode],
+    episodes: Sequence[tuple[int, int, engine.EpisodeFacts]],
     month: engine.Month,
     time: MonthTime,
     *,
     rules: engine.BillingRules = engine.DEFAULT_RULES,
 ) -> dict[int, engine.MonthResult]:
-    """The engine's decision for each episode (episodes need `clinic` loaded)."""
+    """The engine's decision for each (episode id, patient id, facts)."""
     return {
-        episode.id: engine.bill_month(
+        episode_id: engine.bill_month(
             month,
-            time.entries.get(episode.id, []),
-            episode_facts(episode),
-            time.service_months.get(episode.patient_id, []),
+            time.entries.get(episode_id, []),
+            facts,
+            time.service_months.get(patient_id, []),
             rules=rules,
         )
-        for episode in episodes
+        for episode_id, patient_id, facts in episodes
     }
 
 
@@ -119,4 +144,6 @@ def month_results(
         episode__patient_id__in={episode.patient_id for episode in episodes}
     )
     time = load_month_time(month, contacts, gap_months=rules.gap_months_for_new_episode)
-    return decide(episodes, month, time, rules=rules)
+    return decide(
+        [(e.id, e.patient_id, episode_facts(e)) for e in episodes], month, time, rules=rules
+    )

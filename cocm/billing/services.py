@@ -1,5 +1,7 @@
 """The monthly billing worklist, month close and claim export."""
 
+from __future__ import annotations
+
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
@@ -14,7 +16,7 @@ from cocm.billing.models import BillingSettings, ClaimLine, ClosedMonth, DateOfS
 from cocm.billing.months import decide, load_month_time, month_start, shift
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
-from cocm.registry.models import Coverage, Episode, PayerKind
+from cocm.registry.models import Coverage, Diagnosis, Episode, PayerKind
 from cocm.registry.services import InvalidRequest
 
 
@@ -42,7 +44,7 @@ def base_rules(organization: Organization) -> engine.BillingRules:
 
 @dataclass
 class BillingLine:
-    episode: Episode
+    episode: BilledEpisode
     result: engine.MonthResult
     payer: str
     expected_amount: Decimal | None
@@ -60,6 +62,105 @@ class BillingLine:
         return self.saved.status if self.saved and self.saved.frozen else self.result.status
 
 
+@dataclass(frozen=True)
+class BilledEpisode:
+    """What the worklist, the engine and the export read of an episode: plain values, since
+    a health system's month has tens of thousands of them."""
+
+    id: int
+    patient_id: int
+    patient: str
+    mrn: str
+    clinic: str
+    clinic_setting: str
+    billing_program: str
+    consent_on: date | None
+    initiating_visit_on: date | None
+    referred_on: date
+    psychiatric_consultant_id: int | None
+    referring_pcp: str
+
+    @property
+    def facts(self) -> engine.EpisodeFacts:
+        return engine.EpisodeFacts(
+            program=engine.Program(self.billing_program),
+            clinic_setting=engine.ClinicSetting(self.clinic_setting),
+            consent_on=self.consent_on,
+            initiating_visit_on=self.initiating_visit_on,
+            psychiatric_consultant_assigned=self.psychiatric_consultant_id is not None,
+            started_on=self.referred_on,
+            registry_episode=self.id,
+        )
+
+
+def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
+    rows = scope.order_by("patient__family_name", "patient__given_name", "id").values_list(
+        "id",
+        "patient_id",
+        "patient__family_name",
+        "patient__given_name",
+        "patient__mrn",
+        "clinic__name",
+        "clinic__setting",
+        "billing_program",
+        "consent_on",
+        "initiating_visit_on",
+        "referred_on",
+        "psychiatric_consultant_id",
+        "referring_pcp__first_name",
+        "referring_pcp__last_name",
+        "referring_pcp__credentials",
+    )
+    return [
+        BilledEpisode(
+            episode_id,
+            patient_id,
+            f"{family}, {given}",
+            mrn,
+            clinic,
+            setting,
+            program,
+            consent_on,
+            visit_on,
+            referred_on,
+            consultant_id,
+            " ".join(part for part in (first, last) if part)
+            + (f", {credentials}" if credentials else ""),
+        )
+        for (
+            episode_id,
+            patient_id,
+            family,
+            given,
+            mrn,
+            clinic,
+            setting,
+            program,
+            consent_on,
+            visit_on,
+            referred_on,
+            consultant_id,
+            first,
+            last,
+            credentials,
+        ) in rows
+    ]
+
+
+def diagnosis_codes(episode_ids: list[int]) -> dict[int, list[str]]:
+    """ICD-10-CM codes per episode, in chunks (SQLite limits query parameters)."""
+    codes: dict[int, list[str]] = defaultdict(list)
+    for index in range(0, len(episode_ids), 5000):
+        chunk = episode_ids[index : index + 5000]
+        for episode_id, code in (
+            Diagnosis.objects.filter(episode_id__in=chunk)
+            .order_by("recorded_at", "id")
+            .values_list("episode_id", "code")
+        ):
+            codes[episode_id].append(code)
+    return codes
+
+
 def month_lines(
     organization: Organization, episodes: QuerySet[Episode], month: engine.Month
 ) -> list[BillingLine]:
@@ -70,11 +171,7 @@ def month_lines(
             episode__in=episodes, occurred_on__gte=start, occurred_on__lt=end
         ).values("episode_id")
     )
-    chosen = list(
-        scope.select_related("patient", "clinic", "referring_pcp")
-        .prefetch_related("diagnoses")
-        .order_by("patient__family_name", "patient__given_name", "id")
-    )
+    chosen = billed_episodes(scope)
     last_day = end.toordinal() - 1
     payers = payer_on({e.patient_id for e in chosen}, date.fromordinal(last_day))
     rules = base_rules(organization)
@@ -86,7 +183,7 @@ def month_lines(
     payer_rules = {
         rule.payer_kind: rule for rule in PayerRule.objects.filter(organization=organization)
     }
-    by_payer: dict[str, list[Episode]] = defaultdict(list)
+    by_payer: dict[str, list[BilledEpisode]] = defaultdict(list)
     for episode in chosen:
         by_payer[payers.get(episode.patient_id, "")].append(episode)
     results: dict[int, engine.MonthResult] = {}
@@ -102,7 +199,11 @@ def month_lines(
                 count_inpatient_minutes=rule.count_inpatient_minutes,
             )
         )
-        results.update(decide(group, month, time, rules=payer_specific))
+        results.update(
+            decide(
+                [(e.id, e.patient_id, e.facts) for e in group], month, time, rules=payer_specific
+            )
+        )
     fees = fee_table({month.year})
     settings = BillingSettings.objects.filter(organization=organization).first()
     threshold_day = bool(settings and settings.date_of_service == DateOfService.THRESHOLD_DAY)
@@ -164,12 +265,15 @@ def expected(
 
 def payer_on(patient_ids: set[int], day: date) -> dict[int, str]:
     payers: dict[int, str] = {}
-    for coverage in (
-        Coverage.objects.filter(patient_id__in=patient_ids, starts_on__lte=day)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .order_by("starts_on")
-    ):
-        payers[coverage.patient_id] = coverage.payer_kind
+    ids = sorted(patient_ids)
+    for index in range(0, len(ids), 5000):  # SQLite limits query parameters
+        for patient_id, payer_kind in (
+            Coverage.objects.filter(patient_id__in=ids[index : index + 5000], starts_on__lte=day)
+            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+            .order_by("starts_on")
+            .values_list("patient_id", "payer_kind")
+        ):
+            payers[patient_id] = payer_kind
     return payers
 
 
@@ -180,7 +284,7 @@ def closed(organization: Organization, month: engine.Month) -> ClosedMonth | Non
 def save_line(line: BillingLine, month: engine.Month, *, frozen: bool = False) -> ClaimLine:
     result = line.result
     claim, _ = ClaimLine.objects.update_or_create(
-        episode=line.episode,
+        episode_id=line.episode.id,
         month=str(month),
         defaults={
             "status": result.status,

@@ -59,7 +59,11 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["occurred_on", "id"]
-        indexes = [models.Index(fields=["episode", "occurred_on"])]
+        indexes = [
+            models.Index(fields=["episode", "occurred_on"]),
+            # Month close reads one month (and the months before it) across every episode.
+            models.Index(fields=["occurred_on", "episode"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(minutes__gte=0) & Q(minutes__lte=1440), name="contact_minutes_range"

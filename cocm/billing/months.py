@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Func, IntegerField, QuerySet
+from django.db.models import Func, IntegerField, Max, QuerySet
 
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
@@ -77,15 +77,19 @@ def load_month_time(
     *,
     gap_months: int = engine.DEFAULT_RULES.gap_months_for_new_episode,
 ) -> MonthTime:
-    """Two queries: the distinct service months before the month, and the month's entries."""
+    """Two queries: the latest earlier service month per registry episode, and the month's
+    entries."""
     start, end = month_start(month), month_start(shift(month, 1))
     window_start = month_start(shift(month, -(gap_months + 1)))
+    # Whether a month is initial depends on the latest earlier service month of each
+    # registry episode (a gap of six empty months or more starts a new CoCM episode), so one
+    # row per patient and registry episode is enough.
     service_months: dict[int, list[engine.ServiceMonth]] = defaultdict(list)
     history = (
         contacts.filter(occurred_on__gte=window_start, occurred_on__lt=start)
-        .annotate(month=MonthIndex("occurred_on"))
-        .values_list("episode__patient_id", "episode_id", "month")
-        .distinct()
+        .values("episode__patient_id", "episode_id")
+        .annotate(last=Max(MonthIndex("occurred_on")))
+        .values_list("episode__patient_id", "episode_id", "last")
     )
     months: dict[int, engine.Month] = {}
     for patient_id, episode_id, index in history:

@@ -12,6 +12,7 @@ from cocm.accounts.models import ApiToken, ClinicSetting, Role
 from cocm.billing import fees, services
 from cocm.billing.models import BillingSettings, ClaimLine, FeeSchedule, PayerRule
 from cocm.care import services as care
+from cocm.care.models import Contact
 from cocm.domain.billing import Month
 from cocm.registry.models import Coverage, Episode
 from cocm.registry.services import InvalidRequest
@@ -321,3 +322,33 @@ def test_the_shipped_2025_medicare_fees_are_installed():
         Decimal("145.24")
     )
     assert fees.parse_fees(fees.SHIPPED.read_text())[0].code == "99492"
+
+
+@pytest.mark.parametrize(
+    ("earlier", "month_type"),
+    [(date(2026, 4, 20), "subsequent"), (date(2026, 3, 20), "initial")],
+)
+def test_six_empty_months_start_a_new_initial_month_from_the_database(
+    clinic, care_manager, consultant, earlier, month_type
+):
+    episode = episode_with(clinic, care_manager, consultant, minutes=[(date(2026, 10, 5), 40)])
+    Contact.objects.create(
+        episode=episode,
+        occurred_on=earlier,
+        minutes=20,
+        mode="phone",
+        activity="follow_up",
+        staff=care_manager,
+    )
+    Contact.objects.create(
+        episode=episode,
+        occurred_on=date(2026, 1, 5),
+        minutes=20,
+        mode="phone",
+        activity="follow_up",
+        staff=care_manager,
+    )
+
+    (line,) = lines_for(clinic)
+
+    assert line.result.month_type == month_type

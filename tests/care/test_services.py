@@ -2,7 +2,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from cocm.accounts.models import Role
 from cocm.billing.months import month_results
 from cocm.care import services
 from cocm.care.models import Contact, FollowUp, Recommendation, ReviewRequest
@@ -13,36 +12,6 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 TODAY = factories.TODAY
-
-
-@pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
-@pytest.fixture
-def consultant(clinic):
-    return factories.user(Role.PSYCHIATRIC_CONSULTANT, clinic)
-
-
-@pytest.fixture
-def pcp(clinic):
-    return factories.user(Role.PCP, clinic)
-
-
-@pytest.fixture
-def episode(clinic, care_manager, consultant, pcp):
-    episode = factories.episode(
-        clinic, care_manager, consent_on=date(2026, 9, 1), psychiatric_consultant=consultant
-    )
-    episode.referring_pcp = pcp
-    episode.save()
-    return episode
 
 
 def contact(episode, by, **overrides):

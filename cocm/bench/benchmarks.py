@@ -7,26 +7,30 @@
 
 The setup runs once, untimed; the returned call is timed. A floor is one hand-written SQL
 query fetching the data the product shows, with %(care_manager_id)s, %(patient_id)s,
-%(episode_id)s, %(today)s and %(month_start)s parameters (`Population.floor_params`); it must
-run on SQLite and PostgreSQL.
+%(episode_id)s, %(today)s, %(month_start)s, %(billing_user_id)s, %(billing_month_start)s and
+%(billing_month_end)s parameters (`Population.floor_params`); it must run on SQLite and
+PostgreSQL. A call that takes seconds sets `max_repeat` (e.g. 7) to cap its timed runs.
 """
 
+import json
 from collections.abc import Callable
 
 from django.test import Client
 
 from cocm.accounts.models import ApiToken
 from cocm.bench.harness import (
+    BenchmarkError,
     LoadRequest,
     Population,
     Target,
     benchmark,
     get_ok,
     load_benchmark,
-    session_cookie,
     signed_in_client,
 )
+from cocm.billing.services import month_lines
 from cocm.care.tracker import flag_rules, tracker_rows
+from cocm.domain import billing as engine
 from cocm.registry.services import visible_episodes
 
 # The caseload tracker's data: the care manager's open episodes in her clinics with patient,
@@ -155,10 +159,34 @@ WHERE e.id = %(episode_id)s
 ORDER BY d.recorded_at, d.id, s."on", s.id
 """
 
+# The month close's data: the minutes of the month per episode the biller sees (her
+# clinics), before consent excluded, without separately billed or consultant time (the
+# engine's defaults), in one GROUP BY. The engine also merges overlapping entries, decides
+# the month type from the earlier months and reads payers, fees and saved lines.
+BILLING_MONTH_FLOOR = """
+SELECT ct.episode_id, SUM(ct.minutes)
+FROM care_contact ct
+JOIN registry_episode e ON e.id = ct.episode_id
+WHERE ct.occurred_on >= %(billing_month_start)s AND ct.occurred_on < %(billing_month_end)s
+  AND e.clinic_id IN (SELECT m.clinic_id FROM accounts_membership m
+                      WHERE m.user_id = %(billing_user_id)s)
+  AND (e.consent_on IS NULL OR ct.occurred_on >= e.consent_on)
+  AND NOT ct.separately_billed AND ct.role <> 'psychiatric_consultant'
+GROUP BY ct.episode_id
+"""
+
 # The issue's targets (2-core machine, 100,000 patients) for the pages and the caseload API.
 PAGE_TARGET = Target(p95_ms=150, floor_ratio=2)
 CHART_TARGET = Target(p95_ms=100)
 LOAD_TARGET = Target(requests_per_second=200, errors=0, worker_mb=500)
+MONTH_CLOSE_TARGET = Target(p95_ms=3000, floor_ratio=3)
+
+CASELOAD_API = "/api/v1/caseload?care_manager={username}"
+
+
+def bearer_headers(population: Population) -> dict[str, str]:
+    _, raw = ApiToken.issue(population.care_manager, name="benchmark")
+    return {"Authorization": f"Bearer {raw}"}
 
 
 @benchmark(
@@ -173,11 +201,56 @@ def caseload_page(population: Population) -> Callable[[], object]:
 
 @benchmark("caseload rows as the page computes them, no HTTP or template", floor=CASELOAD_FLOOR)
 def caseload_rows(population: Population) -> Callable[[], object]:
-    # Splits the page's time between its data (this row) and HTTP, session and template.
+    # Splits the page's time between its data (this row) and HTTP, session and template:
+    # `tracker_rows` on the episodes the page and the API pass it, rules read once as they do.
     user = population.care_manager
     today, rules = user.organization.today(), flag_rules(user.organization)
     caseload = visible_episodes(user).open().filter(care_manager=user)
+
+    found = [row.episode_id for row in tracker_rows(caseload.all(), today, rules)]
+    if sorted(found) != sorted(population.episode_ids):
+        raise BenchmarkError(
+            f"tracker_rows returned {len(found)} rows, not one per open episode of the "
+            f"caseload ({len(population.episode_ids)})."
+        )
     return lambda: tracker_rows(caseload.all(), today, rules)
+
+
+@benchmark(
+    "GET /api/v1/caseload?care_manager=caremanager with a bearer token",
+    floor=CASELOAD_FLOOR,
+    target=PAGE_TARGET,
+)
+def caseload_api(population: Population) -> Callable[[], object]:
+    client, headers = Client(), bearer_headers(population)
+    path = CASELOAD_API.format(username=population.care_manager.username)
+    rows = json.loads(get_ok(client, path, headers))
+    if len(rows) != len(population.episode_ids):
+        raise BenchmarkError(
+            f"GET {path} answered {len(rows)} rows, not {len(population.episode_ids)}."
+        )
+    return lambda: get_ok(client, path, headers)
+
+
+@benchmark(
+    "month close: billing.services.month_lines for the last complete month, all clinics",
+    floor=BILLING_MONTH_FLOOR,
+    target=MONTH_CLOSE_TARGET,
+    max_repeat=7,
+)
+def billing_month(population: Population) -> Callable[[], object]:
+    # What `GET /api/v1/billing/{month}`, the billing worklist and the month close compute,
+    # as the demo biller (every clinic) sees it: one line per episode with activity.
+    user = population.billing_user
+    month = engine.Month(population.billing_month.year, population.billing_month.month)
+    episodes = visible_episodes(user)
+
+    def lines() -> object:
+        return month_lines(user.organization, episodes.all(), month)
+
+    if not lines():
+        raise BenchmarkError(f"month_lines found no activity in {month}.")
+    return lines
 
 
 @benchmark(
@@ -192,25 +265,21 @@ def patient_chart_page(population: Population) -> Callable[[], object]:
 
 @benchmark("GET /api/v1/episodes/<id> with a bearer token", floor=EPISODE_FLOOR)
 def episode_api(population: Population) -> Callable[[], object]:
-    _, raw = ApiToken.issue(population.care_manager, name="benchmark")
-    client, headers = Client(), {"Authorization": f"Bearer {raw}"}
+    client, headers = Client(), bearer_headers(population)
     return lambda: get_ok(client, f"/api/v1/episodes/{population.episode_id}", headers)
+
+
+@load_benchmark(
+    "GET /api/v1/caseload?care_manager=caremanager, ~150 rows, bearer token", target=LOAD_TARGET
+)
+def caseload_api_under_load(population: Population, secret_key: str) -> LoadRequest:
+    # The issue's load target is on this endpoint: every care manager's tools poll it.
+    path = CASELOAD_API.format(username=population.care_manager.username)
+    return LoadRequest((path,), bearer_headers(population))
 
 
 @load_benchmark("GET /api/v1/episodes/<id> over the caseload's episodes", target=LOAD_TARGET)
 def episode_api_under_load(population: Population, secret_key: str) -> LoadRequest:
-    # The caseload API does not exist yet (a later issue); the episode endpoint is the API
-    # read a care manager's tools make most, one per caseload row.
-    _, raw = ApiToken.issue(population.care_manager, name="benchmark")
+    # The lightest authenticated API read, one per caseload row: the server's ceiling.
     paths = tuple(f"/api/v1/episodes/{episode_id}" for episode_id in population.episode_ids)
-    return LoadRequest(paths, {"Authorization": f"Bearer {raw}"})
-
-
-@load_benchmark(
-    "GET /caseload/, signed-in session (stands in for the caseload API)", target=LOAD_TARGET
-)
-def caseload_page_under_load(population: Population, secret_key: str) -> LoadRequest:
-    # Browsers send the Secure session cookie only over https; a load client may send it
-    # over the loopback, as the TLS-terminating proxy would.
-    cookie = session_cookie(population.care_manager, secret_key)
-    return LoadRequest(("/caseload/",), {"Cookie": cookie})
+    return LoadRequest(paths, bearer_headers(population))

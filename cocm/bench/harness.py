@@ -31,7 +31,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from importlib import import_module
 from pathlib import Path
 from typing import IO, Any
@@ -41,11 +41,12 @@ import django
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, reset_queries
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cocm.accounts.models import User
+from cocm.care.models import Contact
 from cocm.registry.models import Episode, Patient
 from cocm.registry.population import DEMO_ORGANIZATION
 
@@ -80,13 +81,22 @@ class Target:
 
 @dataclass(frozen=True)
 class Population:
-    """The seeded rows the benchmarks read: the demo care manager and one of her patients."""
+    """The seeded rows the benchmarks read: the demo care manager and one of her patients,
+    and the demo biller with the last complete month of the seeded history."""
 
     care_manager: User
     episode_ids: tuple[int, ...]  # her open episodes: the caseload
     patient_id: int  # the caseload patient with the longest history: the heaviest chart
     episode_id: int  # that patient's open episode
     today: date  # in the organization's time zone, as the pages see it
+    billing_user: User  # the demo biller, a member of every demo clinic
+    billing_month: date  # first day of the month before the population's as-of date
+
+    @property
+    def billing_month_end(self) -> date:
+        """First day of the month after `billing_month`."""
+        year, month = divmod(self.billing_month.year * 12 + self.billing_month.month, 12)
+        return date(year, month + 1, 1)
 
     @property
     def floor_params(self) -> dict[str, object]:
@@ -97,6 +107,9 @@ class Population:
             "episode_id": self.episode_id,
             "today": self.today,
             "month_start": self.today.replace(day=1),
+            "billing_user_id": self.billing_user.id,
+            "billing_month_start": self.billing_month,
+            "billing_month_end": self.billing_month_end,
         }
 
 
@@ -111,6 +124,11 @@ class Benchmark:
     setup: Setup
     floor_sql: str | None = None
     target: Target = field(default_factory=Target)
+    # At most this many timed runs (and one warm-up), for a call that takes seconds.
+    max_repeat: int | None = None
+
+    def runs(self, repeat: int) -> int:
+        return min(repeat, self.max_repeat) if self.max_repeat else repeat
 
 
 @dataclass(frozen=True)
@@ -138,14 +156,18 @@ LOAD_BENCHMARKS: dict[str, LoadBenchmark] = {}
 
 
 def benchmark(
-    description: str, *, floor: str | None = None, target: Target | None = None
+    description: str,
+    *,
+    floor: str | None = None,
+    target: Target | None = None,
+    max_repeat: int | None = None,
 ) -> Callable[[Setup], Setup]:
     """Register a benchmark timed in process; `floor` is SQL with %(name)s parameters taken
-    from `Population.floor_params`."""
+    from `Population.floor_params`; `max_repeat` caps the timed runs of a slow call."""
 
     def register(setup: Setup) -> Setup:
         BENCHMARKS[setup.__name__] = Benchmark(
-            setup.__name__, description, setup, floor, target or Target()
+            setup.__name__, description, setup, floor, target or Target(), max_repeat
         )
         return setup
 
@@ -180,9 +202,10 @@ class BenchmarkError(RuntimeError):
     """A benchmark did not get the answer it times: its figures would mean nothing."""
 
 
-def load_population(username: str = "caremanager") -> Population:
+def load_population(username: str = "caremanager", biller: str = "billing") -> Population:
     """The demo care manager's caseload and its heaviest chart, from the seeded population."""
     care_manager = User.objects.get(username=username)
+    billing_user = User.objects.get(username=biller)
     caseload = Episode.objects.filter(care_manager=care_manager).open()
     episode_ids = tuple(caseload.order_by("id").values_list("id", flat=True))
     if not episode_ids:
@@ -195,7 +218,24 @@ def load_population(username: str = "caremanager") -> Population:
     )
     assert heaviest is not None
     today = care_manager.organization.today()
-    return Population(care_manager, episode_ids, heaviest["patient_id"], heaviest["id"], today)
+    # The seeded history ends on the seed's as-of date (`cocm seed --as-of`, today by
+    # default), which its latest contact shows; the month before is the last one to close.
+    as_of = (
+        Contact.objects.filter(
+            episode__clinic__organization_id=care_manager.organization_id
+        ).aggregate(last=Max("occurred_on"))["last"]
+        or today
+    )
+    billing_month = date(as_of.year, as_of.month, 1) - timedelta(days=1)
+    return Population(
+        care_manager,
+        episode_ids,
+        heaviest["patient_id"],
+        heaviest["id"],
+        today,
+        billing_user,
+        billing_month.replace(day=1),
+    )
 
 
 def signed_in_client(user: User) -> Client:
@@ -283,6 +323,9 @@ class Figures:
 def run_benchmark(
     bench: Benchmark, population: Population, *, repeat: int, warmup: int = 3
 ) -> Figures:
+    repeat = bench.runs(repeat)
+    if bench.max_repeat:
+        warmup = min(warmup, 1)
     call = bench.setup(population)
     # The first call also pays for lazy imports and template compilation; it is not timed.
     # Each request empties the query log when it starts, so the log is emptied before and
@@ -739,16 +782,18 @@ def markdown_section(
     lines += [f"- Bench process peak RSS: {peak_rss_mb():.0f} MB", ""]
     if figures:
         lines += [
-            f"### In process ({repeat} timed runs after a warm-up; times in ms)",
+            f"### In process ({repeat} timed runs after a warm-up, unless the runs column says"
+            " fewer; times in ms)",
             "",
-            "| benchmark | median | p95 | floor median | floor p95 | floor rows "
+            "| benchmark | runs | median | p95 | floor median | floor p95 | floor rows "
             "| product/floor | queries | peak alloc | target | verdict |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|",
         ]
         for each in figures:
             floor = each.floor
             lines.append(
                 f"| {each.benchmark.name} — {each.benchmark.description} "
+                f"| {each.product.runs} "
                 f"| {each.product.median_ms:.1f} | {each.product.p95_ms:.1f} "
                 f"| {f'{floor.median_ms:.2f}' if floor else '—'} "
                 f"| {f'{floor.p95_ms:.2f}' if floor else '—'} "

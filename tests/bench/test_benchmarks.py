@@ -5,12 +5,14 @@ the real production server, which reads the rows committed by these tests (hence
 `transaction=True`), on SQLite or PostgreSQL as DATABASE_URL says.
 """
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from django.core.management import call_command
 
 from cocm.bench.harness import (
+    Benchmark,
     load_population,
     python_drive,
     registry,
@@ -43,6 +45,25 @@ def test_each_benchmark_returns_figures_on_a_tiny_population(population, name):
     if bench.floor_sql:
         assert figures.floor is not None
         assert figures.floor_rows
+
+
+def test_the_population_closes_the_month_before_its_as_of_date(population):
+    assert population.billing_user.username == "billing"
+    assert population.billing_month == date(2026, 10, 1)
+    assert population.floor_params["billing_month_end"] == date(2026, 11, 1)
+    assert replace(population, billing_month=date(2026, 12, 1)).billing_month_end == date(
+        2027, 1, 1
+    )
+
+
+def test_a_slow_benchmark_caps_its_timed_runs(population):
+    calls = []
+    slow = Benchmark("slow", "takes seconds", lambda _: lambda: calls.append(1), max_repeat=3)
+
+    figures = run_benchmark(slow, population, repeat=100, warmup=5)
+
+    assert figures.product.runs == 3
+    assert len(calls) == 1 + 1 + 1 + 3  # query count, one warm-up, tracemalloc, timed runs
 
 
 @pytest.mark.parametrize("name", sorted(LOAD_BENCHMARKS))

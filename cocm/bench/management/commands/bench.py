@@ -90,7 +90,8 @@ class Command(BaseCommand):
         with override_settings(DEBUG=False):
             figures: list[Figures] = []
             for name in [name for name in benchmarks if name in only]:
-                self.stderr.write(f"{engine}: {name} ({options['repeat']} runs)…")
+                runs = benchmarks[name].runs(options["repeat"])
+                self.stderr.write(f"{engine}: {name} ({runs} runs)…")
                 figures.append(
                     run_benchmark(
                         benchmarks[name],

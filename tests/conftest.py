@@ -1,6 +1,12 @@
 import os
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
+
+# The day the tests' literal dates were written for (`tests/factories.TODAY`), mid-afternoon
+# UTC so that it is the same day in every organization's time zone.
+TEST_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +20,17 @@ def no_sign_in_lockout(settings):
     # django-axes counts failed sign-ins in the database and needs the request in
     # authenticate(); tests/accounts/test_authentication.py turns it on to test lockout.
     settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def test_clock(request):
+    # Pages and services read "today" from the clock; the tests' dates are literal. The
+    # browser tests keep the real clock: Chromium judges cookie expiry by its own.
+    if "browser" in request.node.path.parts:
+        yield
+        return
+    with time_machine.travel(TEST_NOW, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -72,6 +72,12 @@ class Role(models.TextChoices):
     ORG_ADMIN = "org_admin", "Organization admin"
 
 
+def staff_name(username: str, first_name: str, last_name: str, credentials: str) -> str:
+    """How a staff member is named on every page and export: "Dana Lee, LCSW"."""
+    name = f"{first_name} {last_name}".strip() or username
+    return f"{name}, {credentials}" if credentials else name
+
+
 class User(AbstractUser):
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="users", null=True, blank=True
@@ -79,8 +85,7 @@ class User(AbstractUser):
     credentials = models.CharField(max_length=32, blank=True, help_text="e.g. LCSW, MD, NP")
 
     def __str__(self) -> str:
-        name = self.get_full_name() or self.username
-        return f"{name}, {self.credentials}" if self.credentials else name
+        return staff_name(self.username, self.first_name, self.last_name, self.credentials)
 
     @property
     def roles(self) -> frozenset[str]:

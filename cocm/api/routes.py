@@ -41,9 +41,10 @@ from cocm.api.schemas import (
 )
 from cocm.billing import services as billing
 from cocm.care import services as care
+from cocm.care.caseload import caseload_rows
 from cocm.care.models import CaseReview, Contact
 from cocm.care.models import Recommendation as CareRecommendation
-from cocm.care.tracker import flag_rules, tracker_rows
+from cocm.care.tracker import flag_rules
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment
@@ -477,7 +478,7 @@ def caseload(request: HttpRequest, care_manager: str | None = None) -> list[dict
     episodes = services.visible_episodes(user).open()
     if care_manager:
         episodes = episodes.filter(care_manager__username=care_manager)
-    rows = tracker_rows(episodes, user.organization.today(), flag_rules(user.organization))
+    rows = caseload_rows(episodes, user.organization.today(), flag_rules(user.organization))
     audit(request, "view", "caseload", None)
     return [
         {

@@ -10,13 +10,13 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cocm.accounts.models import Organization, User
+from cocm.accounts.models import Organization, User, staff_name
 from cocm.billing.fees import fee_table
 from cocm.billing.models import BillingSettings, ClaimLine, ClosedMonth, DateOfService, PayerRule
 from cocm.billing.months import decide, load_month_time, month_start, shift
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
-from cocm.registry.models import Coverage, Diagnosis, Episode, PayerKind
+from cocm.registry.models import Coverage, Diagnosis, Episode, PayerKind, patient_name
 from cocm.registry.services import InvalidRequest
 
 
@@ -107,6 +107,7 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
         "initiating_visit_on",
         "referred_on",
         "psychiatric_consultant_id",
+        "referring_pcp__username",
         "referring_pcp__first_name",
         "referring_pcp__last_name",
         "referring_pcp__credentials",
@@ -115,7 +116,7 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
         BilledEpisode(
             episode_id,
             patient_id,
-            f"{family}, {given}",
+            patient_name(family, given),
             mrn,
             clinic,
             setting,
@@ -124,8 +125,7 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
             visit_on,
             referred_on,
             consultant_id,
-            " ".join(part for part in (first, last) if part)
-            + (f", {credentials}" if credentials else ""),
+            staff_name(username, first, last, credentials) if username else "",
         )
         for (
             episode_id,
@@ -140,6 +140,7 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
             visit_on,
             referred_on,
             consultant_id,
+            username,
             first,
             last,
             credentials,

@@ -232,3 +232,26 @@ class CareSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Care settings of {self.organization}"
+
+
+class CaseloadRow(models.Model):
+    """The caseload tracker's row of one episode as of one day, stored so that a caseload
+    reads one row per episode instead of recomputing it.
+
+    Every write that can change the row bumps `generation` in the writer's transaction; a
+    stored row is used only while `computed_generation` equals it, `as_of` is the day asked
+    for and `rules_key` names the organization's current flag thresholds
+    (`cocm/care/caseload.py`).
+    """
+
+    episode = models.OneToOneField(
+        Episode, primary_key=True, on_delete=models.CASCADE, related_name="caseload_row"
+    )
+    generation = models.PositiveBigIntegerField(default=0)
+    computed_generation = models.BigIntegerField(default=-1)
+    as_of = models.DateField(null=True)
+    rules_key = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(null=True)
+
+    def __str__(self) -> str:
+        return f"caseload row of episode {self.episode_id}"

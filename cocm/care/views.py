@@ -12,6 +12,7 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User
 from cocm.accounts.permissions import can, requires
 from cocm.care import export, services
+from cocm.care.caseload import caseload_rows
 from cocm.care.forms import (
     ContactForm,
     FollowUpForm,
@@ -22,7 +23,7 @@ from cocm.care.forms import (
     ReviewRequestForm,
 )
 from cocm.care.models import FollowUp, Recommendation, ReviewRequest
-from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context, tracker_rows
+from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import FlagCode, flag_labels
 from cocm.measures import services as measures
@@ -45,7 +46,7 @@ def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[Tracke
 @requires("view_referrals")
 def pcp_patients(request: HttpRequest) -> HttpResponse:
     episodes = visible_episodes(request.user).filter(referring_pcp=request.user).open()
-    rows = tracker_rows(
+    rows = caseload_rows(
         episodes, request.user.organization.today(), flag_rules(request.user.organization)
     )
     rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
@@ -76,7 +77,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             Q(patient__coverages__ends_on__isnull=True) | Q(patient__coverages__ends_on__gte=today),
         ).distinct()
     rules = flag_rules(user.organization)
-    rows = tracker_rows(episodes, today, rules)
+    rows = caseload_rows(episodes, today, rules)
     flag = query.get("flag", "")
     if flag in {code.value for code in FlagCode}:
         rows = [row for row in rows if any(f.code == flag for f in row.flags)]
@@ -224,7 +225,7 @@ def review_agenda(request: HttpRequest) -> HttpResponse:
     episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
     if request.GET.get("scope") != "all":
         episodes = episodes.filter(psychiatric_consultant=user)
-    rows = tracker_rows(episodes, user.organization.today(), flag_rules(user.organization))
+    rows = caseload_rows(episodes, user.organization.today(), flag_rules(user.organization))
     agenda = [row for row in rows if row.flags or row.review_requested]
     agenda.sort(
         key=lambda row: (not row.open_alert, -len(row.flags), row.last_review_on or date.min)
@@ -280,7 +281,7 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
                 f"recommendation{'s' if len(recommendations) != 1 else ''}.",
             )
             return redirect("review_agenda")
-    row = tracker_rows(
+    row = caseload_rows(
         visible_episodes(user).filter(id=episode.id), today, flag_rules(user.organization)
     )[0]
     record_access(

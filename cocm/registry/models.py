@@ -28,6 +28,11 @@ class Language(models.TextChoices):
     OTHER = "other", "Other"
 
 
+def patient_name(family_name: str, given_name: str) -> str:
+    """How a patient is named in lists: "Family, Given"."""
+    return f"{family_name}, {given_name}"
+
+
 class Patient(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="patients"
@@ -54,7 +59,7 @@ class Patient(models.Model):
         indexes = [models.Index(fields=["organization", "family_name", "given_name"])]
 
     def __str__(self) -> str:
-        return f"{self.family_name}, {self.given_name}"
+        return patient_name(self.family_name, self.given_name)
 
     def age_on(self, on: date) -> int:
         before_birthday = (on.month, on.day) < (self.birth_date.month, self.birth_date.day)

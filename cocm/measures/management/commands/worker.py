@@ -3,11 +3,18 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from cocm.accounts.models import Organization
+from cocm.care.caseload import refresh_stale
+from cocm.care.tracker import flag_rules
 from cocm.measures.services import send_due_schedules, send_reminders
+from cocm.registry.models import Episode
 
 
 class Command(BaseCommand):
-    help = "Background work: scheduled self-report links and one reminder per unanswered link."
+    help = (
+        "Background work: scheduled self-report links, one reminder per unanswered link, "
+        "and the caseload rows of open episodes that are not current."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--once", action="store_true", help="run one pass and exit")
@@ -18,8 +25,17 @@ class Command(BaseCommand):
             now = timezone.now()
             sent = send_due_schedules(now)
             reminded = send_reminders(now)
+            refreshed = sum(
+                refresh_stale(
+                    Episode.objects.filter(clinic__organization=organization).open(),
+                    organization.today(),
+                    flag_rules(organization),
+                )
+                for organization in Organization.objects.all()
+            )
             self.stdout.write(
-                f"{now:%Y-%m-%d %H:%M} sent {sent} scheduled link(s), {reminded} reminder(s)"
+                f"{now:%Y-%m-%d %H:%M} sent {sent} scheduled link(s), {reminded} reminder(s), "
+                f"refreshed {refreshed} caseload row(s)"
             )
             if once:
                 return

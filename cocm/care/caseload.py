@@ -1,0 +1,220 @@
+"""Stored caseload rows: the tracker's row of each episode, kept correct on every write.
+
+`tracker_rows` computes a row from an episode's contacts, measures, reviews, billing time
+and flags: about half a millisecond of CPU per episode, too much for a caseload of 150
+opened by every care manager many times a day. So each episode keeps its last computed row
+(`CaseloadRow`), and `caseload_rows` recomputes only the rows that are not current.
+
+A stored row is current while
+- no write changed its inputs since it was computed: every such write bumps the episode's
+  `generation` in the writer's own transaction (the receivers below), and the reader reads
+  the generation *before* it reads the data it computes from, so a row computed from data
+  older than a concurrent write keeps the older generation and is recomputed next time;
+- it was computed for the same day (weeks in treatment, days since contact, the month's
+  minutes, the payer and the time-driven flags change with the calendar);
+- the organization's flag thresholds and the row format are the same (`rules_key`).
+
+Names (patient, MRN, clinic, care manager) are not stored: they are read with the episode
+ids, so renaming a patient or a clinic needs no bump.
+"""
+
+from dataclasses import asdict, astuple
+from datetime import date
+from typing import Any, get_type_hints
+
+from django.db.models import F, Model, QuerySet
+from django.db.models.signals import post_delete, post_save
+
+from cocm.accounts.models import staff_name
+from cocm.care.models import (
+    CaseloadRow,
+    CaseReview,
+    Contact,
+    Recommendation,
+    RelapsePreventionPlan,
+    ReviewRequest,
+)
+from cocm.care.tracker import TrackerRow, tracker_rows
+from cocm.domain.flags import Flag, FlagCode, FlagRules
+from cocm.measures.models import Assessment, SafetyAlert
+from cocm.registry.models import Clinic, Coverage, Episode, StatusChange, patient_name
+
+# Bump when `tracker_rows` or `TrackerRow` changes what a row holds: every stored row is
+# then recomputed on its next read.
+ROW_FORMAT = 1
+# Episodes computed per batch (SQLite allows 32,766 parameters per query).
+BATCH = 2000
+
+_NAME_COLUMNS = (
+    "id",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__mrn",
+    "clinic__name",
+    "care_manager__username",
+    "care_manager__first_name",
+    "care_manager__last_name",
+    "care_manager__credentials",
+)
+_NAMES = ("patient_name", "mrn", "clinic", "care_manager")
+_DATE_FIELDS = frozenset(
+    name for name, kind in get_type_hints(TrackerRow).items() if kind in (date, date | None)
+)
+
+
+def rules_key(rules: FlagRules) -> str:
+    return f"{ROW_FORMAT}:" + ",".join(str(value) for value in astuple(rules))
+
+
+def caseload_rows(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) -> list[TrackerRow]:
+    """The tracker rows of these episodes as of a day, safety alerts first; stored rows where
+    they are current, the rest computed and stored."""
+    key = rules_key(rules)
+    names = {
+        episode_id: {
+            "patient_name": patient_name(family, given),
+            "mrn": mrn,
+            "clinic": clinic,
+            "care_manager": staff_name(username, first, last, creds) if username else "",
+        }
+        for episode_id, family, given, mrn, clinic, username, first, last, creds in (
+            episodes.order_by().values_list(*_NAME_COLUMNS)
+        )
+    }
+    stored = CaseloadRow.objects.filter(episode_id__in=episodes.order_by().values("id"))
+    rows: list[TrackerRow] = []
+    stale = set(names)
+    for episode_id, generation, computed, row_as_of, row_key, data in stored.values_list(
+        "episode_id", "generation", "computed_generation", "as_of", "rules_key", "data"
+    ):
+        if computed == generation and row_as_of == as_of and row_key == key:
+            rows.append(row_from_json(data | names[episode_id]))
+            stale.discard(episode_id)
+    rows.extend(refresh(sorted(stale), as_of, rules))
+    return sorted(rows, key=lambda row: (not row.open_alert, row.episode_id))
+
+
+def refresh_stale(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) -> int:
+    """Compute the rows of these episodes that are not current (the worker's pass, so that
+    the first caseload of the day finds its rows ready); returns how many."""
+    key = rules_key(rules)
+    current = set(
+        CaseloadRow.objects.filter(
+            episode_id__in=episodes.order_by().values("id"),
+            computed_generation=F("generation"),
+            as_of=as_of,
+            rules_key=key,
+        ).values_list("episode_id", flat=True)
+    )
+    stale = sorted(set(episodes.order_by().values_list("id", flat=True)) - current)
+    refresh(stale, as_of, rules)
+    return len(stale)
+
+
+def refresh(episode_ids: list[int], as_of: date, rules: FlagRules) -> list[TrackerRow]:
+    """Compute and store the rows of these episodes, in batches."""
+    key = rules_key(rules)
+    computed: list[TrackerRow] = []
+    for start in range(0, len(episode_ids), BATCH):
+        batch = episode_ids[start : start + BATCH]
+        CaseloadRow.objects.bulk_create(
+            [CaseloadRow(episode_id=episode_id) for episode_id in batch], ignore_conflicts=True
+        )
+        # The generation is read before the data: see the module docstring.
+        generations = dict(
+            CaseloadRow.objects.filter(episode_id__in=batch).values_list("episode_id", "generation")
+        )
+        rows = tracker_rows(Episode.objects.filter(id__in=batch), as_of, rules)
+        CaseloadRow.objects.bulk_update(
+            [
+                CaseloadRow(
+                    episode_id=row.episode_id,
+                    computed_generation=generations[row.episode_id],
+                    as_of=as_of,
+                    rules_key=key,
+                    data=row_to_json(row),
+                )
+                for row in rows
+            ],
+            ["computed_generation", "as_of", "rules_key", "data"],
+            batch_size=500,
+        )
+        computed.extend(rows)
+    return computed
+
+
+def mark_changed(episodes: QuerySet[Episode]) -> None:
+    """Bump the generation of these episodes' rows (creating them if need be), in the
+    caller's transaction, so that no row computed before this write is used after it."""
+    ids = list(episodes.order_by().values_list("id", flat=True))
+    if not ids:
+        return
+    # The row must exist before the bump: otherwise a reader inserting it concurrently
+    # would store a row computed before this write under generation 0, as if current.
+    CaseloadRow.objects.bulk_create(
+        [CaseloadRow(episode_id=episode_id) for episode_id in ids], ignore_conflicts=True
+    )
+    CaseloadRow.objects.filter(episode_id__in=ids).update(generation=F("generation") + 1)
+
+
+def row_to_json(row: TrackerRow) -> dict[str, Any]:
+    data = asdict(row)
+    for name in _NAMES:
+        del data[name]
+    for name in _DATE_FIELDS:
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
+    data["flags"] = [[flag.code.value, flag.reason, flag.source] for flag in row.flags]
+    return data
+
+
+def row_from_json(data: dict[str, Any]) -> TrackerRow:
+    values = dict(data)
+    for name in _DATE_FIELDS:
+        if values[name] is not None:
+            values[name] = date.fromisoformat(values[name])
+    values["flags"] = tuple(
+        Flag(FlagCode(code), reason, source) for code, reason, source in values["flags"]
+    )
+    return TrackerRow(**values)
+
+
+# What each write changes. A contact changes the billing history of every episode of the
+# patient (service months count across registry episodes), so it marks them all.
+def _episode_of(instance: Any) -> QuerySet[Episode]:
+    return Episode.objects.filter(id=instance.episode_id)
+
+
+def _episodes_of_patient_of_episode(instance: Any) -> QuerySet[Episode]:
+    return Episode.objects.filter(patient__episodes__id=instance.episode_id)
+
+
+def _episodes_of_patient(instance: Any) -> QuerySet[Episode]:
+    return Episode.objects.filter(patient_id=instance.patient_id)
+
+
+_WRITES: dict[type[Model], Any] = {
+    Contact: _episodes_of_patient_of_episode,
+    Assessment: _episode_of,
+    SafetyAlert: _episode_of,
+    CaseReview: _episode_of,
+    ReviewRequest: _episode_of,
+    Recommendation: _episode_of,
+    RelapsePreventionPlan: _episode_of,
+    StatusChange: _episode_of,
+    Episode: lambda episode: Episode.objects.filter(id=episode.id),
+    Coverage: _episodes_of_patient,
+    # The clinic's setting (FQHC/RHC) decides the billing codes.
+    Clinic: lambda clinic: Episode.objects.filter(clinic_id=clinic.id),
+}
+
+
+def _on_write(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    mark_changed(_WRITES[sender](instance))
+
+
+def connect() -> None:
+    """Called once from the app's `ready()`."""
+    for model in _WRITES:
+        post_save.connect(_on_write, sender=model, dispatch_uid=f"caseload-{model.__name__}")
+        post_delete.connect(_on_write, sender=model, dispatch_uid=f"caseload-{model.__name__}-d")

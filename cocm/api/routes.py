@@ -12,6 +12,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer
+from pydantic import TypeAdapter
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import ApiToken, Clinic, Role, TokenScope, User, hash_token
@@ -472,7 +473,7 @@ def list_contacts(request: HttpRequest, episode_id: int) -> list[dict]:
 
 
 @api.get("/caseload", response={200: list[CaseloadRowOut], **ERRORS}, tags=["care"])
-def caseload(request: HttpRequest, care_manager: str | None = None) -> list[dict]:
+def caseload(request: HttpRequest, care_manager: str | None = None) -> HttpResponse:
     """Open episodes with the tracker's columns and flags; `care_manager` is a username."""
     user = require(request, "view_caseload")
     episodes = services.visible_episodes(user).open()
@@ -480,17 +481,13 @@ def caseload(request: HttpRequest, care_manager: str | None = None) -> list[dict
         episodes = episodes.filter(care_manager__username=care_manager)
     rows = caseload_rows(episodes, user.organization.today(), flag_rules(user.organization))
     audit(request, "view", "caseload", None)
-    return [
-        {
-            **{
-                field: getattr(row, field)
-                for field in CaseloadRowOut.model_fields
-                if field != "flags"
-            },
-            "flags": [{"code": flag.code, "reason": flag.reason} for flag in row.flags],
-        }
-        for row in rows
-    ]
+    # Validated and encoded by pydantic-core in one pass: the standard library's encoder
+    # took longer than the rest of the request for a caseload of 150.
+    validated = CASELOAD_ROWS.validate_python(rows, from_attributes=True)
+    return HttpResponse(CASELOAD_ROWS.dump_json(validated), content_type="application/json")
+
+
+CASELOAD_ROWS = TypeAdapter(list[CaseloadRowOut])
 
 
 def review_out(review: CaseReview) -> dict:

@@ -106,11 +106,10 @@ def load_month_time(
         "separately_billed",
         "started_at",
     )
+    roles = {role.value: role for role in engine.Role}  # a dict lookup, not an enum call
     for episode_id, on, minutes, role, staff_id, separately_billed, started_at in month_contacts:
         entries[episode_id].append(
-            engine.TimeEntry(
-                on, minutes, engine.Role(role), staff_id, separately_billed, started_at
-            )
+            engine.TimeEntry(on, minutes, roles[role], staff_id, separately_billed, started_at)
         )
     return MonthTime(entries, service_months)
 

@@ -83,14 +83,19 @@ class BilledEpisode:
     @property
     def facts(self) -> engine.EpisodeFacts:
         return engine.EpisodeFacts(
-            program=engine.Program(self.billing_program),
-            clinic_setting=engine.ClinicSetting(self.clinic_setting),
+            program=PROGRAMS[self.billing_program],
+            clinic_setting=SETTINGS[self.clinic_setting],
             consent_on=self.consent_on,
             initiating_visit_on=self.initiating_visit_on,
             psychiatric_consultant_assigned=self.psychiatric_consultant_id is not None,
             started_on=self.referred_on,
             registry_episode=self.id,
         )
+
+
+# Dict lookups, not enum calls: a month close converts tens of thousands of episodes.
+PROGRAMS = {program.value: program for program in engine.Program}
+SETTINGS = {setting.value: setting for setting in engine.ClinicSetting}
 
 
 def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
@@ -210,7 +215,9 @@ def month_lines(
     threshold_day = bool(settings and settings.date_of_service == DateOfService.THRESHOLD_DAY)
     saved = {
         line.episode_id: line
-        for line in ClaimLine.objects.filter(episode__in=scope, month=str(month))
+        for line in ClaimLine.objects.filter(
+            episode__clinic__organization=organization, month=str(month)
+        )
     }
     is_closed = closed(organization, month) is not None
     lines = []

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
-from cocm.accounts.models import Clinic, Role, User
+from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.care import export, services
 from cocm.care.caseload import caseload_rows
@@ -90,13 +90,15 @@ def caseload(request: HttpRequest) -> HttpResponse:
         return export_response(rows, export_format, today)
     record_access(request, "view", "caseload", patient_id=None)
     clinics = Clinic.objects.filter(id__in=user.clinic_ids)
-    care_managers = (
-        User.objects.filter(
+    care_managers = [
+        (str(user_id), staff_name(username, first, last, credentials))
+        for user_id, username, first, last, credentials in User.objects.filter(
             memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
         )
         .distinct()
-        .order_by("last_name")
-    )
+        .order_by("last_name", "first_name")
+        .values_list("id", "username", "first_name", "last_name", "credentials")
+    ]
     params = query.copy()
     params.pop("sort", None)
     params.pop("dir", None)

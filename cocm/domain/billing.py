@@ -8,10 +8,12 @@ reading. Pure: no clock, no I/O, no framework.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import NamedTuple
 
 
@@ -78,14 +80,20 @@ class Month:
 
     @property
     def last_day(self) -> date:
-        following = Month(self.year + self.month // 12, self.month % 12 + 1)
-        return following.first_day - timedelta(days=1)
+        return _last_day(self.year, self.month)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
 
 MonthLike = Month | tuple[int, int]
+
+
+@cache
+def _last_day(year: int, month: int) -> date:
+    # Cached: a month close asks it tens of thousands of times for the same few months.
+    return date(year, month, monthrange(year, month)[1])
+
 
 # CMS discontinued G0512 on 2026-01-01; RHC/FQHC bill the CPT CoCM codes from then on.
 CPT_CODES_AT_FQHC_RHC_FROM = Month(2026, 1)
@@ -453,9 +461,8 @@ def _exclusion_reason(entry: TimeEntry, rules: BillingRules) -> str | None:
 
 
 def _minus_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    target = Month(index // 12, index % 12 + 1)
-    return date(target.year, target.month, min(day.day, target.last_day.day))
+    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month0 + 1, min(day.day, _last_day(year, month0 + 1).day))
 
 
 def _blocked_reasons(

@@ -5,41 +5,33 @@ over the look-back window, and the month's time entries. The engine
 (`cocm.domain.billing`) then decides each patient-month in memory.
 """
 
+import gc
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.db.models import Func, IntegerField, Max, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
 from cocm.registry.models import Episode
 
 
-class MonthIndex(Func):
-    """year × 12 + month − 1 of a date, computed by the database (SQLite's TruncMonth calls
-    back into Python for every row)."""
-
-    output_field = IntegerField()
-
-    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
-        return self.as_sql(
-            compiler,
-            connection,
-            template="(CAST(strftime('%%%%Y', %(expressions)s) AS INTEGER) * 12"
-            " + CAST(strftime('%%%%m', %(expressions)s) AS INTEGER) - 1)",
-            **extra,
-        )
-
-    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
-        return self.as_sql(
-            compiler,
-            connection,
-            template="(EXTRACT(YEAR FROM %(expressions)s)::integer * 12"
-            " + EXTRACT(MONTH FROM %(expressions)s)::integer - 1)",
-            **extra,
-        )
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a month close builds hundreds of
+    thousands of small acyclic objects (entries, results, lines): its repeated passes over
+    them took a quarter of the time. Reference counting still frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def month_start(month: engine.Month) -> date:
@@ -73,38 +65,56 @@ class MonthTime:
 
 def load_month_time(
     month: engine.Month,
-    contacts: QuerySet[Contact],
+    patient_ids: Iterable[int] | QuerySet[Any],
+    entries_of: QuerySet[Contact],
     *,
     gap_months: int = engine.DEFAULT_RULES.gap_months_for_new_episode,
 ) -> MonthTime:
-    """Two queries: the latest earlier service month per registry episode, and the month's
-    entries."""
+    """Two queries: the latest earlier service month of each registry episode of these
+    patients, and the month's entries of the contacts `entries_of`."""
     start, end = month_start(month), month_start(shift(month, 1))
     window_start = month_start(shift(month, -(gap_months + 1)))
     # Whether a month is initial depends on the latest earlier service month of each
     # registry episode (a gap of six empty months or more starts a new CoCM episode), so one
-    # row per patient and registry episode is enough.
-    service_months: dict[int, list[engine.ServiceMonth]] = defaultdict(list)
-    history = (
-        contacts.filter(occurred_on__gte=window_start, occurred_on__lt=start)
-        .values("episode__patient_id", "episode_id")
-        .annotate(last=Max(MonthIndex("occurred_on")))
-        .values_list("episode__patient_id", "episode_id", "last")
+    # row per registry episode is enough: the latest contact day before the month, which
+    # the (episode, occurred_on) index finds in one seek per episode.
+    latest = (
+        Contact.objects.filter(
+            episode_id=OuterRef("pk"), occurred_on__gte=window_start, occurred_on__lt=start
+        )
+        .order_by("-occurred_on")
+        .values("occurred_on")[:1]
     )
-    months: dict[int, engine.Month] = {}
-    for patient_id, episode_id, index in history:
-        if index not in months:
-            months[index] = engine.Month(index // 12, index % 12 + 1)
-        service_months[patient_id].append(engine.ServiceMonth(months[index], episode_id))
+    history = (
+        Episode.objects.filter(patient_id__in=patient_ids)
+        .annotate(last=Subquery(latest))
+        .order_by()
+        .values_list("patient_id", "id", "last")
+    )
+    service_months: dict[int, list[engine.ServiceMonth]] = defaultdict(list)
+    months: dict[tuple[int, int], engine.Month] = {}
+    for patient_id, episode_id, last in history:
+        if last is None:  # no contact in the window (filtered here: in SQL it runs twice)
+            continue
+        key = (last.year, last.month)
+        if key not in months:
+            months[key] = engine.Month(*key)
+        service_months[patient_id].append(engine.ServiceMonth(months[key], episode_id))
     entries: dict[int, list[engine.TimeEntry]] = defaultdict(list)
-    month_contacts = contacts.filter(occurred_on__gte=start, occurred_on__lt=end).values_list(
-        "episode_id",
-        "occurred_on",
-        "minutes",
-        "role",
-        "staff_id",
-        "separately_billed",
-        "started_at",
+    month_contacts = (
+        entries_of.filter(occurred_on__gte=start, occurred_on__lt=end)
+        # The (episode, occurred_on) index's own order: no sort, and each episode's entries
+        # in the order they happened, as the explanation lists them.
+        .order_by("episode_id", "occurred_on", "id")
+        .values_list(
+            "episode_id",
+            "occurred_on",
+            "minutes",
+            "role",
+            "staff_id",
+            "separately_billed",
+            "started_at",
+        )
     )
     roles = {role.value: role for role in engine.Role}  # a dict lookup, not an enum call
     for episode_id, on, minutes, role, staff_id, separately_billed, started_at in month_contacts:
@@ -143,10 +153,12 @@ def month_results(
     """Decisions for a few episodes (a caseload, a chart)."""
     if not episodes:
         return {}
-    contacts = Contact.objects.filter(
-        episode__patient_id__in={episode.patient_id for episode in episodes}
+    time = load_month_time(
+        month,
+        {episode.patient_id for episode in episodes},
+        Contact.objects.filter(episode_id__in=[episode.id for episode in episodes]),
+        gap_months=rules.gap_months_for_new_episode,
     )
-    time = load_month_time(month, contacts, gap_months=rules.gap_months_for_new_episode)
     return decide(
         [(e.id, e.patient_id, episode_facts(e)) for e in episodes], month, time, rules=rules
     )

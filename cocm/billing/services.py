@@ -6,14 +6,27 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cocm.accounts.models import Organization, User, staff_name
 from cocm.billing.fees import fee_table
-from cocm.billing.models import BillingSettings, ClaimLine, ClosedMonth, DateOfService, PayerRule
-from cocm.billing.months import decide, load_month_time, month_start, shift
+from cocm.billing.models import (
+    BillingSettings,
+    ClaimLine,
+    ClosedMonth,
+    DateOfService,
+    PayerRule,
+)
+from cocm.billing.months import (
+    decide,
+    load_month_time,
+    month_start,
+    shift,
+    without_cycle_collection,
+)
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
 from cocm.registry.models import Coverage, Diagnosis, Episode, PayerKind, patient_name
@@ -42,7 +55,7 @@ def base_rules(organization: Organization) -> engine.BillingRules:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class BillingLine:
     episode: BilledEpisode
     result: engine.MonthResult
@@ -62,10 +75,9 @@ class BillingLine:
         return self.saved.status if self.saved and self.saved.frozen else self.result.status
 
 
-@dataclass(frozen=True)
-class BilledEpisode:
-    """What the worklist, the engine and the export read of an episode: plain values, since
-    a health system's month has tens of thousands of them."""
+class BilledEpisode(NamedTuple):
+    """What the worklist, the engine and the export read of an episode: plain values in a
+    tuple, since a health system's month has tens of thousands of them."""
 
     id: int
     patient_id: int
@@ -167,6 +179,7 @@ def diagnosis_codes(episode_ids: list[int]) -> dict[int, list[str]]:
     return codes
 
 
+@without_cycle_collection()
 def month_lines(
     organization: Organization, episodes: QuerySet[Episode], month: engine.Month
 ) -> list[BillingLine]:
@@ -179,35 +192,32 @@ def month_lines(
     )
     chosen = billed_episodes(scope)
     last_day = end.toordinal() - 1
-    payers = payer_on({e.patient_id for e in chosen}, date.fromordinal(last_day))
+    payers = payer_on(scope.values("patient_id"), date.fromordinal(last_day))
     rules = base_rules(organization)
-    time = load_month_time(
-        month,
-        Contact.objects.filter(episode__patient_id__in=scope.values("patient_id")),
-        gap_months=rules.gap_months_for_new_episode,
-    )
     payer_rules = {
         rule.payer_kind: rule for rule in PayerRule.objects.filter(organization=organization)
     }
+    rules_by_payer = {
+        payer: payer_specific(rules, payer_rules.get(payer))
+        for payer in {payers.get(episode.patient_id, "") for episode in chosen}
+    }
+    time = load_month_time(
+        month,
+        scope.values("patient_id"),
+        Contact.objects.filter(episode__in=episodes),
+        gap_months=rules.gap_months_for_new_episode,
+    )
     by_payer: dict[str, list[BilledEpisode]] = defaultdict(list)
     for episode in chosen:
         by_payer[payers.get(episode.patient_id, "")].append(episode)
-    results: dict[int, engine.MonthResult] = {}
+    decisions: dict[int, engine.MonthResult] = {}
     for payer, group in by_payer.items():
-        rule = payer_rules.get(payer)
-        payer_specific = (
-            rules
-            if rule is None
-            else replace(
-                rules,
-                max_99494_units=rule.max_99494_units,
-                count_consultant_minutes=rule.count_consultant_minutes,
-                count_inpatient_minutes=rule.count_inpatient_minutes,
-            )
-        )
-        results.update(
+        decisions.update(
             decide(
-                [(e.id, e.patient_id, e.facts) for e in group], month, time, rules=payer_specific
+                [(e.id, e.patient_id, e.facts) for e in group],
+                month,
+                time,
+                rules=rules_by_payer[payer],
             )
         )
     fees = fee_table({month.year})
@@ -222,7 +232,7 @@ def month_lines(
     is_closed = closed(organization, month) is not None
     lines = []
     for episode in chosen:
-        result = results[episode.id]
+        result = decisions[episode.id]
         payer = payers.get(episode.patient_id, "")
         amount, missing = expected(result, fees, month.year, payer)
         line = BillingLine(
@@ -250,6 +260,17 @@ def month_lines(
     return lines
 
 
+def payer_specific(rules: engine.BillingRules, rule: PayerRule | None) -> engine.BillingRules:
+    if rule is None:
+        return rules
+    return replace(
+        rules,
+        max_99494_units=rule.max_99494_units,
+        count_consultant_minutes=rule.count_consultant_minutes,
+        count_inpatient_minutes=rule.count_inpatient_minutes,
+    )
+
+
 def codes_json(result: engine.MonthResult) -> list[dict[str, object]]:
     return [{"code": str(line.code), "units": line.units} for line in result.codes]
 
@@ -271,18 +292,14 @@ def expected(
     return (None if missing else total), missing
 
 
-def payer_on(patient_ids: set[int], day: date) -> dict[int, str]:
-    payers: dict[int, str] = {}
-    ids = sorted(patient_ids)
-    for index in range(0, len(ids), 5000):  # SQLite limits query parameters
-        for patient_id, payer_kind in (
-            Coverage.objects.filter(patient_id__in=ids[index : index + 5000], starts_on__lte=day)
-            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-            .order_by("starts_on")
-            .values_list("patient_id", "payer_kind")
-        ):
-            payers[patient_id] = payer_kind
-    return payers
+def payer_on(patient_ids: QuerySet[Any], day: date) -> dict[int, str]:
+    """The payer kind of each patient's coverage on a day (the latest starting one)."""
+    return dict(
+        Coverage.objects.filter(patient_id__in=patient_ids, starts_on__lte=day)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+        .order_by("starts_on")
+        .values_list("patient_id", "payer_kind")
+    )
 
 
 def closed(organization: Organization, month: engine.Month) -> ClosedMonth | None:

@@ -117,13 +117,8 @@ def refresh(episode_ids: list[int], as_of: date, rules: FlagRules) -> list[Track
     computed: list[TrackerRow] = []
     for start in range(0, len(episode_ids), BATCH):
         batch = episode_ids[start : start + BATCH]
-        CaseloadRow.objects.bulk_create(
-            [CaseloadRow(episode_id=episode_id) for episode_id in batch], ignore_conflicts=True
-        )
         # The generation is read before the data: see the module docstring.
-        generations = dict(
-            CaseloadRow.objects.filter(episode_id__in=batch).values_list("episode_id", "generation")
-        )
+        generations = current_generations(batch)
         rows = tracker_rows(Episode.objects.filter(id__in=batch), as_of, rules)
         CaseloadRow.objects.bulk_update(
             [
@@ -141,6 +136,19 @@ def refresh(episode_ids: list[int], as_of: date, rules: FlagRules) -> list[Track
         )
         computed.extend(rows)
     return computed
+
+
+def current_generations(episode_ids: list[int]) -> dict[int, int]:
+    """The generation of each episode (at most BATCH of them), creating the rows that are
+    missing. Read it before the data a stored result is computed from."""
+    CaseloadRow.objects.bulk_create(
+        [CaseloadRow(episode_id=episode_id) for episode_id in episode_ids], ignore_conflicts=True
+    )
+    return dict(
+        CaseloadRow.objects.filter(episode_id__in=episode_ids).values_list(
+            "episode_id", "generation"
+        )
+    )
 
 
 def mark_changed(episodes: QuerySet[Episode]) -> None:

@@ -201,6 +201,18 @@ def caseload_page(population: Population) -> Callable[[], object]:
 
 
 @benchmark(
+    "GET /caseload/?care_manager= — every open episode of the clinics (all 40 here), "
+    "first page of 250",
+    max_repeat=10,
+)
+def organization_caseload_page(population: Population) -> Callable[[], object]:
+    # The organization-wide view a practice leader or consultant opens: every stored row is
+    # read, filtered and sorted; one page is rendered.
+    client = signed_in_client(population.care_manager)
+    return lambda: get_ok(client, "/caseload/?care_manager=")
+
+
+@benchmark(
     "caseload rows as the page reads them (stored rows), no HTTP or template",
     floor=CASELOAD_FLOOR,
 )

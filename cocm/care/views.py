@@ -1,6 +1,7 @@
 from datetime import date
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -54,6 +55,11 @@ def pcp_patients(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/pcp_patients.html", {"rows": rows, **table_context()})
 
 
+# A care manager's whole caseload fits one page; a clinic or organization view is paged
+# (tens of thousands of rows would be megabytes of HTML). Exports hold every row.
+CASELOAD_PAGE_ROWS = 250
+
+
 @requires("view_caseload")
 def caseload(request: HttpRequest) -> HttpResponse:
     """The live caseload tracker: per care manager, clinic or organization."""
@@ -100,14 +106,20 @@ def caseload(request: HttpRequest) -> HttpResponse:
         .values_list("id", "username", "first_name", "last_name", "credentials")
     ]
     params = query.copy()
-    params.pop("sort", None)
-    params.pop("dir", None)
-    params.pop("export", None)
+    for name in ("sort", "dir", "export", "page"):
+        params.pop(name, None)
+    page = Paginator(rows, CASELOAD_PAGE_ROWS).get_page(query.get("page"))
+    page_query = query.copy()
+    for name in ("export", "page"):
+        page_query.pop(name, None)
     return render(
         request,
         "care/caseload.html",
         {
-            "rows": rows,
+            "rows": page.object_list,
+            "total": len(rows),
+            "page": page,
+            "page_query": page_query.urlencode(),
             "clinics": clinics,
             "care_managers": care_managers,
             "selected": {

@@ -221,3 +221,24 @@ def test_chart_shows_minutes_this_month_with_the_decision(client, care_manager, 
 
     assert "<strong>20 min</strong> counted" in page
     assert "no initiating visit within 12 months" in page
+
+
+def test_a_large_caseload_is_paged_with_its_sort_kept(
+    client, monkeypatch, care_manager, episode, clinic
+):
+    from cocm.care import views
+
+    for _ in range(2):
+        factories.episode(clinic, care_manager)
+    monkeypatch.setattr(views, "CASELOAD_PAGE_ROWS", 2)
+    signed_in(client, care_manager)
+
+    first = client.get(reverse("caseload"), {"sort": "patient_name", "dir": "desc"})
+    second = client.get(reverse("caseload"), {"sort": "patient_name", "dir": "desc", "page": "2"})
+
+    names = [row.patient_name for row in first.context["rows"]]
+    names += [row.patient_name for row in second.context["rows"]]
+    assert names == sorted(names, reverse=True) and len(names) == 3
+    assert first.context["total"] == 3
+    assert "sort=patient_name&amp;dir=desc&amp;page=2" in first.content.decode()
+    assert "3 open episodes · rows 1–2" in first.content.decode()

@@ -7,9 +7,11 @@ opened by every care manager many times a day. So each episode keeps its last co
 
 A stored row is current while
 - no write changed its inputs since it was computed: every such write bumps the episode's
-  `generation` in the writer's own transaction (the receivers below), and the reader reads
-  the generation *before* it reads the data it computes from, so a row computed from data
-  older than a concurrent write keeps the older generation and is recomputed next time;
+  `generation` in the writer's own transaction (the receivers below; a write through
+  `QuerySet.update()` or `bulk_create()` sends no signal and must call `mark_changed`),
+  and the reader reads the generation *before* the data it computes from, so a row
+  computed from data older than a concurrent write keeps the older generation and is
+  recomputed next time;
 - it was computed for the same day (weeks in treatment, days since contact, the month's
   minutes, the payer and the time-driven flags change with the calendar);
 - the organization's flag thresholds and the row format are the same (`rules_key`).

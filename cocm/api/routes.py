@@ -42,10 +42,9 @@ from cocm.api.schemas import (
 )
 from cocm.billing import services as billing
 from cocm.care import services as care
-from cocm.care.caseload import caseload_rows
+from cocm.care.caseload import organization_caseload_rows
 from cocm.care.models import CaseReview, Contact
 from cocm.care.models import Recommendation as CareRecommendation
-from cocm.care.tracker import flag_rules
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment
@@ -479,7 +478,7 @@ def caseload(request: HttpRequest, care_manager: str | None = None) -> HttpRespo
     episodes = services.visible_episodes(user).open()
     if care_manager:
         episodes = episodes.filter(care_manager__username=care_manager)
-    rows = caseload_rows(episodes, user.organization.today(), flag_rules(user.organization))
+    rows = organization_caseload_rows(user.organization, episodes)
     audit(request, "view", "caseload", None)
     # Validated and encoded by pydantic-core in one pass: the standard library's encoder
     # took longer than the rest of the request for a caseload of 150.

@@ -28,8 +28,9 @@ from cocm.bench.harness import (
     load_benchmark,
     signed_in_client,
 )
+from cocm.billing.rules import organization_rules
 from cocm.billing.services import month_lines
-from cocm.care.caseload import caseload_rows as stored_caseload_rows
+from cocm.care.caseload import organization_caseload_rows
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
 from cocm.domain import billing as engine
 from cocm.registry.services import visible_episodes
@@ -219,10 +220,9 @@ def organization_caseload_page(population: Population) -> Callable[[], object]:
 def caseload_rows(population: Population) -> Callable[[], object]:
     # Splits the page's time between its data (this row) and HTTP, session and template.
     user = population.care_manager
-    today, rules = user.organization.today(), flag_rules(user.organization)
     caseload = visible_episodes(user).open().filter(care_manager=user)
-    check_rows(population, stored_caseload_rows(caseload.all(), today, rules))
-    return lambda: stored_caseload_rows(caseload.all(), today, rules)
+    check_rows(population, organization_caseload_rows(user.organization, caseload.all()))
+    return lambda: organization_caseload_rows(user.organization, caseload.all())
 
 
 @benchmark(
@@ -235,8 +235,9 @@ def caseload_rows_computed(population: Population) -> Callable[[], object]:
     user = population.care_manager
     today, rules = user.organization.today(), flag_rules(user.organization)
     caseload = visible_episodes(user).open().filter(care_manager=user)
-    check_rows(population, tracker_rows(caseload.all(), today, rules))
-    return lambda: tracker_rows(caseload.all(), today, rules)
+    billing = organization_rules(user.organization)
+    check_rows(population, tracker_rows(caseload.all(), today, rules, billing))
+    return lambda: tracker_rows(caseload.all(), today, rules, billing)
 
 
 def check_rows(population: Population, rows: list[TrackerRow]) -> None:

@@ -7,7 +7,7 @@ over the look-back window, and the month's time entries. The engine
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
 from cocm.registry.models import Episode
@@ -129,16 +130,19 @@ def decide(
     month: engine.Month,
     time: MonthTime,
     *,
-    rules: engine.BillingRules = engine.DEFAULT_RULES,
+    rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+    payers: Mapping[int, str] | None = None,
 ) -> dict[int, engine.MonthResult]:
-    """The engine's decision for each (episode id, patient id, facts)."""
+    """The engine's decision for each (episode id, patient id, facts), under the rules of
+    the patient's payer (`payers`: payer kind by patient)."""
+    payers = payers or {}
     return {
         episode_id: engine.bill_month(
             month,
             time.entries.get(episode_id, []),
             facts,
             time.service_months.get(patient_id, []),
-            rules=rules,
+            rules=rules.for_payer(payers.get(patient_id, "")),
         )
         for episode_id, patient_id, facts in episodes
     }
@@ -148,7 +152,8 @@ def month_results(
     episodes: Sequence[Episode],
     month: engine.Month,
     *,
-    rules: engine.BillingRules = engine.DEFAULT_RULES,
+    rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+    payers: Mapping[int, str] | None = None,
 ) -> dict[int, engine.MonthResult]:
     """Decisions for a few episodes (a caseload, a chart)."""
     if not episodes:
@@ -157,8 +162,12 @@ def month_results(
         month,
         {episode.patient_id for episode in episodes},
         Contact.objects.filter(episode_id__in=[episode.id for episode in episodes]),
-        gap_months=rules.gap_months_for_new_episode,
+        gap_months=rules.base.gap_months_for_new_episode,
     )
     return decide(
-        [(e.id, e.patient_id, episode_facts(e)) for e in episodes], month, time, rules=rules
+        [(e.id, e.patient_id, episode_facts(e)) for e in episodes],
+        month,
+        time,
+        rules=rules,
+        payers=payers,
     )

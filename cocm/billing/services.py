@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cocm.accounts.models import Organization, User, staff_name
@@ -18,7 +18,6 @@ from cocm.billing.models import (
     ClaimLine,
     ClosedMonth,
     DateOfService,
-    PayerRule,
 )
 from cocm.billing.months import (
     decide,
@@ -27,9 +26,10 @@ from cocm.billing.months import (
     shift,
     without_cycle_collection,
 )
+from cocm.billing.rules import organization_rules, payer_on
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
-from cocm.registry.models import Coverage, Diagnosis, Episode, PayerKind, patient_name
+from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
 from cocm.registry.services import InvalidRequest
 
 
@@ -41,18 +41,6 @@ def parse_month(text: str) -> engine.Month:
     except ValueError:
         raise InvalidRequest(f"'{text}' is not a month (YYYY-MM).", "month") from None
     return engine.Month(year, month)
-
-
-def base_rules(organization: Organization) -> engine.BillingRules:
-    settings = BillingSettings.objects.filter(organization=organization).first()
-    if settings is None:
-        return engine.DEFAULT_RULES
-    return replace(
-        engine.DEFAULT_RULES,
-        restart_on_reenrollment=settings.restart_on_reenrollment,
-        first_short_month_is_initial=settings.first_short_month_is_initial,
-        g2214_in_initial_31_to_35=settings.g2214_in_initial_31_to_35,
-    )
 
 
 @dataclass(slots=True)
@@ -193,33 +181,16 @@ def month_lines(
     chosen = billed_episodes(scope)
     last_day = end.toordinal() - 1
     payers = payer_on(scope.values("patient_id"), date.fromordinal(last_day))
-    rules = base_rules(organization)
-    payer_rules = {
-        rule.payer_kind: rule for rule in PayerRule.objects.filter(organization=organization)
-    }
-    rules_by_payer = {
-        payer: payer_specific(rules, payer_rules.get(payer))
-        for payer in {payers.get(episode.patient_id, "") for episode in chosen}
-    }
+    rules = organization_rules(organization)
     time = load_month_time(
         month,
         scope.values("patient_id"),
         Contact.objects.filter(episode__in=episodes),
-        gap_months=rules.gap_months_for_new_episode,
+        gap_months=rules.base.gap_months_for_new_episode,
     )
-    by_payer: dict[str, list[BilledEpisode]] = defaultdict(list)
-    for episode in chosen:
-        by_payer[payers.get(episode.patient_id, "")].append(episode)
-    decisions: dict[int, engine.MonthResult] = {}
-    for payer, group in by_payer.items():
-        decisions.update(
-            decide(
-                [(e.id, e.patient_id, e.facts) for e in group],
-                month,
-                time,
-                rules=rules_by_payer[payer],
-            )
-        )
+    decisions = decide(
+        [(e.id, e.patient_id, e.facts) for e in chosen], month, time, rules=rules, payers=payers
+    )
     fees = fee_table({month.year})
     settings = BillingSettings.objects.filter(organization=organization).first()
     threshold_day = bool(settings and settings.date_of_service == DateOfService.THRESHOLD_DAY)
@@ -260,17 +231,6 @@ def month_lines(
     return lines
 
 
-def payer_specific(rules: engine.BillingRules, rule: PayerRule | None) -> engine.BillingRules:
-    if rule is None:
-        return rules
-    return replace(
-        rules,
-        max_99494_units=rule.max_99494_units,
-        count_consultant_minutes=rule.count_consultant_minutes,
-        count_inpatient_minutes=rule.count_inpatient_minutes,
-    )
-
-
 def codes_json(result: engine.MonthResult) -> list[dict[str, object]]:
     return [{"code": str(line.code), "units": line.units} for line in result.codes]
 
@@ -290,16 +250,6 @@ def expected(
         else:
             total += fee * line.units
     return (None if missing else total), missing
-
-
-def payer_on(patient_ids: QuerySet[Any], day: date) -> dict[int, str]:
-    """The payer kind of each patient's coverage on a day (the latest starting one)."""
-    return dict(
-        Coverage.objects.filter(patient_id__in=patient_ids, starts_on__lte=day)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .order_by("starts_on")
-        .values_list("patient_id", "payer_kind")
-    )
 
 
 def closed(organization: Organization, month: engine.Month) -> ClosedMonth | None:

@@ -14,7 +14,8 @@ A stored row is current while
   recomputed next time;
 - it was computed for the same day (weeks in treatment, days since contact, the month's
   minutes, the payer and the time-driven flags change with the calendar);
-- the organization's flag thresholds and the row format are the same (`rules_key`).
+- the organization's flag thresholds, its billing rules (minutes to the next threshold) and
+  the row format are the same (`rules_key`).
 
 Names (patient, MRN, clinic, care manager) are not stored: they are read with the episode
 ids, so renaming a patient or a clinic needs no bump.
@@ -22,12 +23,14 @@ ids, so renaming a patient or a clinic needs no bump.
 
 from dataclasses import asdict, astuple
 from datetime import date
+from hashlib import sha256
 from typing import Any, get_type_hints
 
 from django.db.models import F, Model, QuerySet
 from django.db.models.signals import post_delete, post_save
 
-from cocm.accounts.models import staff_name
+from cocm.accounts.models import Organization, staff_name
+from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules, organization_rules
 from cocm.care.models import (
     CaseloadRow,
     CaseReview,
@@ -36,7 +39,7 @@ from cocm.care.models import (
     RelapsePreventionPlan,
     ReviewRequest,
 )
-from cocm.care.tracker import TrackerRow, tracker_rows
+from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
 from cocm.domain.flags import Flag, FlagCode, FlagRules
 from cocm.measures.models import Assessment, SafetyAlert
 from cocm.registry.models import Clinic, Coverage, Episode, StatusChange, patient_name
@@ -64,14 +67,22 @@ _DATE_FIELDS = frozenset(
 )
 
 
-def rules_key(rules: FlagRules) -> str:
-    return f"{ROW_FORMAT}:" + ",".join(str(value) for value in astuple(rules))
+def rules_key(rules: FlagRules, billing_rules: OrganizationRules) -> str:
+    flags = ",".join(str(value) for value in astuple(rules))
+    # Hashed: the billing rules' text runs to a few hundred characters per payer.
+    billing = sha256(billing_rules.key.encode()).hexdigest()[:16]
+    return f"{ROW_FORMAT}:{flags}:{billing}"
 
 
-def caseload_rows(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) -> list[TrackerRow]:
+def caseload_rows(
+    episodes: QuerySet[Episode],
+    as_of: date,
+    rules: FlagRules,
+    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+) -> list[TrackerRow]:
     """The tracker rows of these episodes as of a day, safety alerts first; stored rows where
     they are current, the rest computed and stored."""
-    key = rules_key(rules)
+    key = rules_key(rules, billing_rules)
     names = {
         episode_id: {
             "patient_name": patient_name(family, given),
@@ -92,14 +103,28 @@ def caseload_rows(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) ->
         if computed == generation and row_as_of == as_of and row_key == key:
             rows.append(row_from_json(data | names[episode_id]))
             stale.discard(episode_id)
-    rows.extend(refresh(sorted(stale), as_of, rules))
+    rows.extend(refresh(sorted(stale), as_of, rules, billing_rules))
     return sorted(rows, key=lambda row: (not row.open_alert, row.episode_id))
 
 
-def refresh_stale(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) -> int:
+def organization_caseload_rows(
+    organization: Organization, episodes: QuerySet[Episode]
+) -> list[TrackerRow]:
+    """`caseload_rows` as of the organization's today, under its flag and billing rules."""
+    return caseload_rows(
+        episodes, organization.today(), flag_rules(organization), organization_rules(organization)
+    )
+
+
+def refresh_stale(
+    episodes: QuerySet[Episode],
+    as_of: date,
+    rules: FlagRules,
+    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+) -> int:
     """Compute the rows of these episodes that are not current (the worker's pass, so that
     the first caseload of the day finds its rows ready); returns how many."""
-    key = rules_key(rules)
+    key = rules_key(rules, billing_rules)
     current = set(
         CaseloadRow.objects.filter(
             episode_id__in=episodes.order_by().values("id"),
@@ -109,19 +134,24 @@ def refresh_stale(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) ->
         ).values_list("episode_id", flat=True)
     )
     stale = sorted(set(episodes.order_by().values_list("id", flat=True)) - current)
-    refresh(stale, as_of, rules)
+    refresh(stale, as_of, rules, billing_rules)
     return len(stale)
 
 
-def refresh(episode_ids: list[int], as_of: date, rules: FlagRules) -> list[TrackerRow]:
+def refresh(
+    episode_ids: list[int],
+    as_of: date,
+    rules: FlagRules,
+    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+) -> list[TrackerRow]:
     """Compute and store the rows of these episodes, in batches."""
-    key = rules_key(rules)
+    key = rules_key(rules, billing_rules)
     computed: list[TrackerRow] = []
     for start in range(0, len(episode_ids), BATCH):
         batch = episode_ids[start : start + BATCH]
         # The generation is read before the data: see the module docstring.
         generations = current_generations(batch)
-        rows = tracker_rows(Episode.objects.filter(id__in=batch), as_of, rules)
+        rows = tracker_rows(Episode.objects.filter(id__in=batch), as_of, rules, billing_rules)
         CaseloadRow.objects.bulk_update(
             [
                 CaseloadRow(

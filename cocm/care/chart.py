@@ -3,6 +3,7 @@
 from datetime import date
 
 from cocm.billing.months import month_results
+from cocm.billing.rules import organization_rules, payer_on
 from cocm.care.forms import FollowUpForm, ReviewRequestForm
 from cocm.domain import billing as engine
 from cocm.registry.models import Episode
@@ -10,9 +11,15 @@ from cocm.registry.models import Episode
 
 def chart_context(episode: Episode, as_of: date) -> dict[str, object]:
     month = engine.Month.of(as_of)
+    billing = month_results(
+        [episode],
+        month,
+        rules=organization_rules(episode.clinic.organization),
+        payers=payer_on([episode.patient_id], as_of),
+    )
     return {
         "month": month,
-        "billing": month_results([episode], month)[episode.id],
+        "billing": billing[episode.id],
         "contacts": list(
             episode.contacts.select_related("staff").order_by("-occurred_on", "-id")[:20]
         ),

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 
 from cocm.billing.months import month_results
+from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules, payer_on
 from cocm.care.models import (
     CareSettings,
     CaseReview,
@@ -26,7 +27,7 @@ from cocm.domain.episodes import EpisodeStatus, weeks_in_treatment
 from cocm.domain.flags import EpisodeSnapshot, Flag, FlagRules, episode_flags
 from cocm.domain.instruments import treat_to_target
 from cocm.measures.models import Assessment, SafetyAlert
-from cocm.registry.models import Coverage, Episode, Organization
+from cocm.registry.models import Episode, Organization, PayerKind
 
 
 @dataclass
@@ -120,6 +121,9 @@ NUMERIC_COLUMNS = frozenset(
 )
 
 
+PAYER_LABELS = dict(PayerKind.choices)
+
+
 def table_context() -> dict[str, object]:
     return {"columns": TABLE_COLUMNS, "numeric": NUMERIC_COLUMNS}
 
@@ -138,8 +142,15 @@ def flag_rules(organization: Organization) -> FlagRules:
     )
 
 
-def tracker_rows(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) -> list[TrackerRow]:
-    """Rows for the given episodes (open ones are expected), safety alerts first."""
+def tracker_rows(
+    episodes: QuerySet[Episode],
+    as_of: date,
+    rules: FlagRules,
+    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+) -> list[TrackerRow]:
+    """Rows for the given episodes (open ones are expected), safety alerts first; minutes
+    to the next threshold under the organization's billing rules for each patient's payer,
+    as the month worklist decides them."""
     episodes = list(episodes.select_related("patient", "clinic", "care_manager"))
     ids = [episode.id for episode in episodes]
     contact_stats = {
@@ -195,8 +206,8 @@ def tracker_rows(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) -> 
             "episode_id", flat=True
         )
     )
-    payers = current_payers({e.patient_id for e in episodes}, as_of)
-    billing = month_results(episodes, engine.Month.of(as_of))
+    payers = payer_on({e.patient_id for e in episodes}, as_of)
+    billing = month_results(episodes, engine.Month.of(as_of), rules=billing_rules, payers=payers)
 
     rows = []
     for episode in episodes:
@@ -231,7 +242,7 @@ def tracker_rows(episodes: QuerySet[Episode], as_of: date, rules: FlagRules) -> 
             twelve_weeks_on=(
                 episode.enrolled_on + timedelta(weeks=12) if episode.enrolled_on else None
             ),
-            payer=payers.get(episode.patient_id, ""),
+            payer=PAYER_LABELS.get(payers.get(episode.patient_id, ""), ""),
             contacts=stats.get("count", 0),
             no_shows=stats.get("no_shows", 0),
             last_contact_on=stats.get("last"),
@@ -269,15 +280,3 @@ def add_scores(
             row.weeks_to_remission = summary.weeks_to_remission
     dates = [taken_on for taken_on, _ in phq9 + gad7]
     row.last_measure_on = max(dates) if dates else None
-
-
-def current_payers(patient_ids: set[int], as_of: date) -> dict[int, str]:
-    payers: dict[int, str] = {}
-    coverages = (
-        Coverage.objects.filter(patient_id__in=patient_ids, starts_on__lte=as_of)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=as_of))
-        .order_by("starts_on")
-    )
-    for coverage in coverages:
-        payers[coverage.patient_id] = coverage.get_payer_kind_display()
-    return payers

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
+from cocm.billing.rules import organization_rules
 from cocm.care import export, services
-from cocm.care.caseload import caseload_rows
+from cocm.care.caseload import caseload_rows, organization_caseload_rows
 from cocm.care.forms import (
     ContactForm,
     FollowUpForm,
@@ -47,9 +48,7 @@ def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[Tracke
 @requires("view_referrals")
 def pcp_patients(request: HttpRequest) -> HttpResponse:
     episodes = visible_episodes(request.user).filter(referring_pcp=request.user).open()
-    rows = caseload_rows(
-        episodes, request.user.organization.today(), flag_rules(request.user.organization)
-    )
+    rows = organization_caseload_rows(request.user.organization, episodes)
     rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
     record_access(request, "view", "pcp referrals", patient_id=None)
     return render(request, "registry/pcp_patients.html", {"rows": rows, **table_context()})
@@ -83,7 +82,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             Q(patient__coverages__ends_on__isnull=True) | Q(patient__coverages__ends_on__gte=today),
         ).distinct()
     rules = flag_rules(user.organization)
-    rows = caseload_rows(episodes, today, rules)
+    rows = caseload_rows(episodes, today, rules, organization_rules(user.organization))
     flag = query.get("flag", "")
     if flag in {code.value for code in FlagCode}:
         rows = [row for row in rows if any(f.code == flag for f in row.flags)]
@@ -239,7 +238,7 @@ def review_agenda(request: HttpRequest) -> HttpResponse:
     episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
     if request.GET.get("scope") != "all":
         episodes = episodes.filter(psychiatric_consultant=user)
-    rows = caseload_rows(episodes, user.organization.today(), flag_rules(user.organization))
+    rows = organization_caseload_rows(user.organization, episodes)
     agenda = [row for row in rows if row.flags or row.review_requested]
     agenda.sort(
         key=lambda row: (not row.open_alert, -len(row.flags), row.last_review_on or date.min)
@@ -295,8 +294,8 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
                 f"recommendation{'s' if len(recommendations) != 1 else ''}.",
             )
             return redirect("review_agenda")
-    row = caseload_rows(
-        visible_episodes(user).filter(id=episode.id), today, flag_rules(user.organization)
+    row = organization_caseload_rows(
+        user.organization, visible_episodes(user).filter(id=episode.id)
     )[0]
     record_access(
         request, "view", "review summary", patient_id=episode.patient_id, object_id=episode.id

@@ -1,15 +1,19 @@
 """Stored caseload rows are the rows `tracker_rows` computes, after every kind of write."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cocm.accounts.models import Role
+from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules
 from cocm.care import caseload, services
 from cocm.care.caseload import caseload_rows
 from cocm.care.models import CareSettings, CaseloadRow
 from cocm.care.tracker import flag_rules, tracker_rows
+from cocm.domain import billing as engine
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.flags import FlagRules
 from cocm.measures import services as measures
@@ -78,6 +82,11 @@ WRITES = {
         patient=e.patient, payer_kind="medicaid", starts_on=date(2026, 1, 1)
     ),
 }
+
+
+@pytest.fixture
+def billing_user(clinic):
+    return factories.user(Role.BILLING, clinic, username="biller")
 
 
 @pytest.fixture
@@ -221,8 +230,14 @@ def test_a_row_survives_the_json_round_trip_with_flags_and_dates(enrolled, care_
     assert row.flags and row.enrolled_on == date(2026, 9, 1)
 
 
-def test_rules_key_names_every_threshold():
-    assert caseload.rules_key(FlagRules()) != caseload.rules_key(FlagRules(no_contact_days=15))
+def test_rules_key_names_every_threshold_and_billing_rule():
+    default = caseload.rules_key(FlagRules(), DEFAULT_ORGANIZATION_RULES)
+    capped = OrganizationRules(
+        by_payer={"medicaid": replace(engine.DEFAULT_RULES, max_99494_units=4)}
+    )
+
+    assert default != caseload.rules_key(FlagRules(no_contact_days=15), DEFAULT_ORGANIZATION_RULES)
+    assert default != caseload.rules_key(FlagRules(), capped)
 
 
 def test_the_worker_computes_the_rows_that_are_not_current(enrolled, clinic, care_manager):
@@ -243,3 +258,39 @@ def test_the_worker_computes_the_rows_that_are_not_current(enrolled, clinic, car
         rows = stored(enrolled, other, rules=FlagRules())
     assert len(queries) == 2  # nothing left to compute
     assert by_episode(rows) == by_episode(fresh(enrolled, other))
+
+
+def test_the_caseload_counts_minutes_as_the_payer_rule_and_the_worklist_do(
+    enrolled, consultant, billing_user
+):
+    from cocm.billing.models import PayerRule
+    from cocm.billing.services import month_lines
+    from cocm.registry.services import visible_episodes
+
+    Coverage.objects.create(
+        patient=enrolled.patient, payer_kind="medicaid", starts_on=date(2026, 1, 1)
+    )
+    services.record_contact(
+        enrolled,
+        occurred_on=date(2026, 11, 20),
+        minutes=20,
+        mode="phone",
+        activity="caseload_review",
+        staff=consultant,
+        by=consultant,
+        as_of=TODAY,
+        role="psychiatric_consultant",
+    )
+    organization = enrolled.clinic.organization
+    episodes = Episode.objects.filter(id=enrolled.id)
+    (before,) = caseload.organization_caseload_rows(organization, episodes)
+
+    PayerRule.objects.create(
+        organization=organization, payer_kind="medicaid", count_consultant_minutes=True
+    )
+
+    (after,) = caseload.organization_caseload_rows(organization, episodes)
+    (line,) = month_lines(organization, visible_episodes(billing_user), engine.Month(2026, 11))
+    assert (before.minutes_this_month, after.minutes_this_month) == (0, 20)
+    assert line.result.minutes_counted == after.minutes_this_month
+    assert line.result.minutes_to_next_threshold == after.minutes_to_next_threshold

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from cocm.accounts.models import Organization
+from cocm.billing.rules import organization_rules
 from cocm.care.caseload import refresh_stale
 from cocm.care.tracker import flag_rules
 from cocm.measures.services import send_due_schedules, send_reminders
@@ -30,6 +31,7 @@ class Command(BaseCommand):
                     Episode.objects.filter(clinic__organization=organization).open(),
                     organization.today(),
                     flag_rules(organization),
+                    organization_rules(organization),
                 )
                 for organization in Organization.objects.all()
             )

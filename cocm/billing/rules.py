@@ -1,0 +1,67 @@
+"""The billing rules an organization bills under: its settings, then each payer's rule.
+
+The month worklist, the caseload's minutes to the next threshold and the chart all decide
+with these, so the three show the same numbers.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from cocm.accounts.models import Organization
+from cocm.billing.models import BillingSettings, PayerRule
+from cocm.domain import billing as engine
+from cocm.registry.models import Coverage
+
+
+@dataclass(frozen=True)
+class OrganizationRules:
+    base: engine.BillingRules = engine.DEFAULT_RULES
+    by_payer: dict[str, engine.BillingRules] = field(default_factory=dict)
+
+    def for_payer(self, payer_kind: str) -> engine.BillingRules:
+        return self.by_payer.get(payer_kind, self.base)
+
+    @property
+    def key(self) -> str:
+        """Changes whenever any rule does (for stored results computed under them)."""
+        return repr((self.base, sorted(self.by_payer.items())))
+
+
+DEFAULT_ORGANIZATION_RULES = OrganizationRules()
+
+
+def organization_rules(organization: Organization) -> OrganizationRules:
+    """The organization's billing settings, and each payer's rule on top of them."""
+    settings = BillingSettings.objects.filter(organization=organization).first()
+    base = engine.DEFAULT_RULES
+    if settings is not None:
+        base = replace(
+            base,
+            restart_on_reenrollment=settings.restart_on_reenrollment,
+            first_short_month_is_initial=settings.first_short_month_is_initial,
+            g2214_in_initial_31_to_35=settings.g2214_in_initial_31_to_35,
+        )
+    by_payer = {
+        rule.payer_kind: replace(
+            base,
+            max_99494_units=rule.max_99494_units,
+            count_consultant_minutes=rule.count_consultant_minutes,
+            count_inpatient_minutes=rule.count_inpatient_minutes,
+        )
+        for rule in PayerRule.objects.filter(organization=organization)
+    }
+    return OrganizationRules(base, by_payer)
+
+
+def payer_on(patient_ids: Iterable[int] | QuerySet[Any], day: date) -> dict[int, str]:
+    """The payer kind of each patient's coverage on a day (the latest starting one)."""
+    return dict(
+        Coverage.objects.filter(patient_id__in=patient_ids, starts_on__lte=day)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+        .order_by("starts_on")
+        .values_list("patient_id", "payer_kind")
+    )

@@ -26,7 +26,7 @@ from datetime import date
 from hashlib import sha256
 from typing import Any, get_type_hints
 
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from cocm.accounts.models import Organization, staff_name
@@ -94,15 +94,11 @@ def caseload_rows(
             episodes.order_by().values_list(*_NAME_COLUMNS)
         )
     }
-    stored = CaseloadRow.objects.filter(episode_id__in=episodes.order_by().values("id"))
-    rows: list[TrackerRow] = []
-    stale = set(names)
-    for episode_id, generation, computed, row_as_of, row_key, data in stored.values_list(
-        "episode_id", "generation", "computed_generation", "as_of", "rules_key", "data"
-    ):
-        if computed == generation and row_as_of == as_of and row_key == key:
-            rows.append(row_from_json(data | names[episode_id]))
-            stale.discard(episode_id)
+    current = CaseloadRow.objects.filter(
+        current_rows(as_of, key), episode_id__in=episodes.order_by().values("id")
+    ).values_list("episode_id", "data")
+    rows = [row_from_json(data | names[episode_id]) for episode_id, data in current]
+    stale = set(names).difference(row.episode_id for row in rows)
     rows.extend(refresh(sorted(stale), as_of, rules, billing_rules))
     return sorted(rows, key=lambda row: (not row.open_alert, row.episode_id))
 
@@ -116,26 +112,25 @@ def organization_caseload_rows(
     )
 
 
-def refresh_stale(
-    episodes: QuerySet[Episode],
-    as_of: date,
-    rules: FlagRules,
-    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
-) -> int:
-    """Compute the rows of these episodes that are not current (the worker's pass, so that
-    the first caseload of the day finds its rows ready); returns how many."""
-    key = rules_key(rules, billing_rules)
-    current = set(
-        CaseloadRow.objects.filter(
-            episode_id__in=episodes.order_by().values("id"),
-            computed_generation=F("generation"),
-            as_of=as_of,
-            rules_key=key,
-        ).values_list("episode_id", flat=True)
-    )
-    stale = sorted(set(episodes.order_by().values_list("id", flat=True)) - current)
+def refresh_stale(organization: Organization) -> int:
+    """Compute the rows of the organization's open episodes that are not current (the
+    worker's pass, so that the first caseload of the day finds its rows ready); returns how
+    many."""
+    as_of, rules = organization.today(), flag_rules(organization)
+    billing_rules = organization_rules(organization)
+    episodes = Episode.objects.filter(clinic__organization=organization).open().order_by()
+    current = CaseloadRow.objects.filter(
+        current_rows(as_of, rules_key(rules, billing_rules)),
+        episode_id__in=episodes.values("id"),
+    ).values_list("episode_id", flat=True)
+    stale = sorted(set(episodes.values_list("id", flat=True)).difference(current))
     refresh(stale, as_of, rules, billing_rules)
     return len(stale)
+
+
+def current_rows(as_of: date, key: str) -> Q:
+    """Stored rows computed since the last write, for this day, under these rules."""
+    return Q(computed_generation=F("generation"), as_of=as_of, rules_key=key)
 
 
 def refresh(
@@ -173,9 +168,7 @@ def refresh(
 def current_generations(episode_ids: list[int]) -> dict[int, int]:
     """The generation of each episode (at most BATCH of them), creating the rows that are
     missing. Read it before the data a stored result is computed from."""
-    CaseloadRow.objects.bulk_create(
-        [CaseloadRow(episode_id=episode_id) for episode_id in episode_ids], ignore_conflicts=True
-    )
+    _ensure_rows(episode_ids)
     return dict(
         CaseloadRow.objects.filter(episode_id__in=episode_ids).values_list(
             "episode_id", "generation"
@@ -191,10 +184,14 @@ def mark_changed(episodes: QuerySet[Episode]) -> None:
         return
     # The row must exist before the bump: otherwise a reader inserting it concurrently
     # would store a row computed before this write under generation 0, as if current.
-    CaseloadRow.objects.bulk_create(
-        [CaseloadRow(episode_id=episode_id) for episode_id in ids], ignore_conflicts=True
-    )
+    _ensure_rows(ids)
     CaseloadRow.objects.filter(episode_id__in=ids).update(generation=F("generation") + 1)
+
+
+def _ensure_rows(episode_ids: list[int]) -> None:
+    CaseloadRow.objects.bulk_create(
+        [CaseloadRow(episode_id=episode_id) for episode_id in episode_ids], ignore_conflicts=True
+    )
 
 
 def row_to_json(row: TrackerRow) -> dict[str, Any]:

@@ -4,11 +4,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from cocm.accounts.models import Organization
-from cocm.billing.rules import organization_rules
 from cocm.care.caseload import refresh_stale
-from cocm.care.tracker import flag_rules
 from cocm.measures.services import send_due_schedules, send_reminders
-from cocm.registry.models import Episode
 
 
 class Command(BaseCommand):
@@ -26,15 +23,7 @@ class Command(BaseCommand):
             now = timezone.now()
             sent = send_due_schedules(now)
             reminded = send_reminders(now)
-            refreshed = sum(
-                refresh_stale(
-                    Episode.objects.filter(clinic__organization=organization).open(),
-                    organization.today(),
-                    flag_rules(organization),
-                    organization_rules(organization),
-                )
-                for organization in Organization.objects.all()
-            )
+            refreshed = sum(map(refresh_stale, Organization.objects.all()))
             self.stdout.write(
                 f"{now:%Y-%m-%d %H:%M} sent {sent} scheduled link(s), {reminded} reminder(s), "
                 f"refreshed {refreshed} caseload row(s)"

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cocm.measures",
     "cocm.care",
     "cocm.billing",
+    "cocm.reports",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 """Monthly billing decision for Collaborative Care (CoCM) and general BHI.
 
 For one patient and one calendar month, decide which codes and units may be reported and
-explain why. Rules and sources: the CoCM rules reference (cocm-rules.md), section 1. Every
+explain why. Rules and sources: `docs/rules.md` section 1 (its 1.x numbers are cited below). Every
 inference marked [I] there is a `BillingRules` setting whose default is the conservative
 reading. Pure: no clock, no I/O, no framework.
 """
@@ -279,7 +279,7 @@ def month_index(month: MonthLike) -> int:
 
 
 def months_between(earlier: MonthLike, later: MonthLike) -> int:
-    """Full calendar months strictly between two months (the gap of cocm-rules.md 1.4)."""
+    """Full calendar months strictly between two months (the gap of docs/rules.md 1.4)."""
     return _as_month(later).index - _as_month(earlier).index - 1
 
 
@@ -335,7 +335,7 @@ def month_type(
 
 
 def thresholds(month_type: MonthType, rules: BillingRules = DEFAULT_RULES) -> Thresholds:
-    """CoCM thresholds by the CPT midpoint rule (cocm-rules.md 1.3 tables)."""
+    """CoCM thresholds by the CPT midpoint rule (docs/rules.md 1.3)."""
     return _THRESHOLDS[(month_type, rules.g2214_in_initial_31_to_35)]
 
 
@@ -407,7 +407,7 @@ def codes_for_minutes(
     program: Program = Program.COCM,
     month: MonthLike | None = None,
 ) -> tuple[CodeLine, ...]:
-    """Codes and units for counted minutes alone (cocm-rules.md 1.3 and 1.7)."""
+    """Codes and units for counted minutes alone (docs/rules.md 1.3 and 1.7)."""
     target = None if month is None else _as_month(month)
     return _plan(minutes, month_type, rules, setting, program, target).codes
 
@@ -421,7 +421,7 @@ def minutes_to_next_threshold(
     program: Program = Program.COCM,
     month: MonthLike | None = None,
 ) -> int | None:
-    """Minutes still needed for the next billable threshold (cocm-rules.md 1.3 and 1.7)."""
+    """Minutes still needed for the next billable threshold (docs/rules.md 1.3 and 1.7)."""
     target = None if month is None else _as_month(month)
     plan = _plan(minutes, month_type, rules, setting, program, target)
     return None if plan.next_threshold is None else plan.next_threshold - minutes
@@ -545,7 +545,7 @@ def bill_month(
     *,
     rules: BillingRules = DEFAULT_RULES,
 ) -> MonthResult:
-    """Codes, units and explanation for one patient-month (cocm-rules.md section 1)."""
+    """Codes, units and explanation for one patient-month (docs/rules.md section 1)."""
     target = _as_month(month)
     kind = month_type(
         target, service_months, rules=rules, registry_episode=episode.registry_episode

@@ -1,8 +1,8 @@
 """Caseload flags: the to-dos that put an episode at the top of the care manager's list.
 
 Each flag carries a clinician-readable reason with the literal numbers and a short citation
-of its rule. The compiled reference is `reference/cocm-rules.md`, sections 3 (treat-to-target,
-contact frequency) and 4.4 (AIMS-style program indicators). Evidence labels: [V] stated by a
+of its rule. The rules in words, with their settings: `docs/rules.md` section 4 (flags) and
+3 (treat-to-target). Evidence labels: [V] stated by a
 primary or steward source, [S] by a secondary source, [I] inferred here (a configurable
 default, see `FlagRules`).
 

@@ -1,7 +1,7 @@
 """Validated rating scales used in Collaborative Care: items, scoring, bands and treat-to-target.
 
-Each rule names its source. The compiled reference is `reference/cocm-rules.md`, sections 2
-(instruments) and 3 (treat-to-target). Evidence labels: [V] stated by a primary or steward
+Each rule names its source. The rules in words, with their settings: `docs/rules.md` sections
+2 (instruments) and 3 (treat-to-target). Evidence labels: [V] stated by a primary or steward
 source, [S] by a secondary source, [I] inferred here (a configurable default).
 
 How answers are encoded

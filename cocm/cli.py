@@ -10,8 +10,12 @@ def main() -> None:
         os.environ["COCM_MODE"] = "production"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cocm.settings")
     from django.core.management import execute_from_command_line
+    from environs import EnvError
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except EnvError as error:  # a bad environment value: say which, without a traceback
+        sys.exit(f"cocm: configuration error: {error}")
 
 
 if __name__ == "__main__":

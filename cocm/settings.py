@@ -1,28 +1,36 @@
 """Django settings for the CoCM registry.
 
-Everything that differs between machines comes from environment variables. Development is
-the default mode; `COCM_MODE=production` (set by `cocm serve --production`) refuses to start
-with DEBUG on, a missing or default secret key, or no allowed hosts.
+Everything that differs between machines comes from environment variables, parsed by
+environs: a bad value stops start-up with a message naming the variable and what is wrong
+with it. Development is the default mode; `COCM_MODE=production` (set by
+`cocm serve --production`) refuses to start with DEBUG on, a missing or default secret key,
+or no allowed hosts.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env
+from marshmallow.validate import OneOf, Range
+
+env = Env()
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("COCM_DATA_DIR", PACKAGE_DIR.parent / "var"))
+DATA_DIR = env.path("COCM_DATA_DIR", PACKAGE_DIR.parent / "var")
 
-PRODUCTION = os.environ.get("COCM_MODE", "development") == "production"
+PRODUCTION = (
+    env.str("COCM_MODE", "development", validate=OneOf(["development", "production"]))
+    == "production"
+)
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"  # noqa: S105
 
-SECRET_KEY = os.environ.get("COCM_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
-DEBUG = os.environ.get("COCM_DEBUG", "0" if PRODUCTION else "1") == "1"
+SECRET_KEY = env.str("COCM_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+DEBUG = env.bool("COCM_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = [
     host.strip()
-    for host in os.environ.get("COCM_ALLOWED_HOSTS", "" if PRODUCTION else "*").split(",")
+    for host in env.list("COCM_ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
     if host.strip()
 ]
 
@@ -107,7 +115,7 @@ TEMPLATES = [
 SQLITE_PATH = DATA_DIR / "cocm.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=60
+        env.str("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=60
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -148,8 +156,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Five failed sign-ins for one username from one address lock that pair for 15 minutes.
-AXES_FAILURE_LIMIT = int(os.environ.get("COCM_LOCKOUT_FAILURES", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("COCM_LOCKOUT_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env.int("COCM_LOCKOUT_FAILURES", 5, validate=Range(min=1))
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("COCM_LOCKOUT_MINUTES", 15, validate=Range(min=1)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "cocm.accounts.views.locked_out"
@@ -159,9 +167,9 @@ AXES_CLIENT_STR_CALLABLE = "cocm.accounts.audit.unnamed_client"
 AXES_CLIENT_IP_CALLABLE = "cocm.accounts.audit.client_address"
 # Reverse proxies in front of the product that append to X-Forwarded-For (docs/deploy.md);
 # 0 trusts REMOTE_ADDR alone, so a client cannot forge its address.
-COCM_PROXY_COUNT = int(os.environ.get("COCM_PROXY_COUNT", "0"))
+COCM_PROXY_COUNT = env.int("COCM_PROXY_COUNT", 0, validate=Range(min=0))
 # Emergency ("break-glass") access to a patient outside one's clinics lasts this long.
-COCM_BREAK_GLASS_HOURS = int(os.environ.get("COCM_BREAK_GLASS_HOURS", "4"))
+COCM_BREAK_GLASS_HOURS = env.int("COCM_BREAK_GLASS_HOURS", 4, validate=Range(min=1, max=24))
 # Two-factor sign-in: time-based one-time passwords (RFC 6238) from an authenticator app.
 OTP_TOTP_ISSUER = "CoCM Registry"
 COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report")
@@ -174,9 +182,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Production serves the collected files; development serves them from the apps.
-STATIC_ROOT = (
-    Path(os.environ.get("COCM_STATIC_ROOT", DATA_DIR / "staticfiles")) if PRODUCTION else None
-)
+STATIC_ROOT = env.path("COCM_STATIC_ROOT", DATA_DIR / "staticfiles") if PRODUCTION else None
 WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -193,7 +199,7 @@ STORAGES = {
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = int(os.environ.get("COCM_SESSION_IDLE_MINUTES", "15")) * 60
+SESSION_COOKIE_AGE = env.int("COCM_SESSION_IDLE_MINUTES", 15, validate=Range(min=1)) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the idle time-out restarts on every request
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Polling (the notification badge) does not count as activity; this middleware setting
@@ -220,55 +226,58 @@ CONTENT_SECURITY_POLICY = {
 }
 # Request bodies: form and JSON data up to 1 MiB, whole requests (file uploads) up to
 # 10 MiB; larger ones get a 413 that says so (RequestSizeLimitMiddleware).
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("COCM_MAX_DATA_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("COCM_MAX_DATA_BYTES", 1024 * 1024, validate=Range(min=1))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-COCM_MAX_UPLOAD_BYTES = int(os.environ.get("COCM_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+COCM_MAX_UPLOAD_BYTES = env.int("COCM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, validate=Range(min=1))
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = os.environ.get("COCM_SSL_REDIRECT", "1") == "1"
+    SECURE_SSL_REDIRECT = env.bool("COCM_SSL_REDIRECT", True)
     if not SECURE_SSL_REDIRECT:
         # The operator states that the reverse proxy redirects to HTTPS (docs/deploy.md).
         SILENCED_SYSTEM_CHECKS.append("security.W008")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.environ.get("COCM_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = env.int("COCM_HSTS_SECONDS", 31536000, validate=Range(min=0))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = [
-        origin for origin in os.environ.get("COCM_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
+        origin for origin in env.list("COCM_CSRF_TRUSTED_ORIGINS", []) if origin
     ]
 
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND = env.str(
     "COCM_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
-DEFAULT_FROM_EMAIL = os.environ.get("COCM_FROM_EMAIL", "cocm-registry@localhost")
+DEFAULT_FROM_EMAIL = env.str("COCM_FROM_EMAIL", "cocm-registry@localhost")
 
 # Self-report links and notifications.
-COCM_BASE_URL = os.environ.get("COCM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-COCM_SELF_REPORT_DAYS = int(os.environ.get("COCM_SELF_REPORT_DAYS", "4"))
-COCM_SELF_REPORT_REMINDER_HOURS = int(os.environ.get("COCM_SELF_REPORT_REMINDER_HOURS", "48"))
-COCM_SELF_REPORT_RATE = os.environ.get("COCM_SELF_REPORT_RATE", "30/m")
-COCM_SMS_BACKEND = os.environ.get("COCM_SMS_BACKEND", "cocm.measures.sms.FileBackend")
-COCM_SMS_FILE = os.environ.get("COCM_SMS_FILE", str(DATA_DIR / "sms-outbox.log"))
+COCM_BASE_URL = env.str("COCM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+COCM_SELF_REPORT_DAYS = env.int("COCM_SELF_REPORT_DAYS", 4, validate=Range(min=1))
+COCM_SELF_REPORT_REMINDER_HOURS = env.int(
+    "COCM_SELF_REPORT_REMINDER_HOURS", 48, validate=Range(min=1)
+)
+COCM_SELF_REPORT_RATE = env.str("COCM_SELF_REPORT_RATE", "30/m")
+COCM_SMS_BACKEND = env.str("COCM_SMS_BACKEND", "cocm.measures.sms.FileBackend")
+COCM_SMS_FILE = env.str("COCM_SMS_FILE", str(DATA_DIR / "sms-outbox.log"))
 # GAD-7 remission below 5 follows the PHQ-9 convention ([I], rules section 3).
-COCM_REMISSION_CUTOFF = int(os.environ.get("COCM_REMISSION_CUTOFF", "5"))
+COCM_REMISSION_CUTOFF = env.int("COCM_REMISSION_CUTOFF", 5, validate=Range(min=1, max=27))
 
 # Rate limits (self-report links) count in this cache. Redis shares the counts across
 # workers; without it each worker counts on its own (limits are then per worker).
-if os.environ.get("COCM_REDIS_URL"):
+REDIS_URL = env.str("COCM_REDIS_URL", "")
+if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["COCM_REDIS_URL"],
+            "LOCATION": REDIS_URL,
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
-if not os.environ.get("COCM_REDIS_URL"):
+if not REDIS_URL:
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 RATELIMIT_VIEW = "cocm.measures.views.rate_limited"
 
@@ -278,5 +287,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("COCM_LOG_LEVEL", "WARNING")},
+    "root": {
+        "handlers": ["console"],
+        "level": env.str(
+            "COCM_LOG_LEVEL",
+            "WARNING",
+            validate=OneOf(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+        ),
+    },
 }

@@ -238,3 +238,21 @@ def test_seeded_assessments_score_as_the_domain_scores_them():
         assert assessment.flags == list(expected.flags)
     flagged = {a.id for a in assessments if "safety" in a.flags}
     assert set(SafetyAlert.objects.values_list("assessment_id", flat=True)) == flagged
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("COCM_SELF_REPORT_DAYS", "four"),
+        ("COCM_SESSION_IDLE_MINUTES", "0"),
+        ("COCM_DEBUG", "maybe"),
+        ("COCM_MODE", "staging"),
+        ("COCM_REMISSION_CUTOFF", "40"),
+    ],
+)
+def test_a_bad_environment_value_stops_start_up_naming_the_variable(variable, value):
+    result = run_cocm("check", env={variable: value})
+
+    assert result.returncode != 0
+    assert result.stderr.startswith(f'cocm: configuration error: Environment variable "{variable}"')
+    assert "Traceback" not in result.stderr

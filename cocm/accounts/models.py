@@ -168,6 +168,8 @@ class ApiToken(models.Model):
         cls, user: User, name: str = "", scope: str = TokenScope.READ_WRITE
     ) -> tuple["ApiToken", str]:
         raw = secrets.token_urlsafe(32)
+        while raw.startswith("-"):  # a prefix like "-Ab3" would read as an option on the CLI
+            raw = secrets.token_urlsafe(32)
         token = cls.objects.create(
             user=user, name=name, scope=scope, digest=hash_token(raw), prefix=raw[:8]
         )

@@ -58,3 +58,17 @@ def test_a_token_of_a_deactivated_user_stops_working(client, care_manager):
     response = client.get("/api/v1/clinics", HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     assert response.status_code == 401
+
+
+def test_an_issued_token_never_starts_with_a_dash_that_the_cli_would_read_as_an_option(
+    care_manager, monkeypatch
+):
+    drawn = iter(
+        ["-starts-with-a-dash-xxxxxxxxxxxxxxxxxxxxxxxx", "Abc-def-ghi-xxxxxxxxxxxxxxxxxxxxxxxxx"]
+    )
+    monkeypatch.setattr("cocm.accounts.models.secrets.token_urlsafe", lambda _: next(drawn))
+
+    token, raw = ApiToken.issue(care_manager)
+
+    assert raw == "Abc-def-ghi-xxxxxxxxxxxxxxxxxxxxxxxxx"
+    assert token.prefix == "Abc-def-"

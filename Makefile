@@ -41,10 +41,11 @@ test-suite: install ## run the pytest suite only (DATABASE_URL picks the databas
 test-postgres: install ## run the suite on the local PostgreSQL (127.0.0.1:5432, database test)
 	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/pytest
 
-lint: install ## ruff, formatting, mypy on the domain, missing migrations
+lint: install ## ruff, formatting, mypy on the domain, import contracts, missing migrations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/cocm makemigrations --check --dry-run --verbosity 0
 
 format: install ## apply ruff's fixes and formatting

@@ -7,7 +7,7 @@ DEMO_PATIENTS ?= 400
 CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium demo serve test test-suite test-postgres lint format \
+.PHONY: help install chromium demo serve test test-suite test-postgres lint format domain-coverage \
         migrations lock clean
 
 help: ## list the targets
@@ -33,7 +33,10 @@ demo: install ## run the product with a synthetic demo population at http://127.
 	@echo "Serving http://127.0.0.1:8000 — sign in with a login printed above."
 	$(BIN)/cocm serve --bind 127.0.0.1:8000
 
-test: install chromium lint test-suite ## install everything and run every check and test
+test: install chromium lint domain-coverage test-suite ## install everything and run every check and test
+
+domain-coverage: install ## the domain's own tests cover every line of cocm/domain
+	$(BIN)/pytest -q -p no:cacheprovider tests/domain --cov=cocm/domain --cov-report=term-missing:skip-covered --cov-fail-under=100
 
 test-suite: install ## run the pytest suite only (DATABASE_URL picks the database)
 	$(BIN)/pytest

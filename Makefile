@@ -7,8 +7,8 @@ DEMO_PATIENTS ?= 400
 CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium demo serve test test-suite test-postgres lint format domain-coverage \
-        migrations lock clean
+.PHONY: help install chromium demo serve test test-suite test-postgres test-replica lint format \
+        domain-coverage migrations lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -43,6 +43,9 @@ test-suite: install ## run the pytest suite only (DATABASE_URL picks the databas
 
 test-postgres: install ## run the suite on the local PostgreSQL (127.0.0.1:5432, database test)
 	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/pytest
+
+test-replica: install ## the read-replica tests against a real PostgreSQL streaming replica
+	.ci/with-replica $(BIN)/pytest -q -p no:cacheprovider -m replica tests/replica
 
 lint: install ## ruff, formatting, mypy on the domain, import contracts, missing migrations
 	$(BIN)/ruff check .

@@ -129,6 +129,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A streaming replica of the primary for reads that may lag by seconds (cocm/replica.py,
+# docs/scale.md). In tests it mirrors the primary's test database.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", "")
+COCM_READ_REPLICA = "replica" if DATABASE_REPLICA_URL else None
+if COCM_READ_REPLICA:
+    DATABASES[COCM_READ_REPLICA] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES[COCM_READ_REPLICA]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["cocm.replica.ReplicaRouter"]
+# Writes a lag-tolerant read makes as a side effect (its audit event, a token's last use,
+# recomputed caseload rows): they do not send the rest of the request to the primary.
+COCM_REPLICA_WRITES_KEEPING_READS = frozenset(
+    {
+        "accounts.AuditEvent",
+        "accounts.AuditChainHead",
+        "accounts.ApiToken",
+        "sessions.Session",
+        "care.CaseloadRow",
+    }
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

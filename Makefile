@@ -45,7 +45,7 @@ test-postgres: install ## run the suite on the local PostgreSQL (127.0.0.1:5432,
 	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/pytest
 
 test-replica: install ## the read-replica tests against a real PostgreSQL streaming replica
-	.ci/with-replica $(BIN)/pytest -q -p no:cacheprovider -m replica tests/replica
+	.ci/with-replica $(BIN)/pytest -q -p no:cacheprovider tests/replica
 
 lint: install ## ruff, formatting, mypy on the domain, import contracts, missing migrations
 	$(BIN)/ruff check .

@@ -1,16 +1,22 @@
 """The audit log: who did what to which patient's record, when and from where.
 
-Events form a hash chain (45 CFR 164.312(b) audit controls, (c)(1) integrity; ONC
-170.315(d)(2) tamper resistance): each event stores the SHA-256 of its own content and of
-the event before it, and a one-row head names the last event. Changing, removing or
-reordering a row with raw SQL breaks the chain, and `cocm audit verify` names the first
-broken event.
+Events form hash chains (45 CFR 164.312(b) audit controls, (c)(1) integrity; ONC
+170.315(d)(2) tamper resistance), one per organization: each sealed event stores the
+SHA-256 of its own content and of the event before it in its chain, and a head row per
+chain names the last one. Changing, removing or reordering a row with raw SQL breaks the
+chain, and `cocm audit verify` names the first broken event.
+
+Appending is a plain insert that waits on no lock, so audited reads do not queue behind
+each other; `seal_pending` (the worker, every pass; `cocm audit seal`; `cocm audit
+verify` before it checks) chains the appended events in batches, in append order, one
+transaction per batch. A seal killed half-way rolls back its batch: the events stay
+appended and the next seal chains them, so none is lost or sealed twice.
 """
 
 import hashlib
 import ipaddress
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -56,7 +62,7 @@ def _address_key(value: object) -> str | None:
 
 def entry_digest(event: AuditEvent) -> str:
     """SHA-256 over the event's content and the hash of the event before it."""
-    content = {
+    content: dict[str, object] = {
         "sequence": event.sequence,
         "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "user_id": event.user_id,
@@ -68,37 +74,56 @@ def entry_digest(event: AuditEvent) -> str:
         "remote_addr": _address_key(event.remote_addr),
         "previous_hash": event.previous_hash,
     }
+    if event.chain:  # events of the one chain before per-organization chains had none
+        content["chain"] = event.chain
     encoded = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()
 
 
-def _locked_head() -> AuditChainHead:
-    # On PostgreSQL the row lock makes concurrent writers wait for each other until their
+def _locked_head(chain: int) -> AuditChainHead:
+    # On PostgreSQL the row lock makes concurrent seals wait for each other until their
     # transactions end; on SQLite the IMMEDIATE transaction already holds the write lock.
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:  # an emptied database (tests flush it): start the chain again
+    head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
+    if head is None:  # a new organization's chain, or an emptied database (tests flush it)
         try:
             with transaction.atomic():
-                AuditChainHead.objects.create(pk=1)
+                AuditChainHead.objects.create(chain=chain)
         except IntegrityError:
-            pass  # another writer created it first
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
+            pass  # another seal created it first
+        head = AuditChainHead.objects.select_for_update().get(chain=chain)
     return head
 
 
-def append_to_chain(event: AuditEvent, insert: Callable[[], None]) -> None:
-    """Give the new event its place and hashes, insert it and move the head, in one
-    transaction (the caller's, when there is one)."""
-    with transaction.atomic():
-        head = _locked_head()
-        event.sequence = head.sequence + 1
-        event.previous_hash = head.entry_hash
-        event.remote_addr = valid_address(event.remote_addr)
-        event.entry_hash = entry_digest(event)
-        insert()
-        AuditChainHead.objects.filter(pk=head.pk).update(
-            sequence=event.sequence, entry_hash=event.entry_hash
-        )
+SEAL_BATCH = 5000
+
+
+def seal_pending(batch: int = SEAL_BATCH) -> int:
+    """Chain every appended event not yet sealed, oldest first; returns how many."""
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            _locked_head(AuditChainHead.SEAL_LOCK)  # one seal at a time
+            pending = list(AuditEvent.objects.filter(sequence=None).order_by("id")[:batch])
+            if not pending:
+                return sealed
+            heads = {chain: _locked_head(chain) for chain in sorted({e.chain for e in pending})}
+            for event in pending:
+                head = heads[event.chain]
+                event.sequence = head.sequence + 1
+                event.previous_hash = head.entry_hash
+                event.entry_hash = entry_digest(event)
+                head.sequence, head.entry_hash = event.sequence, event.entry_hash
+            _write_seal(pending, list(heads.values()))
+        sealed += len(pending)
+
+
+def _write_seal(events: list[AuditEvent], heads: list[AuditChainHead]) -> None:
+    # The seal's three columns, written once: a plain QuerySet, as the append-only
+    # manager refuses updates.
+    models.QuerySet(AuditEvent).bulk_update(
+        events, ["sequence", "previous_hash", "entry_hash"], batch_size=500
+    )
+    AuditChainHead.objects.bulk_update(heads, ["sequence", "entry_hash"])
 
 
 def record_access(
@@ -142,16 +167,31 @@ def record_event(
 ) -> AuditEvent:
     """Append an audit event that no web request carries (commands, sign-in signals)."""
     event = AuditEvent(
+        chain=_chain_of(user, patient_id),
         user=user,
         patient_id=patient_id,
         action=action,
         what=what,
         object_id=object_id,
         channel=channel,
-        remote_addr=remote_addr,
+        remote_addr=valid_address(remote_addr),
     )
     event.save()
     return event
+
+
+def _chain_of(user: User | None, patient_id: int | None) -> int:
+    """The organization whose chain an event joins: the user's, else the patient's."""
+    if user is not None and user.organization_id:
+        return user.organization_id
+    if patient_id is not None:
+        from cocm.registry.models import Patient  # the registry sits above accounts
+
+        organization_id = (
+            Patient.objects.filter(pk=patient_id).values_list("organization_id", flat=True).first()
+        )
+        return organization_id or 0
+    return 0
 
 
 def _model_for(kwarg: str) -> type[models.Model] | None:
@@ -193,12 +233,13 @@ def patient_for_url(kwargs: dict[str, object]) -> tuple[int | None, int | None]:
 
 @dataclass(frozen=True)
 class ChainBreak:
+    chain: int
     sequence: int
     event_id: int | None
     problem: str
 
     def __str__(self) -> str:
-        where = f"audit event #{self.sequence}"
+        where = f"audit event #{self.sequence} of chain {self.chain}"
         if self.event_id is not None:
             where += f" (id {self.event_id})"
         return f"{where}: {self.problem}"
@@ -207,20 +248,24 @@ class ChainBreak:
 @dataclass(frozen=True)
 class ChainReport:
     events: int
-    head_hash: str
+    heads: dict[int, str]  # chain -> hash of its last event
     first_break: ChainBreak | None
+    pending: int = 0  # appended, not yet sealed (verify seals first unless told not to)
 
 
-def _ordered_events() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000)
+def _chain_events(chain: int) -> Iterator[AuditEvent]:
+    return (
+        AuditEvent.objects.filter(chain=chain, sequence__isnull=False)
+        .order_by("sequence")
+        .iterator(chunk_size=2000)
+    )
 
 
-def verify_chain() -> ChainReport:
-    """Recompute the chain from the first event and report the first row that breaks it."""
+def _verify_one(chain: int, head: AuditChainHead | None) -> tuple[int, str, ChainBreak | None]:
     expected_sequence = 1
     previous_hash = GENESIS_HASH
     count = 0
-    for event in _ordered_events():
+    for event in _chain_events(chain):
         problem = None
         if event.sequence != expected_sequence:
             problem = (
@@ -231,19 +276,44 @@ def verify_chain() -> ChainReport:
         elif entry_digest(event) != event.entry_hash:
             problem = "its content was changed after it was written"
         if problem:
-            return ChainReport(count, previous_hash, ChainBreak(event.sequence, event.id, problem))
+            assert event.sequence is not None
+            return count, previous_hash, ChainBreak(chain, event.sequence, event.id, problem)
         count += 1
         expected_sequence += 1
         previous_hash = event.entry_hash
-    head = AuditChainHead.objects.filter(pk=1).first()
     head_sequence, head_hash = (head.sequence, head.entry_hash) if head else (0, GENESIS_HASH)
     if (head_sequence, head_hash) != (count, previous_hash):
         problem = (
             f"the chain head names event #{head_sequence} but the log ends at #{count}: "
             "the last events were deleted or the head was changed"
         )
-        return ChainReport(count, previous_hash, ChainBreak(count + 1, None, problem))
-    return ChainReport(count, previous_hash, None)
+        return count, previous_hash, ChainBreak(chain, count + 1, None, problem)
+    return count, previous_hash, None
+
+
+def verify_chain(*, seal: bool = True) -> ChainReport:
+    """Seal what is pending, then recompute every chain from its first event and report the
+    first row that breaks one."""
+    if seal:
+        seal_pending()
+    heads = {
+        head.chain: head for head in AuditChainHead.objects.exclude(chain=AuditChainHead.SEAL_LOCK)
+    }
+    chains = set(heads) | set(
+        AuditEvent.objects.filter(sequence__isnull=False)
+        .order_by()
+        .values_list("chain", flat=True)
+        .distinct()
+    )
+    total, hashes = 0, {}
+    pending = AuditEvent.objects.filter(sequence=None).count()
+    for chain in sorted(chains):
+        count, last_hash, first_break = _verify_one(chain, heads.get(chain))
+        total += count
+        hashes[chain] = last_hash
+        if first_break is not None:
+            return ChainReport(total, hashes, first_break, pending)
+    return ChainReport(total, hashes, None, pending)
 
 
 # Sign-in events (ONC 170.315(d)(2) auditable events), connected in AccountsConfig.ready.

@@ -194,8 +194,11 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 class AuditEvent(models.Model):
     """Who did what to which patient's record, when and from where. Never edited.
 
-    Each event carries the SHA-256 of its content and of the event before it (`sequence`
-    orders them), so `cocm audit verify` finds a row edited or deleted with raw SQL.
+    An event is appended with a plain insert (`id` is the order of appends). The seal
+    (`cocm.accounts.audit.seal_pending`, run by the worker and by `cocm audit verify`) then
+    gives it its place in its organization's hash chain (`chain`, `sequence`) and the
+    SHA-256 of its content and of the event before it, so `cocm audit verify` finds a row
+    edited or deleted with raw SQL. Sealing writes only those three columns, once.
     """
 
     class Action(models.TextChoices):
@@ -209,7 +212,10 @@ class AuditEvent(models.Model):
         SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
         SETTINGS = "settings", "Security settings changed"
 
-    sequence = models.BigIntegerField(unique=True)
+    # The organization whose chain holds the event (0: no organization, e.g. a failed
+    # sign-in of an unknown username) and its place there; None until sealed.
+    chain = models.BigIntegerField(default=0)
+    sequence = models.BigIntegerField(null=True)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
     patient_id = models.BigIntegerField(null=True, db_index=True)
@@ -218,15 +224,20 @@ class AuditEvent(models.Model):
     object_id = models.BigIntegerField(null=True)
     channel = models.CharField(max_length=8, default="web")
     remote_addr = models.GenericIPAddressField(null=True)
-    previous_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["user", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["user", "occurred_at"]),
+            # The seal's work list: events not yet in their chain.
+            models.Index(fields=["id"], condition=Q(sequence=None), name="audit_event_pending"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(sequence__gte=1), name="audit_sequence_positive"),
+            models.UniqueConstraint(fields=["chain", "sequence"], name="audit_chain_position"),
         ]
 
     def __str__(self) -> str:
@@ -235,24 +246,29 @@ class AuditEvent(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:
             raise AppendOnly("Audit events are never changed.")
-        # Imported here: the chain lives with the other audit rules in audit.py.
-        from cocm.accounts.audit import append_to_chain
-
-        append_to_chain(self, lambda: super(AuditEvent, self).save(*args, **kwargs))
+        super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnly("Audit events are never deleted.")
 
+    @property
+    def sealed(self) -> bool:
+        return self.sequence is not None
+
 
 class AuditChainHead(models.Model):
-    """One row: the last event of the chain. Writers lock it, so events line up one by one,
-    and `audit verify` compares it with the last row to notice a deleted tail."""
+    """The last sealed event of one chain (one per organization, `chain` 0 for events of no
+    organization). The seal moves it; `audit verify` compares it with the chain's last row
+    to notice a deleted tail. The row with `chain` SEAL_LOCK is the seal's lock."""
 
+    SEAL_LOCK = -1
+
+    chain = models.BigIntegerField(unique=True, default=0)
     sequence = models.BigIntegerField(default=0)
     entry_hash = models.CharField(max_length=64, default="0" * 64)
 
     def __str__(self) -> str:
-        return f"audit chain head #{self.sequence}"
+        return f"audit chain {self.chain} head #{self.sequence}"
 
 
 class BreakGlassGrant(models.Model):

@@ -102,7 +102,7 @@ def audit_events_for(organization: Organization, form: AuditFilterForm) -> Query
     if data.get("until"):
         end = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=zone)
         events = events.filter(occurred_at__lt=end)
-    return events.select_related("user").order_by("-sequence")
+    return events.select_related("user").order_by("-id")
 
 
 @requires("view_audit_log")

@@ -13,10 +13,7 @@ from cocm.registry.models import Patient
 from cocm.replica import replica_reads
 from tests import factories
 
-pytestmark = [
-    pytest.mark.replica,
-    pytest.mark.django_db(transaction=True, databases=["default", "replica"]),
-]
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
 
 @pytest.fixture

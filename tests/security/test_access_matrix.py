@@ -163,10 +163,10 @@ def test_it_records_an_audit_event_with_the_patient_for_every_record_page(regist
     for name, url, capability in protected_pages(registry.samples):
         if not re.search(r"/\d+/", url) or not can(user, capability):
             continue
-        before = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True)[:1]
+        before = AuditEvent.objects.order_by("-id").values_list("id", flat=True)[:1]
         last = before[0] if before else 0
         response = request(client, url)
-        events = AuditEvent.objects.filter(sequence__gt=last, user=user)
+        events = AuditEvent.objects.filter(id__gt=last, user=user)
         if response.status_code < 400 and not events.exclude(patient_id=None).exists():
             unaudited.append(f"{name} {url}")
 

@@ -18,7 +18,7 @@ def snapshot() -> dict[str, list]:
     return {
         "patients": list(Patient.objects.order_by("mrn").values_list("mrn", "family_name")),
         "episodes": list(Episode.objects.order_by("id").values_list("id", "status", "version")),
-        "audit": list(AuditEvent.objects.order_by("sequence").values_list("entry_hash")),
+        "audit": list(AuditEvent.objects.order_by("id").values_list("entry_hash")),
     }
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cocm.accounts import backup
-from cocm.accounts.audit import record_event
+from cocm.accounts.audit import record_event, seal_pending
 
 
 class Command(BaseCommand):
@@ -16,8 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
 
     def handle(self, *args, file: Path, **options):  # type: ignore[no-untyped-def]
-        # Recorded first, so the backup holds the event that says it was taken.
+        # Recorded and sealed first, so the backup holds a sealed log that says it was taken.
         record_event("export", "database backup")
+        seal_pending()
         try:
             backup.backup(file)
         except backup.BackupError as error:

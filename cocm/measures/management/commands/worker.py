@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from cocm.accounts.audit import seal_pending
 from cocm.accounts.models import Organization
 from cocm.care.caseload import refresh_stale
 from cocm.measures.services import send_due_schedules, send_reminders
@@ -11,7 +12,7 @@ from cocm.measures.services import send_due_schedules, send_reminders
 class Command(BaseCommand):
     help = (
         "Background work: scheduled self-report links, one reminder per unanswered link, "
-        "and the caseload rows of open episodes that are not current."
+        "the caseload rows of open episodes that are not current, and the audit seal."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -24,9 +25,10 @@ class Command(BaseCommand):
             sent = send_due_schedules(now)
             reminded = send_reminders(now)
             refreshed = sum(map(refresh_stale, Organization.objects.all()))
+            sealed = seal_pending()
             self.stdout.write(
                 f"{now:%Y-%m-%d %H:%M} sent {sent} scheduled link(s), {reminded} reminder(s), "
-                f"refreshed {refreshed} caseload row(s)"
+                f"refreshed {refreshed} caseload row(s), sealed {sealed} audit event(s)"
             )
             if once:
                 return

@@ -46,7 +46,7 @@ from cocm.registry.models import Clinic, Coverage, Episode, StatusChange, patien
 
 # Bump when `tracker_rows` or `TrackerRow` changes what a row holds: every stored row is
 # then recomputed on its next read.
-ROW_FORMAT = 1
+ROW_FORMAT = 2
 # Episodes computed per batch (SQLite allows 32,766 parameters per query).
 BATCH = 2000
 

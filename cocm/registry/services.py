@@ -237,6 +237,8 @@ def change_status(
         has_diagnosis=episode.diagnoses.exists(),
         last_change_on=episode.status_changed_on,
         referred_on=episode.referred_on,
+        # The reverse relation of measures.SafetyAlert (registry does not import measures).
+        open_safety_alert=episode.safety_alerts.filter(resolved_at__isnull=True).exists(),
     )
     try:
         check_transition(facts, to, on, as_of=as_of, reason=reason)

@@ -88,7 +88,7 @@ def test_flags_carry_reasons(clinic, care_manager):
     # One flag per cause: "no contact" stands for the missed early follow-up, "no
     # psychiatric consultant" for "not reviewed".
     assert [flag.code for flag in row.flags] == ["no_baseline", "no_contact", "no_consultant"]
-    assert row.flags[1].reason.startswith("No contact since enrollment on 2026-09-01")
+    assert row.flags[1].reason.startswith("No contact since enrollment on 2026-08-03, 112 days")
     assert row.flags[2].reason.startswith("No psychiatric consultant assigned")
 
 

@@ -42,6 +42,7 @@ from cocm.care.models import (
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
 from cocm.domain.flags import Flag, FlagCode, FlagRules
 from cocm.measures.models import Assessment, SafetyAlert
+from cocm.domain.episodes import EpisodeStatus
 from cocm.registry.models import Clinic, Coverage, Episode, StatusChange, patient_name
 
 # Bump when `tracker_rows` or `TrackerRow` changes what a row holds: every stored row is
@@ -103,6 +104,13 @@ def caseload_rows(
     return sorted(rows, key=lambda row: (not row.open_alert, row.episode_id))
 
 
+def on_caseload(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """The episodes a caseload lists: the open ones, and any other whose safety alert is
+    still open (an alert stays on the care team's list until its follow-up is documented)."""
+    alerted = SafetyAlert.objects.filter(resolved_at__isnull=True).values("episode_id")
+    return episodes.filter(~Q(status=EpisodeStatus.DISCHARGED) | Q(id__in=alerted))
+
+
 def organization_caseload_rows(
     organization: Organization, episodes: QuerySet[Episode]
 ) -> list[TrackerRow]:
@@ -118,7 +126,7 @@ def refresh_stale(organization: Organization) -> int:
     many."""
     as_of, rules = organization.today(), flag_rules(organization)
     billing_rules = organization_rules(organization)
-    episodes = Episode.objects.filter(clinic__organization=organization).open().order_by()
+    episodes = on_caseload(Episode.objects.filter(clinic__organization=organization)).order_by()
     current = CaseloadRow.objects.filter(
         current_rows(as_of, rules_key(rules, billing_rules)),
         episode_id__in=episodes.values("id"),

@@ -14,7 +14,7 @@ from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.billing.rules import organization_rules
 from cocm.care import export, services
-from cocm.care.caseload import caseload_rows, organization_caseload_rows
+from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
 from cocm.care.forms import (
     ContactForm,
     FollowUpForm,
@@ -64,7 +64,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     """The live caseload tracker: per care manager, clinic or organization."""
     user = request.user
     query = request.GET
-    episodes = visible_episodes(user).open()
+    episodes = on_caseload(visible_episodes(user))
     selected_cm = query.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
     if selected_cm == "me":
         episodes = episodes.filter(care_manager=user)

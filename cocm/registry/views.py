@@ -138,6 +138,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         measures = measures_services.chart_context(shown_episode)
         care = care_chart.chart_context(shown_episode, today)
     record_access(request, "view", "chart", patient_id=patient.id)
+    measures_services.mark_read_for_patient(request.user, patient.id)
     return render(
         request,
         "registry/chart.html",

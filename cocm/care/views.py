@@ -199,7 +199,12 @@ def new_contact(request: HttpRequest, episode_id: int) -> HttpResponse:
         except InvalidRequest as error:
             form_error(form, error)
         else:
-            messages.success(request, f"Contact logged: {contact.minutes} minutes.")
+            if contact.no_show:
+                messages.success(
+                    request, f"No-show logged ({contact.minutes} minutes, not counted)."
+                )
+            else:
+                messages.success(request, f"Contact logged: {contact.minutes} minutes.")
             return redirect("patient_chart", patient_id=episode.patient_id)
     return render(request, "care/contact_form.html", {"form": form, "episode": episode})
 

@@ -186,4 +186,8 @@ class DiagnosisForm(forms.Form):
 
 
 class PatientSearchForm(forms.Form):
-    query = forms.CharField(max_length=100, label="Name or MRN")
+    query = forms.CharField(
+        max_length=100,
+        label="Name, MRN or birth date",
+        help_text='e.g. "Wright, Rosa", "Rosa Wright", an MRN, or 1980-05-17',
+    )

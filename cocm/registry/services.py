@@ -5,7 +5,7 @@ Callers (views, API, commands) own the transaction.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
@@ -46,6 +46,40 @@ def visible_patients(user: User) -> QuerySet[Patient]:
         )
         .distinct()
     )
+
+
+SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
+
+
+def search_filter(query: str) -> Q:
+    """What "Find patient" matches: the MRN; a birth date (2026-11-23 or 11/23/2026);
+    "Last, First"; "First Last" or "Last First"; or the start of either name."""
+    query = " ".join(query.split())
+    if not query:
+        return Q(pk__in=[])
+    match = Q(mrn__iexact=query)
+    for layout in SEARCH_DATE_FORMATS:
+        try:
+            match |= Q(birth_date=datetime.strptime(query, layout).date())
+        except ValueError:
+            continue
+    if "," in query:
+        family, _, given = (part.strip() for part in query.partition(","))
+        return match | (Q(family_name__istartswith=family) & Q(given_name__istartswith=given))
+    words = query.split(" ")
+    match |= Q(family_name__istartswith=query) | Q(given_name__istartswith=query)
+    for cut in range(1, len(words)):
+        first, rest = " ".join(words[:cut]), " ".join(words[cut:])
+        match |= Q(given_name__istartswith=first, family_name__istartswith=rest)
+        match |= Q(family_name__istartswith=first, given_name__istartswith=rest)
+    return match
+
+
+def search_patients(user: User, query: str) -> QuerySet[Patient]:
+    """The patients the user may open that match the search (at most 50, by name)."""
+    return visible_patients(user).filter(search_filter(query)).order_by(
+        "family_name", "given_name"
+    )[:50]
 
 
 def visible_episodes(user: User) -> QuerySet[Episode]:

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -42,16 +41,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.POST or None)
     patients: list[Patient] = []
     if request.method == "POST" and form.is_valid():
-        query = form.cleaned_data["query"].strip()
-        patients = list(
-            services.visible_patients(request.user)
-            .filter(
-                Q(mrn__iexact=query)
-                | Q(family_name__istartswith=query)
-                | Q(given_name__istartswith=query)
-            )
-            .order_by("family_name", "given_name")[:50]
-        )
+        patients = list(services.search_patients(request.user, form.cleaned_data["query"]))
         record_access(request, "view", "patient search", patient_id=None)
     template = "registry/_search_results.html" if request.htmx else "registry/search.html"
     return render(

@@ -40,10 +40,17 @@ from cocm.care.models import (
     ReviewRequest,
 )
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
+from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import Flag, FlagCode, FlagRules
 from cocm.measures.models import Assessment, SafetyAlert
-from cocm.domain.episodes import EpisodeStatus
-from cocm.registry.models import Clinic, Coverage, Episode, StatusChange, patient_name
+from cocm.registry.models import (
+    CareTeamChange,
+    Clinic,
+    Coverage,
+    Episode,
+    StatusChange,
+    patient_name,
+)
 
 # Bump when `tracker_rows` or `TrackerRow` changes what a row holds: every stored row is
 # then recomputed on its next read.
@@ -247,6 +254,8 @@ _WRITES: dict[type[Model], Any] = {
     Recommendation: _episode_of,
     RelapsePreventionPlan: _episode_of,
     StatusChange: _episode_of,
+    # The psychiatric consultant decides a flag (and the caseload a row is on).
+    CareTeamChange: _episode_of,
     Episode: lambda episode: Episode.objects.filter(id=episode.id),
     Coverage: _episodes_of_patient,
     # The clinic's setting (FQHC/RHC) decides the billing codes.

@@ -49,8 +49,8 @@ __all__ = [
     "FlagRules",
     "episode_flags",
     "flag_codes",
-    "one_per_cause",
     "flag_labels",
+    "one_per_cause",
 ]
 
 

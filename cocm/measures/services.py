@@ -175,7 +175,9 @@ def notify_safety(assessment: Assessment) -> None:
     recipients = safety_recipients(episode)
     Notification.objects.bulk_create(
         [
-            Notification(user=user, patient_id=episode.patient_id, text=text, url=chart, urgent=True)
+            Notification(
+                user=user, patient_id=episode.patient_id, text=text, url=chart, urgent=True
+            )
             for user in recipients
         ]
     )
@@ -214,9 +216,9 @@ def named_notifications(user: User, items: Iterable[Notification]) -> list[Named
     wanted = {item.patient_id for item in items if item.patient_id}
     names = {
         patient.id: str(patient)
-        for patient in visible_patients(user).filter(id__in=wanted).only(
-            "id", "family_name", "given_name"
-        )
+        for patient in visible_patients(user)
+        .filter(id__in=wanted)
+        .only("id", "family_name", "given_name")
     }
     return [
         NamedNotification(

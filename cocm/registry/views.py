@@ -18,6 +18,8 @@ from cocm.measures.forms import (
 )
 from cocm.registry import services
 from cocm.registry.forms import (
+    CareTeamForm,
+    CoverageForm,
     DiagnosisForm,
     EnrollForm,
     PatientEditForm,
@@ -96,6 +98,108 @@ def edit_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "registry/patient_edit_form.html", {"form": form, "patient": patient})
 
 
+@requires("edit_care_team")
+def edit_care_team(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = CareTeamForm(
+        request.POST or None,
+        user=request.user,
+        clinic=episode.clinic,
+        initial={
+            "version": episode.version,
+            "care_manager": episode.care_manager_id,
+            "psychiatric_consultant": episode.psychiatric_consultant_id,
+            "referring_pcp": episode.referring_pcp_id,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                changed = services.change_care_team(
+                    episode,
+                    services.CareTeam(
+                        care_manager=data["care_manager"],
+                        psychiatric_consultant=data["psychiatric_consultant"],
+                        referring_pcp=data["referring_pcp"],
+                    ),
+                    version=data["version"],
+                    by=request.user,
+                )
+                record_access(
+                    request,
+                    "update",
+                    "care team",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Care team saved ({changed} changed).")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "registry/care_team_form.html", {"form": form, "episode": episode})
+
+
+@requires("edit_patient")
+def edit_coverage(request: HttpRequest, patient_id: int, coverage_id: int = 0) -> HttpResponse:
+    """Add a payer coverage (coverage_id 0) or change one, e.g. end it."""
+    patient = visible_patient(request, patient_id)
+    coverage = get_object_or_404(patient.coverages, id=coverage_id) if coverage_id else None
+    form = CoverageForm(
+        request.POST or None, instance=coverage, initial={"version": patient.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {name: data[name] for name in CoverageForm.Meta.fields}
+        try:
+            with transaction.atomic():
+                saved = services.save_coverage(patient, coverage, version=data["version"], **fields)
+                record_access(
+                    request,
+                    "update" if coverage else "create",
+                    "coverage",
+                    patient_id=patient.id,
+                    object_id=saved.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Coverage saved.")
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(
+        request,
+        "registry/coverage_form.html",
+        {"form": form, "patient": patient, "coverage": coverage},
+    )
+
+
+@requires("view_caseload")
+def without_consultant(request: HttpRequest) -> HttpResponse:
+    """For the clinic lead: open episodes whose care team has no psychiatric consultant."""
+    episodes = (
+        services.visible_episodes(request.user)
+        .open()
+        .filter(psychiatric_consultant__isnull=True, billing_program="cocm")
+        .select_related("patient", "clinic", "care_manager")
+        .order_by("referred_on", "id")
+    )
+    today = request.user.organization.today()
+    rows = [
+        {
+            "episode": episode,
+            "weeks": (today - (episode.enrolled_on or episode.referred_on)).days // 7,
+        }
+        for episode in episodes
+    ]
+    record_access(request, "view", "episodes without a psychiatric consultant", patient_id=None)
+    return render(
+        request,
+        "registry/without_consultant.html",
+        {"rows": rows, "can_edit_team": can(request.user, "edit_care_team")},
+    )
+
+
 def visible_patient(request: HttpRequest, patient_id: int) -> Patient:
     return get_object_or_404(services.visible_patients(request.user), id=patient_id)
 
@@ -145,6 +249,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_refer": can(request.user, "refer_patient"),
             "can_enroll": can(request.user, "enroll_patient"),
             "can_change_status": can(request.user, "change_episode_status"),
+            "can_edit_care_team": can(request.user, "edit_care_team"),
             "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
             "shown_episode": shown_episode,
             "measures": measures,
@@ -231,6 +336,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = EnrollForm(
         request.POST or None,
         user=user,
+        clinic=episode.clinic,
         initial={
             "enrolled_on": today,
             "consent_on": episode.consent_on or today,

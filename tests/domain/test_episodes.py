@@ -152,8 +152,9 @@ def test_statuses_and_reasons_have_readable_labels():
     ],
 )
 def test_an_open_safety_alert_blocks_discharge_and_relapse_prevention(to, reason, refused):
+    start = EpisodeStatus.RELAPSE_PREVENTION if to is EpisodeStatus.ACTIVE else EpisodeStatus.ACTIVE
     facts = EpisodeFacts(
-        status=EpisodeStatus.RELAPSE_PREVENTION if to is EpisodeStatus.ACTIVE else EpisodeStatus.ACTIVE,
+        status=start,
         consent_on=date(2026, 9, 1),
         has_diagnosis=True,
         last_change_on=date(2026, 9, 1),

@@ -258,6 +258,21 @@ def respond(
         )
 
 
+def remind_pcp(recommendation: Recommendation, *, by: User) -> None:
+    """Nudge the PCP about a recommendation still waiting for an answer."""
+    if recommendation.status != Recommendation.Status.PENDING:
+        raise InvalidRequest("This recommendation was already answered.", "recommendation")
+    if recommendation.pcp is None or not recommendation.pcp.is_active:
+        raise InvalidRequest("The episode has no PCP to remind; set one on the care team.", "pcp")
+    notify(
+        recommendation.pcp,
+        f"Reminder from {by}: a recommendation of the psychiatric consultant waits for "
+        "your answer.",
+        reverse("pcp_inbox"),
+        patient_id=recommendation.episode.patient_id,
+    )
+
+
 def save_relapse_plan(
     episode: Episode, *, warning_signs: str, coping_steps: str, whom_to_call: str, by: User
 ) -> RelapsePreventionPlan:

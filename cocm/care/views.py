@@ -6,7 +6,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
@@ -14,6 +13,7 @@ from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.billing.rules import organization_rules
 from cocm.care import export, services
+from cocm.care import tasks as care_tasks
 from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
 from cocm.care.forms import (
     ContactForm,
@@ -387,37 +387,37 @@ def answer_recommendation(request: HttpRequest, recommendation_id: int) -> HttpR
 
 @requires("manage_tasks")
 def tasks(request: HttpRequest) -> HttpResponse:
+    """The care manager's to-do list, most urgent first, each item one click from done."""
     today = request.user.organization.today()
-    open_follow_ups = (
-        FollowUp.objects.filter(
-            done_at__isnull=True,
-            assigned_to=request.user,
-            episode__in=visible_episodes(request.user).open(),
-        )
-        .select_related("episode__patient")
-        .order_by("due_on")
-    )
-    answered = (
-        Recommendation.objects.filter(
-            episode__care_manager=request.user,
-            responded_at__isnull=False,
-            responded_at__gte=timezone.now() - timezone.timedelta(days=14),
-        )
-        .select_related("episode__patient")
-        .order_by("-responded_at")
-    )
+    task_list = care_tasks.task_list(request.user, today)
     record_access(request, "view", "tasks", patient_id=None)
-    return render(
-        request,
-        "care/tasks.html",
-        {
-            "overdue": [f for f in open_follow_ups if f.due_on < today],
-            "due_today": [f for f in open_follow_ups if f.due_on == today],
-            "upcoming": [f for f in open_follow_ups if f.due_on > today][:50],
-            "answered": answered,
-            "today": today,
-        },
+    return render(request, "care/tasks.html", {"tasks": task_list, "today": today})
+
+
+@require_POST
+@requires("manage_tasks")
+def remind_pcp(request: HttpRequest, recommendation_id: int) -> HttpResponse:
+    recommendation = get_object_or_404(
+        Recommendation.objects.filter(episode__in=visible_episodes(request.user)).select_related(
+            "episode", "pcp"
+        ),
+        id=recommendation_id,
     )
+    try:
+        with transaction.atomic():
+            services.remind_pcp(recommendation, by=request.user)
+            record_access(
+                request,
+                "update",
+                "recommendation reminder",
+                patient_id=recommendation.episode.patient_id,
+                object_id=recommendation.id,
+            )
+    except InvalidRequest as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Reminder sent to {recommendation.pcp}.")
+    return redirect("tasks")
 
 
 @require_POST

@@ -235,6 +235,8 @@ def send_invitation(request: HttpRequest, episode_id: int) -> HttpResponse:
             )
     else:
         messages.error(request, "Choose at least one questionnaire and how to send it.")
+    if request.POST.get("return_to") == "tasks":  # sent from the task list: back to it
+        return redirect("tasks")
     return back_to_chart(episode.patient_id)
 
 

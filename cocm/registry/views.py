@@ -7,6 +7,7 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Role
 from cocm.accounts.permissions import can, requires
 from cocm.care import chart as care_chart
+from cocm.care import timeline as care_timeline
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import INSTRUMENTS
 from cocm.measures import services as measures_services
@@ -228,7 +229,11 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     open_episode = next((e for e in episodes if e.is_open), None)
     shown_episode = open_episode or next(iter(episodes), None)
     measures, care = {}, {}
-    if shown_episode is not None and can(request.user, "view_clinical"):
+    clinical = can(request.user, "view_clinical")
+    timeline_kind = request.GET.get("kind", "")
+    if timeline_kind not in {kind for kind, _ in care_timeline.KINDS}:
+        timeline_kind = ""
+    if shown_episode is not None and clinical:
         measures = measures_services.chart_context(shown_episode)
         care = care_chart.chart_context(shown_episode, today)
     record_access(request, "view", "chart", patient_id=patient.id)
@@ -242,7 +247,15 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "coverages": patient.coverages.all(),
             "episodes": episodes,
             "open_episode": open_episode,
-            "timeline": services.timeline(episodes),
+            "timeline": care_timeline.patient_timeline(
+                episodes, clinical=clinical, kind=timeline_kind
+            ),
+            "timeline_kinds": [
+                (kind, label)
+                for kind, label in care_timeline.KINDS
+                if clinical or kind in care_timeline.NON_CLINICAL_KINDS
+            ],
+            "timeline_kind": timeline_kind,
             "status_form": StatusForm(initial={"on": today}),
             "diagnosis_form": DiagnosisForm(),
             "can_edit_patient": can(request.user, "edit_patient"),

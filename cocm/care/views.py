@@ -108,6 +108,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     for name in ("sort", "dir", "export", "page"):
         params.pop(name, None)
     page = Paginator(rows, CASELOAD_PAGE_ROWS).get_page(query.get("page"))
+    labels = flag_labels(rules)
     page_query = query.copy()
     for name in ("export", "page"):
         page_query.pop(name, None)
@@ -116,6 +117,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
         "care/caseload.html",
         {
             "rows": page.object_list,
+            "labelled": [(row, labelled_flags(row, labels)) for row in page.object_list],
+            "action_today": action_today(rows, labels),
             "total": len(rows),
             "page": page,
             "page_query": page_query.urlencode(),
@@ -135,6 +138,31 @@ def caseload(request: HttpRequest) -> HttpResponse:
             **table_context(),
         },
     )
+
+
+# The causes a care manager acts on today, in the caseload's top section.
+ACTION_TODAY = (
+    FlagCode.SAFETY_ALERT,
+    FlagCode.SEVERE,
+    FlagCode.NO_CONTACT,
+    FlagCode.NO_BASELINE,
+    FlagCode.NO_MEASURE,
+    FlagCode.NO_CONSULTANT,
+)
+
+
+def labelled_flags(row: TrackerRow, labels: dict[FlagCode, str]) -> list[tuple[object, str]]:
+    return [(flag, labels[flag.code]) for flag in row.flags]
+
+
+def action_today(rows: list[TrackerRow], labels: dict[FlagCode, str]) -> list[dict[str, object]]:
+    """Per cause that needs action today: its label, how many and which patients."""
+    groups = []
+    for code in ACTION_TODAY:
+        flagged = [row for row in rows if any(flag.code == code for flag in row.flags)]
+        if flagged:
+            groups.append({"code": code.value, "label": labels[code], "rows": flagged})
+    return groups
 
 
 def export_response(rows: list[TrackerRow], export_format: str, today: date) -> HttpResponse:

@@ -34,6 +34,14 @@ urlpatterns = [
     path("episodes/<int:episode_id>/enroll/", registry.enroll_patient, name="enroll_patient"),
     path("episodes/<int:episode_id>/status/", registry.change_status, name="change_status"),
     path("episodes/<int:episode_id>/diagnoses/", registry.add_diagnosis, name="add_diagnosis"),
+    path("episodes/<int:episode_id>/care-team/", registry.edit_care_team, name="edit_care_team"),
+    path("patients/<int:patient_id>/coverage/", registry.edit_coverage, name="add_coverage"),
+    path(
+        "patients/<int:patient_id>/coverage/<int:coverage_id>/",
+        registry.edit_coverage,
+        name="edit_coverage",
+    ),
+    path("episodes/without-consultant/", registry.without_consultant, name="without_consultant"),
     path(
         "episodes/<int:episode_id>/assessments/new/", measures.new_assessment, name="new_assessment"
     ),

@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_referrals": frozenset({PCP}),
     "enroll_patient": frozenset({CM}),
     "change_episode_status": frozenset({CM, PC}),
+    "edit_care_team": frozenset({CM, PC, PCP}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),
     "view_clinical": frozenset({CM, PC, PCP}),
     "record_assessment": frozenset({CM, PC, PCP}),

@@ -115,12 +115,16 @@ def load_month_time(
             "staff_id",
             "separately_billed",
             "started_at",
+            "no_show",
         )
     )
     roles = {role.value: role for role in engine.Role}  # a dict lookup, not an enum call
-    for episode_id, on, minutes, role, staff_id, separately_billed, started_at in month_contacts:
+    for row in month_contacts:
+        episode_id, on, minutes, role, staff_id, separately_billed, started_at, no_show = row
         entries[episode_id].append(
-            engine.TimeEntry(on, minutes, roles[role], staff_id, separately_billed, started_at)
+            engine.TimeEntry(
+                on, minutes, roles[role], staff_id, separately_billed, started_at, no_show=no_show
+            )
         )
     return MonthTime(entries, service_months)
 

@@ -40,13 +40,21 @@ from cocm.care.models import (
     ReviewRequest,
 )
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
+from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import Flag, FlagCode, FlagRules
 from cocm.measures.models import Assessment, SafetyAlert
-from cocm.registry.models import Clinic, Coverage, Episode, StatusChange, patient_name
+from cocm.registry.models import (
+    CareTeamChange,
+    Clinic,
+    Coverage,
+    Episode,
+    StatusChange,
+    patient_name,
+)
 
 # Bump when `tracker_rows` or `TrackerRow` changes what a row holds: every stored row is
 # then recomputed on its next read.
-ROW_FORMAT = 1
+ROW_FORMAT = 2
 # Episodes computed per batch (SQLite allows 32,766 parameters per query).
 BATCH = 2000
 
@@ -103,6 +111,13 @@ def caseload_rows(
     return sorted(rows, key=lambda row: (not row.open_alert, row.episode_id))
 
 
+def on_caseload(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """The episodes a caseload lists: the open ones, and any other whose safety alert is
+    still open (an alert stays on the care team's list until its follow-up is documented)."""
+    alerted = SafetyAlert.objects.filter(resolved_at__isnull=True).values("episode_id")
+    return episodes.filter(~Q(status=EpisodeStatus.DISCHARGED) | Q(id__in=alerted))
+
+
 def organization_caseload_rows(
     organization: Organization, episodes: QuerySet[Episode]
 ) -> list[TrackerRow]:
@@ -118,7 +133,7 @@ def refresh_stale(organization: Organization) -> int:
     many."""
     as_of, rules = organization.today(), flag_rules(organization)
     billing_rules = organization_rules(organization)
-    episodes = Episode.objects.filter(clinic__organization=organization).open().order_by()
+    episodes = on_caseload(Episode.objects.filter(clinic__organization=organization)).order_by()
     current = CaseloadRow.objects.filter(
         current_rows(as_of, rules_key(rules, billing_rules)),
         episode_id__in=episodes.values("id"),
@@ -239,6 +254,8 @@ _WRITES: dict[type[Model], Any] = {
     Recommendation: _episode_of,
     RelapsePreventionPlan: _episode_of,
     StatusChange: _episode_of,
+    # The psychiatric consultant decides a flag (and the caseload a row is on).
+    CareTeamChange: _episode_of,
     Episode: lambda episode: Episode.objects.filter(id=episode.id),
     Coverage: _episodes_of_patient,
     # The clinic's setting (FQHC/RHC) decides the billing codes.

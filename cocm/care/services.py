@@ -123,6 +123,7 @@ def request_review(episode: Episode, *, reason: str, by: User) -> ReviewRequest:
             episode.psychiatric_consultant,
             "A care manager asked to discuss a patient at the caseload review.",
             reverse("review_agenda"),
+            patient_id=episode.patient_id,
         )
     return request
 
@@ -194,12 +195,14 @@ def record_review(
             episode.referring_pcp,
             "New recommendation from the psychiatric consultant.",
             reverse("pcp_inbox"),
+            patient_id=episode.patient_id,
         )
     if episode.care_manager_id and episode.care_manager_id != consultant.id:
         notify(
             episode.care_manager,
             "The psychiatric consultant reviewed a patient.",
             reverse("patient_chart", args=[episode.patient_id]),
+            patient_id=episode.patient_id,
         )
     return review
 
@@ -251,7 +254,23 @@ def respond(
             episode.care_manager,
             f"The PCP answered a recommendation: {recommendation.get_status_display()}.",
             reverse("patient_chart", args=[episode.patient_id]),
+            patient_id=episode.patient_id,
         )
+
+
+def remind_pcp(recommendation: Recommendation, *, by: User) -> None:
+    """Nudge the PCP about a recommendation still waiting for an answer."""
+    if recommendation.status != Recommendation.Status.PENDING:
+        raise InvalidRequest("This recommendation was already answered.", "recommendation")
+    if recommendation.pcp is None or not recommendation.pcp.is_active:
+        raise InvalidRequest("The episode has no PCP to remind; set one on the care team.", "pcp")
+    notify(
+        recommendation.pcp,
+        f"Reminder from {by}: a recommendation of the psychiatric consultant waits for "
+        "your answer.",
+        reverse("pcp_inbox"),
+        patient_id=recommendation.episode.patient_id,
+    )
 
 
 def save_relapse_plan(
@@ -279,9 +298,10 @@ def save_relapse_plan(
     return plan
 
 
-def notify(user: User | None, text: str, url: str) -> None:
+def notify(user: User | None, text: str, url: str, *, patient_id: int | None = None) -> None:
+    """An in-product message; the page names the patient, the text does not."""
     if user is not None and user.is_active:
-        Notification.objects.create(user=user, text=text, url=url)
+        Notification.objects.create(user=user, text=text, url=url, patient_id=patient_id)
 
 
 def pending_for_pcp(user: User):  # type: ignore[no-untyped-def]

@@ -24,10 +24,10 @@ from cocm.care.models import (
 )
 from cocm.domain import billing as engine
 from cocm.domain.episodes import EpisodeStatus, weeks_in_treatment
-from cocm.domain.flags import EpisodeSnapshot, Flag, FlagRules, episode_flags
-from cocm.domain.instruments import treat_to_target
+from cocm.domain.flags import EpisodeSnapshot, Flag, FlagRules, episode_flags, one_per_cause
+from cocm.domain.instruments import TreatToTarget, treat_to_target
 from cocm.measures.models import Assessment, SafetyAlert
-from cocm.registry.models import Episode, Organization, PayerKind
+from cocm.registry.models import BillingProgram, Episode, Organization, PayerKind
 
 
 @dataclass
@@ -56,6 +56,10 @@ class TrackerRow:
     gad7_first: int | None = None
     gad7_last: int | None = None
     gad7_change: float | None = None
+    # "remission", "response", "partial" or "" (not improved ≥25%, or not rated), per
+    # instrument, from the treat-to-target summary (docs/measures.md).
+    phq9_target: str = ""
+    gad7_target: str = ""
     last_measure_on: date | None = None
     weeks_to_remission: int | None = None
     last_review_on: date | None = None
@@ -226,6 +230,8 @@ def tracker_rows(
             first_follow_up_contact_on=stats.get("first_follow_up"),
             last_review_on=last_review.get(episode.id),
             oldest_unanswered_recommendation_on=oldest.date() if oldest else None,
+            psychiatric_consultant_assigned=episode.psychiatric_consultant_id is not None,
+            collaborative_care=episode.billing_program == BillingProgram.COCM,
         )
         row = TrackerRow(
             episode_id=episode.id,
@@ -256,11 +262,22 @@ def tracker_rows(
             minutes_this_month=result.minutes_counted,
             minutes_to_next_threshold=result.minutes_to_next_threshold,
             open_alert=episode.id in alerts,
-            flags=episode_flags(snapshot, as_of, rules=rules),
+            flags=one_per_cause(episode_flags(snapshot, as_of, rules=rules)),
         )
         add_scores(row, phq9, gad7, episode.enrolled_on)
         rows.append(row)
     return sorted(rows, key=lambda row: not row.open_alert)
+
+
+def target_marker(summary: TreatToTarget) -> str:
+    """The treat-to-target state a caseload row marks (response ≥50% drop, remission < 5)."""
+    if summary.remission:
+        return "remission"
+    if summary.response:
+        return "response"
+    if summary.partial_response:
+        return "partial"
+    return ""
 
 
 def add_scores(
@@ -276,6 +293,7 @@ def add_scores(
         setattr(row, f"{key}_first", summary.baseline)
         setattr(row, f"{key}_last", summary.latest)
         setattr(row, f"{key}_change", summary.percent_change)
+        setattr(row, f"{key}_target", target_marker(summary))
         if key == "phq9":
             row.weeks_to_remission = summary.weeks_to_remission
     dates = [taken_on for taken_on, _ in phq9 + gad7]

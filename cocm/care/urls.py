@@ -17,6 +17,7 @@ urlpatterns = [
         name="answer_recommendation",
     ),
     path("tasks/", views.tasks, name="tasks"),
+    path("recommendations/<int:recommendation_id>/remind/", views.remind_pcp, name="remind_pcp"),
     path("referrals/", views.pcp_patients, name="pcp_patients"),
     path(
         "follow-ups/<int:follow_up_id>/done/", views.complete_follow_up, name="complete_follow_up"

@@ -6,7 +6,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
@@ -14,7 +13,8 @@ from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.billing.rules import organization_rules
 from cocm.care import export, services
-from cocm.care.caseload import caseload_rows, organization_caseload_rows
+from cocm.care import tasks as care_tasks
+from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
 from cocm.care.forms import (
     ContactForm,
     FollowUpForm,
@@ -64,7 +64,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     """The live caseload tracker: per care manager, clinic or organization."""
     user = request.user
     query = request.GET
-    episodes = visible_episodes(user).open()
+    episodes = on_caseload(visible_episodes(user))
     selected_cm = query.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
     if selected_cm == "me":
         episodes = episodes.filter(care_manager=user)
@@ -108,6 +108,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     for name in ("sort", "dir", "export", "page"):
         params.pop(name, None)
     page = Paginator(rows, CASELOAD_PAGE_ROWS).get_page(query.get("page"))
+    labels = flag_labels(rules)
     page_query = query.copy()
     for name in ("export", "page"):
         page_query.pop(name, None)
@@ -116,6 +117,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
         "care/caseload.html",
         {
             "rows": page.object_list,
+            "labelled": [(row, labelled_flags(row, labels)) for row in page.object_list],
+            "action_today": action_today(rows, labels),
             "total": len(rows),
             "page": page,
             "page_query": page_query.urlencode(),
@@ -135,6 +138,31 @@ def caseload(request: HttpRequest) -> HttpResponse:
             **table_context(),
         },
     )
+
+
+# The causes a care manager acts on today, in the caseload's top section.
+ACTION_TODAY = (
+    FlagCode.SAFETY_ALERT,
+    FlagCode.SEVERE,
+    FlagCode.NO_CONTACT,
+    FlagCode.NO_BASELINE,
+    FlagCode.NO_MEASURE,
+    FlagCode.NO_CONSULTANT,
+)
+
+
+def labelled_flags(row: TrackerRow, labels: dict[FlagCode, str]) -> list[tuple[object, str]]:
+    return [(flag, labels[flag.code]) for flag in row.flags]
+
+
+def action_today(rows: list[TrackerRow], labels: dict[FlagCode, str]) -> list[dict[str, object]]:
+    """Per cause that needs action today: its label, how many and which patients."""
+    groups = []
+    for code in ACTION_TODAY:
+        flagged = [row for row in rows if any(flag.code == code for flag in row.flags)]
+        if flagged:
+            groups.append({"code": code.value, "label": labels[code], "rows": flagged})
+    return groups
 
 
 def export_response(rows: list[TrackerRow], export_format: str, today: date) -> HttpResponse:
@@ -199,7 +227,12 @@ def new_contact(request: HttpRequest, episode_id: int) -> HttpResponse:
         except InvalidRequest as error:
             form_error(form, error)
         else:
-            messages.success(request, f"Contact logged: {contact.minutes} minutes.")
+            if contact.no_show:
+                messages.success(
+                    request, f"No-show logged ({contact.minutes} minutes, not counted)."
+                )
+            else:
+                messages.success(request, f"Contact logged: {contact.minutes} minutes.")
             return redirect("patient_chart", patient_id=episode.patient_id)
     return render(request, "care/contact_form.html", {"form": form, "episode": episode})
 
@@ -382,37 +415,37 @@ def answer_recommendation(request: HttpRequest, recommendation_id: int) -> HttpR
 
 @requires("manage_tasks")
 def tasks(request: HttpRequest) -> HttpResponse:
+    """The care manager's to-do list, most urgent first, each item one click from done."""
     today = request.user.organization.today()
-    open_follow_ups = (
-        FollowUp.objects.filter(
-            done_at__isnull=True,
-            assigned_to=request.user,
-            episode__in=visible_episodes(request.user).open(),
-        )
-        .select_related("episode__patient")
-        .order_by("due_on")
-    )
-    answered = (
-        Recommendation.objects.filter(
-            episode__care_manager=request.user,
-            responded_at__isnull=False,
-            responded_at__gte=timezone.now() - timezone.timedelta(days=14),
-        )
-        .select_related("episode__patient")
-        .order_by("-responded_at")
-    )
+    task_list = care_tasks.task_list(request.user, today)
     record_access(request, "view", "tasks", patient_id=None)
-    return render(
-        request,
-        "care/tasks.html",
-        {
-            "overdue": [f for f in open_follow_ups if f.due_on < today],
-            "due_today": [f for f in open_follow_ups if f.due_on == today],
-            "upcoming": [f for f in open_follow_ups if f.due_on > today][:50],
-            "answered": answered,
-            "today": today,
-        },
+    return render(request, "care/tasks.html", {"tasks": task_list, "today": today})
+
+
+@require_POST
+@requires("manage_tasks")
+def remind_pcp(request: HttpRequest, recommendation_id: int) -> HttpResponse:
+    recommendation = get_object_or_404(
+        Recommendation.objects.filter(episode__in=visible_episodes(request.user)).select_related(
+            "episode", "pcp"
+        ),
+        id=recommendation_id,
     )
+    try:
+        with transaction.atomic():
+            services.remind_pcp(recommendation, by=request.user)
+            record_access(
+                request,
+                "update",
+                "recommendation reminder",
+                patient_id=recommendation.episode.patient_id,
+                object_id=recommendation.id,
+            )
+    except InvalidRequest as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Reminder sent to {recommendation.pcp}.")
+    return redirect("tasks")
 
 
 @require_POST

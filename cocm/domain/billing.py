@@ -153,6 +153,7 @@ class TimeEntry:
     separately_billed: bool = False
     start: datetime | None = None
     inpatient: bool = False
+    no_show: bool = False  # the patient did not attend: an attempt, not a service
 
     def __post_init__(self) -> None:
         if self.minutes < 0:
@@ -271,6 +272,7 @@ REASON_CONSULTANT = "psychiatric consultant time (included in the codes)"
 REASON_INPATIENT = "inpatient or observation time"
 REASON_OVERLAP = "overlapping time by the same staff member (counted once)"
 REASON_NO_CONSULTANT = "no psychiatric consultant assigned"
+REASON_NO_SHOW = "no-show (the patient did not attend)"
 
 
 def month_index(month: MonthLike) -> int:
@@ -451,6 +453,10 @@ def merge_overlapping(entries: Sequence[TimeEntry]) -> tuple[TimeEntry, ...]:
 
 
 def _exclusion_reason(entry: TimeEntry, rules: BillingRules) -> str | None:
+    """Why documented minutes do not count (1.2); a no-show is no care-management service
+    (CPT: time spent on the patient's care; an unattended appointment is not)."""
+    if entry.no_show:
+        return REASON_NO_SHOW
     if entry.separately_billed:
         return REASON_SEPARATELY_BILLED
     if entry.role is Role.PSYCHIATRIC_CONSULTANT and not rules.count_consultant_minutes:

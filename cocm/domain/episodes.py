@@ -90,6 +90,12 @@ class EpisodeFacts:
     has_diagnosis: bool
     last_change_on: date
     referred_on: date
+    open_safety_alert: bool = False
+
+
+# Statuses that take a patient off active follow-up: not while a suicide-risk answer waits
+# for its documented follow-up.
+LEAVES_ACTIVE_FOLLOW_UP = frozenset({EpisodeStatus.RELAPSE_PREVENTION, EpisodeStatus.DISCHARGED})
 
 
 def check_transition(
@@ -117,12 +123,23 @@ def check_transition(
             f"({episode.last_change_on.isoformat()}).",
             field="on",
         )
+    check_safety_follow_up(episode.open_safety_alert, to)
     if to is EpisodeStatus.ENROLLED:
         check_enrollment(episode.consent_on, episode.has_diagnosis, on)
     if to is EpisodeStatus.DISCHARGED and reason is None:
         raise TransitionError("A discharge needs a reason.", field="reason")
     if to is not EpisodeStatus.DISCHARGED and reason is not None:
         raise TransitionError("Only a discharge takes a reason.", field="reason")
+
+
+def check_safety_follow_up(open_safety_alert: bool, to: EpisodeStatus) -> None:
+    """No discharge or relapse prevention over an open safety alert (AIMS Center suicide
+    prevention protocol: every positive item 9 is followed up and documented)."""
+    if open_safety_alert and to in LEAVES_ACTIVE_FOLLOW_UP:
+        raise TransitionError(
+            f"This patient has an open safety alert: document its follow-up before moving "
+            f"the episode to {to.label.lower()}."
+        )
 
 
 def check_enrollment(consent_on: date | None, has_diagnosis: bool, enrolled_on: date) -> None:

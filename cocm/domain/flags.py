@@ -9,7 +9,8 @@ default, see `FlagRules`).
 Conventions shared by every rule
 --------------------------------
 * Only open, enrolled episodes (enrolled, active, relapse prevention) are flagged. A
-  referred episode can only carry an open safety alert; a discharged episode carries nothing.
+  referred or a discharged episode can only carry an open safety alert (an alert stays on
+  the care team's list until its follow-up is documented, whatever the status).
 * "Weeks" are whole weeks since the enrollment date (the AIMS tracker's "weeks in treatment",
   `episodes.weeks_in_treatment`); "days" are calendar days between two dates. Limits are
   "more than": 30 days without contact is on time, 31 is flagged.
@@ -41,6 +42,7 @@ from cocm.domain.instruments import (
 __all__ = [
     "FLAG_LABELS",
     "FLAG_SOURCES",
+    "SAME_CAUSE",
     "EpisodeSnapshot",
     "Flag",
     "FlagCode",
@@ -48,6 +50,7 @@ __all__ = [
     "episode_flags",
     "flag_codes",
     "flag_labels",
+    "one_per_cause",
 ]
 
 
@@ -60,6 +63,7 @@ class FlagCode(StrEnum):
     NO_BASELINE = "no_baseline"
     NO_CONTACT = "no_contact"
     NO_MEASURE = "no_measure"
+    NO_CONSULTANT = "no_consultant"
     NOT_REVIEWED = "not_reviewed"
     NON_RESPONDER_UNREVIEWED = "non_responder_unreviewed"
     RECOMMENDATION_WAITING = "recommendation_waiting"
@@ -83,6 +87,10 @@ FLAG_SOURCES: dict[FlagCode, str] = {
         "AIMS implementation guide: % contacted in the last 30 days"
     ),
     FlagCode.NO_MEASURE: "AIMS implementation guide: % with a repeat scale in the last 30 days",
+    FlagCode.NO_CONSULTANT: (
+        "CPT 99492/99493 descriptors; CMS BHI booklet MLN909432: the CoCM team includes a "
+        "psychiatric consultant (general BHI, 99484, does not need one)"
+    ),
     FlagCode.NOT_REVIEWED: (
         "AIMS implementation guide: registry prioritizes new patients for psychiatric case review"
     ),
@@ -191,7 +199,8 @@ class EpisodeSnapshot:
     `first_follow_up_contact_on` is the first contact strictly after the enrollment date;
     `last_review_on` the last psychiatric caseload review of this episode;
     `oldest_unanswered_recommendation_on` the date of the oldest consultant recommendation
-    the PCP has not answered yet.
+    the PCP has not answered yet; `psychiatric_consultant_assigned` whether the episode's
+    care team names one.
     """
 
     status: str
@@ -203,6 +212,8 @@ class EpisodeSnapshot:
     first_follow_up_contact_on: date | None = None
     last_review_on: date | None = None
     oldest_unanswered_recommendation_on: date | None = None
+    psychiatric_consultant_assigned: bool = True
+    collaborative_care: bool = True  # False for general BHI (99484): no consultant needed
 
     def __post_init__(self) -> None:
         if self.status not in set(EpisodeStatus):
@@ -230,6 +241,7 @@ def flag_labels(rules: FlagRules = FlagRules()) -> dict[FlagCode, str]:
         FlagCode.NO_BASELINE: "No baseline measure",
         FlagCode.NO_CONTACT: f"No contact in {_count(rules.no_contact_days, 'day')}",
         FlagCode.NO_MEASURE: f"No measure in {_count(rules.no_measure_days, 'day')}",
+        FlagCode.NO_CONSULTANT: "No psychiatric consultant",
         FlagCode.NOT_REVIEWED: "New patient not reviewed",
         FlagCode.NON_RESPONDER_UNREVIEWED: f"Non-responder at weeks {start}–{end} not reviewed",
         FlagCode.RECOMMENDATION_WAITING: (
@@ -248,11 +260,10 @@ def episode_flags(
 ) -> tuple[Flag, ...]:
     """Flags of one episode in priority order (AIMS 10–12 weeks; Bao 2016; FLAG_SOURCES)."""
     status = EpisodeStatus(snapshot.status)
-    if status is EpisodeStatus.DISCHARGED:
-        return ()
     safety = _safety_alert(snapshot)
     if status not in _ENROLLED_STATUSES:
-        # A referred patient is not on the caseload yet: only a safety alert needs action.
+        # A referred patient is not on the caseload yet, a discharged one no longer is: only
+        # a safety alert still needs action.
         return () if safety is None else (safety,)
 
     facts = _Facts.of(snapshot, as_of, rules)
@@ -263,12 +274,32 @@ def episode_flags(
         _no_baseline(facts),
         _no_contact(facts, rules),
         _no_measure(facts, rules),
+        _no_consultant(facts),
         _not_reviewed(facts, rules),
         _non_responder_unreviewed(facts, rules),
         _recommendation_waiting(facts, rules),
         _no_early_follow_up(facts, rules),
     )
     return tuple(flag for flag in candidates if flag is not None)
+
+
+# A flag that states the same cause as others, more precisely, stands for them on the
+# caseload: a non-responder never reviewed is one to-do (the review), not three; a patient
+# not contacted for a month needs a contact, whether or not the first follow-up was late;
+# without a consultant there can be no review.
+SAME_CAUSE: dict[FlagCode, tuple[FlagCode, ...]] = {
+    FlagCode.NON_RESPONDER_UNREVIEWED: (FlagCode.NOT_IMPROVED, FlagCode.NOT_REVIEWED),
+    FlagCode.NO_CONTACT: (FlagCode.NO_EARLY_FOLLOW_UP,),
+    FlagCode.NO_CONSULTANT: (FlagCode.NOT_REVIEWED,),
+}
+
+
+def one_per_cause(flags: tuple[Flag, ...]) -> tuple[Flag, ...]:
+    """The flags to show, one per cause: each flag of SAME_CAUSE hides the ones it covers
+    ([I] a display rule of this registry; every rule's own flag stays in episode_flags)."""
+    raised = {flag.code for flag in flags}
+    hidden = {code for keeper in raised for code in SAME_CAUSE.get(keeper, ())}
+    return tuple(flag for flag in flags if flag.code not in hidden)
 
 
 # --------------------------------------------------------------------------- the rules
@@ -406,6 +437,18 @@ def _no_measure(facts: _Facts, rules: FlagRules) -> Flag | None:
     return _flag(
         FlagCode.NO_MEASURE,
         f"No PHQ-9 or GAD-7 for {_count(days, 'day')} (limit {rules.no_measure_days})",
+    )
+
+
+def _no_consultant(facts: _Facts) -> Flag | None:
+    """A CoCM episode whose care team has no psychiatric consultant (CPT 99492/99493: the
+    consultant's review is a required element; the month cannot be billed without one)."""
+    snapshot = facts.snapshot
+    if snapshot.psychiatric_consultant_assigned or not snapshot.collaborative_care:
+        return None
+    return _flag(
+        FlagCode.NO_CONSULTANT,
+        "No psychiatric consultant assigned: no caseload review and no CoCM billing until one is",
     )
 
 

@@ -87,8 +87,17 @@ class ScheduleForm(InvitationForm):
 
 
 class AlertFollowUpForm(forms.Form):
-    action = forms.ChoiceField(choices=SafetyAlert.Action.choices, label="What was done")
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note")
+    # Nothing preselected: the clinician says what was done, and writes it down.
+    action = forms.ChoiceField(
+        choices=[("", "— choose what was done —"), *SafetyAlert.Action.choices],
+        label="What was done",
+        error_messages={"required": "Choose what was done."},
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Note",
+        error_messages={"required": "Describe what was done (a note is required)."},
+    )
 
 
 class TreatmentChangeForm(forms.ModelForm):

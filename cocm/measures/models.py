@@ -88,6 +88,9 @@ class SafetyAlert(models.Model):
     resolved_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The clinician's credentials when they documented the follow-up (e.g. "LCSW"), kept
+    # with the record as signed.
+    resolved_by_credentials = models.CharField(max_length=32, blank=True)
     action = models.CharField(max_length=24, choices=Action.choices, blank=True)
     note = models.TextField(blank=True)
 
@@ -112,11 +115,24 @@ class SafetyAlert(models.Model):
     def is_open(self) -> bool:
         return self.resolved_at is None
 
+    @property
+    def documented_by(self) -> str:
+        """Who documented the follow-up, with their credentials as signed."""
+        if self.resolved_by is None:
+            return ""
+        name = self.resolved_by.get_full_name() or self.resolved_by.username
+        return f"{name}, {self.resolved_by_credentials}" if self.resolved_by_credentials else name
+
 
 class Notification(models.Model):
     """A message for one staff member, shown in the product at once."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    # The patient it is about: the page names them to a user allowed to see them; the text
+    # (also what an email says) names no one.
+    patient = models.ForeignKey(
+        "registry.Patient", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     text = models.CharField(max_length=200)
     url = models.CharField(max_length=200, blank=True)
     urgent = models.BooleanField(default=False)

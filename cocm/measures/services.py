@@ -166,14 +166,20 @@ def safety_recipients(episode: Episode) -> list[User]:
 def notify_safety(assessment: Assessment) -> None:
     episode = assessment.episode
     chart = reverse("patient_chart", args=[episode.patient_id])
-    # The notification names no patient: the care manager opens the chart to see who.
+    # The text names no patient (the email carries it): the page names the patient to a
+    # user allowed to see them (`Notification.patient`).
     text = (
         f"Safety alert: a positive suicide-risk answer on a {assessment.instrument} "
         f"({assessment.taken_on:%Y-%m-%d}). Follow up now."
     )
     recipients = safety_recipients(episode)
     Notification.objects.bulk_create(
-        [Notification(user=user, text=text, url=chart, urgent=True) for user in recipients]
+        [
+            Notification(
+                user=user, patient_id=episode.patient_id, text=text, url=chart, urgent=True
+            )
+            for user in recipients
+        ]
     )
     emails = [user.email for user in recipients if user.email]
     if emails:
@@ -188,14 +194,63 @@ def notify_safety(assessment: Assessment) -> None:
         )
 
 
+@dataclass(frozen=True)
+class NamedNotification:
+    """A notification as a page shows it: the patient's name only when the user may see
+    the patient (`patient_id` is None otherwise)."""
+
+    id: int
+    text: str
+    url: str
+    urgent: bool
+    created_at: datetime
+    read_at: datetime | None
+    patient_id: int | None
+    patient_name: str
+
+
+def named_notifications(user: User, items: Iterable[Notification]) -> list[NamedNotification]:
+    from cocm.registry.services import visible_patients
+
+    items = list(items)
+    wanted = {item.patient_id for item in items if item.patient_id}
+    names = {
+        patient.id: str(patient)
+        for patient in visible_patients(user)
+        .filter(id__in=wanted)
+        .only("id", "family_name", "given_name")
+    }
+    return [
+        NamedNotification(
+            id=item.id,
+            text=item.text,
+            url=item.url,
+            urgent=item.urgent,
+            created_at=item.created_at,
+            read_at=item.read_at,
+            patient_id=item.patient_id if item.patient_id in names else None,
+            patient_name=names.get(item.patient_id or 0, ""),
+        )
+        for item in items
+    ]
+
+
+def mark_read_for_patient(user: User, patient_id: int) -> None:
+    """Opening the chart reads the user's notifications about that patient."""
+    Notification.objects.filter(user=user, patient_id=patient_id, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
 def resolve_alert(alert: SafetyAlert, *, action: str, note: str, by: User) -> None:
     """Document the safety follow-up: who, when, what was done."""
     if not alert.is_open:
         raise InvalidRequest("This alert was already followed up.", "alert")
     if action not in SafetyAlert.Action.values:
         raise InvalidRequest("Choose what was done.", "action")
-    if action in (SafetyAlert.Action.OTHER, SafetyAlert.Action.NOT_REACHED) and not note.strip():
-        raise InvalidRequest("Describe what was done.", "note")
+    if not note.strip():
+        # A suicide-risk follow-up is documented in words, whatever the action.
+        raise InvalidRequest("Describe what was done (a note is required).", "note")
     if action == SafetyAlert.Action.NOT_REACHED:
         # Not reaching the patient is logged but the alert stays open.
         alert.note = (alert.note + "\n" if alert.note else "") + (
@@ -205,9 +260,12 @@ def resolve_alert(alert: SafetyAlert, *, action: str, note: str, by: User) -> No
         return
     alert.resolved_at = timezone.now()
     alert.resolved_by = by
+    alert.resolved_by_credentials = by.credentials
     alert.action = action
     alert.note = (alert.note + "\n" if alert.note else "") + note.strip()
-    alert.save(update_fields=["resolved_at", "resolved_by", "action", "note"])
+    alert.save(
+        update_fields=["resolved_at", "resolved_by", "resolved_by_credentials", "action", "note"]
+    )
 
 
 # --------------------------------------------------------------------------- summaries

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -195,7 +196,10 @@ def follow_up_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
                 else "Outreach attempt logged; the alert stays open.",
             )
     else:
-        messages.error(request, "Choose what was done.")
+        # Name each missing field: the chart shows messages, not the form's errors.
+        labels = {name: str(field.label) for name, field in form.fields.items()}
+        for name, errors in form.errors.items():
+            messages.error(request, f"{labels.get(name, name)}: {' '.join(errors)}")
     return back_to_chart(alert.episode.patient_id)
 
 
@@ -231,6 +235,8 @@ def send_invitation(request: HttpRequest, episode_id: int) -> HttpResponse:
             )
     else:
         messages.error(request, "Choose at least one questionnaire and how to send it.")
+    if request.POST.get("return_to") == "tasks":  # sent from the task list: back to it
+        return redirect("tasks")
     return back_to_chart(episode.patient_id)
 
 
@@ -325,21 +331,31 @@ def unread_notifications(user: User):  # type: ignore[no-untyped-def]
 @requires("view_clinical")
 def notifications(request: HttpRequest) -> HttpResponse:
     # Shown once as unread, then marked read.
-    items = list(Notification.objects.filter(user=request.user)[:100])
+    items = services.named_notifications(
+        request.user, Notification.objects.filter(user=request.user)[:100]
+    )
     unread_notifications(request.user).update(read_at=timezone.now())
+    for patient_id in sorted({item.patient_id for item in items if item.patient_id}):
+        record_access(request, "view", "notification", patient_id=patient_id)
+    if not items or not any(item.patient_id for item in items):
+        record_access(request, "view", "notifications", patient_id=None)
     return render(request, "measures/notifications.html", {"items": items})
 
 
 def notification_badge(request: HttpRequest) -> HttpResponse:
-    """Polled by every page (htmx, every 15 s) so an alert shows without a page load."""
+    """Polled by every page (htmx, every 15 s) so an alert shows without a page load; an
+    urgent one names the patient (to a user allowed to see them) and links to the chart."""
     if not request.user.is_authenticated:
         return HttpResponse(status=204)
     unread = unread_notifications(request.user)
-    return render(
-        request,
-        "measures/_badge.html",
-        {"unread": unread.count(), "urgent": unread.filter(urgent=True).first()},
-    )
+    urgent = unread.filter(urgent=True).first()
+    named = None
+    if urgent is not None:
+        (named,) = services.named_notifications(request.user, [urgent])
+        # The badge is polled: one audit event per notification and user names the patient.
+        if named.patient_id and cache.add(f"notification-named:{urgent.id}", 1, 24 * 3600):
+            record_access(request, "view", "safety notification", patient_id=named.patient_id)
+    return render(request, "measures/_badge.html", {"unread": unread.count(), "urgent": named})
 
 
 # --------------------------------------------------------------------------- patients

@@ -10,18 +10,36 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def staff_choices(user: User, role: Role) -> forms.ModelChoiceField:
+def staff_choices(
+    user: User, role: Role, clinic_ids: object = None, label: str | None = None
+) -> forms.ModelChoiceField:
+    """Active staff with the role at these clinics (default: the user's clinics)."""
     staff = (
         User.objects.filter(
             organization=user.organization,
             is_active=True,
             memberships__role=role,
-            memberships__clinic_id__in=user.clinic_ids,
+            memberships__clinic_id__in=user.clinic_ids if clinic_ids is None else clinic_ids,
         )
         .distinct()
         .order_by("last_name", "first_name")
     )
-    return forms.ModelChoiceField(queryset=staff, required=False, label=role.label)
+    return forms.ModelChoiceField(queryset=staff, required=False, label=label or role.label)
+
+
+class CareTeamForm(forms.Form):
+    """The episode's care team: only staff of the episode's clinic, in the right role."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args: object, user: User, clinic: Clinic, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        here = [clinic.id]
+        self.fields["care_manager"] = staff_choices(user, Role.CARE_MANAGER, here)
+        self.fields["psychiatric_consultant"] = staff_choices(
+            user, Role.PSYCHIATRIC_CONSULTANT, here
+        )
+        self.fields["referring_pcp"] = staff_choices(user, Role.PCP, here, label="PCP")
 
 
 class PatientForm(forms.ModelForm):
@@ -71,10 +89,22 @@ class PatientEditForm(forms.ModelForm):
 
 
 class CoverageForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
     class Meta:
         model = Coverage
         fields = ["payer_kind", "payer_name", "member_id", "starts_on", "ends_on"]
         widgets = {"starts_on": DateInput, "ends_on": DateInput}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            # Named here: the model's check constraint would report it for the whole form.
+            self.add_error(
+                "ends_on", f"The coverage ends ({ends_on}) before it starts ({starts_on})."
+            )
+        return data
 
 
 def parse_codes(raw: str) -> list[str]:
@@ -149,10 +179,13 @@ class EnrollForm(ConsentFields):
         help_text="Separate codes with commas, e.g. F32.1, F41.1",
     )
 
-    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+    def __init__(self, *args: object, user: User, clinic: Clinic, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["care_manager"] = staff_choices(user, Role.CARE_MANAGER)
-        self.fields["psychiatric_consultant"] = staff_choices(user, Role.PSYCHIATRIC_CONSULTANT)
+        here = [clinic.id]
+        self.fields["care_manager"] = staff_choices(user, Role.CARE_MANAGER, here)
+        self.fields["psychiatric_consultant"] = staff_choices(
+            user, Role.PSYCHIATRIC_CONSULTANT, here
+        )
         self.fields["consent_on"].required = True
         self.fields["consent_method"].required = True
 
@@ -186,4 +219,8 @@ class DiagnosisForm(forms.Form):
 
 
 class PatientSearchForm(forms.Form):
-    query = forms.CharField(max_length=100, label="Name or MRN")
+    query = forms.CharField(
+        max_length=100,
+        label="Name, MRN or birth date",
+        help_text='e.g. "Wright, Rosa", "Rosa Wright", an MRN, or 1980-05-17',
+    )

@@ -248,3 +248,30 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status} on {self.on}"
+
+
+class CareTeamRole(models.TextChoices):
+    CARE_MANAGER = "care_manager", "Care manager"
+    PSYCHIATRIC_CONSULTANT = "psychiatric_consultant", "Psychiatric consultant"
+    REFERRING_PCP = "referring_pcp", "PCP"
+
+
+class CareTeamChange(models.Model):
+    """One change of an episode's care team after the referral (who, from whom, to whom)."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="team_changes")
+    role = models.CharField(max_length=24, choices=CareTeamRole.choices)
+    from_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.from_user or '—'} → {self.to_user or '—'}"

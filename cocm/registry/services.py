@@ -5,7 +5,7 @@ Callers (views, API, commands) own the transaction.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
@@ -21,7 +21,15 @@ from cocm.domain.episodes import (
     TransitionError,
     check_transition,
 )
-from cocm.registry.models import Diagnosis, Episode, Patient, StatusChange
+from cocm.registry.models import (
+    CareTeamChange,
+    CareTeamRole,
+    Coverage,
+    Diagnosis,
+    Episode,
+    Patient,
+    StatusChange,
+)
 
 
 class InvalidRequest(ValueError):
@@ -45,6 +53,42 @@ def visible_patients(user: User) -> QuerySet[Patient]:
             | Q(id__in=break_glass_patient_ids(user))
         )
         .distinct()
+    )
+
+
+SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
+
+
+def search_filter(query: str) -> Q:
+    """What "Find patient" matches: the MRN; a birth date (2026-11-23 or 11/23/2026);
+    "Last, First"; "First Last" or "Last First"; or the start of either name."""
+    query = " ".join(query.split())
+    if not query:
+        return Q(pk__in=[])
+    match = Q(mrn__iexact=query)
+    for layout in SEARCH_DATE_FORMATS:
+        try:
+            match |= Q(birth_date=datetime.strptime(query, layout).date())
+        except ValueError:
+            continue
+    if "," in query:
+        family, _, given = (part.strip() for part in query.partition(","))
+        return match | (Q(family_name__istartswith=family) & Q(given_name__istartswith=given))
+    words = query.split(" ")
+    match |= Q(family_name__istartswith=query) | Q(given_name__istartswith=query)
+    for cut in range(1, len(words)):
+        first, rest = " ".join(words[:cut]), " ".join(words[cut:])
+        match |= Q(given_name__istartswith=first, family_name__istartswith=rest)
+        match |= Q(family_name__istartswith=first, given_name__istartswith=rest)
+    return match
+
+
+def search_patients(user: User, query: str) -> QuerySet[Patient]:
+    """The patients the user may open that match the search (at most 50, by name)."""
+    return (
+        visible_patients(user)
+        .filter(search_filter(query))
+        .order_by("family_name", "given_name")[:50]
     )
 
 
@@ -117,6 +161,76 @@ def staff_member(
     return user
 
 
+TEAM_ROLES = {
+    "care_manager": Role.CARE_MANAGER,
+    "psychiatric_consultant": Role.PSYCHIATRIC_CONSULTANT,
+    "referring_pcp": Role.PCP,
+}
+
+
+def check_team(team: "CareTeam", clinic: Clinic) -> None:
+    """Each member of the care team works at the episode's clinic in that role."""
+    for field, role in TEAM_ROLES.items():
+        member = getattr(team, field)
+        if member is None:
+            continue
+        if not member.is_active or not member.memberships.filter(clinic=clinic, role=role).exists():
+            raise InvalidRequest(f"{member} is not a {role.label.lower()} at {clinic.name}.", field)
+
+
+def change_care_team(episode: Episode, team: "CareTeam", *, version: int, by: User) -> int:
+    """Change the episode's care manager, psychiatric consultant and PCP; each change is
+    kept (CareTeamChange) and a form that read an older version conflicts. Returns how
+    many roles changed."""
+    check_team(team, episode.clinic)
+    changes = [
+        CareTeamChange(
+            episode=episode,
+            role=CareTeamRole(field),
+            from_user_id=getattr(episode, f"{field}_id"),
+            to_user=getattr(team, field),
+            changed_by=by,
+        )
+        for field in TEAM_ROLES
+        if getattr(episode, f"{field}_id") != getattr(getattr(team, field), "id", None)
+    ]
+    updated = Episode.objects.filter(pk=episode.pk, version=version).update(
+        **{field: getattr(team, field) for field in TEAM_ROLES}, version=F("version") + 1
+    )
+    if not updated:
+        raise EditConflict
+    # Saved one by one: each save marks the episode's caseload row changed (care.caseload).
+    for change in changes:
+        change.save()
+    episode.refresh_from_db()
+    return len(changes)
+
+
+def save_coverage(
+    patient: Patient, coverage: Coverage | None, *, version: int, **fields: object
+) -> Coverage:
+    """Add a payer coverage, or change one (e.g. its end date), if nobody saved the
+    patient since `version` was read."""
+    starts_on, ends_on = fields.get("starts_on"), fields.get("ends_on")
+    if isinstance(starts_on, date) and isinstance(ends_on, date) and ends_on < starts_on:
+        raise InvalidRequest(
+            f"The coverage ends ({ends_on}) before it starts ({starts_on}).", "ends_on"
+        )
+    if coverage is not None and coverage.patient_id != patient.id:
+        raise InvalidRequest("This coverage belongs to another patient.", "coverage")
+    updated = Patient.objects.filter(pk=patient.pk, version=version).update(
+        version=F("version") + 1
+    )
+    if not updated:
+        raise EditConflict
+    coverage = coverage or Coverage(patient=patient)
+    for name, value in fields.items():
+        setattr(coverage, name, value)
+    coverage.save()
+    patient.refresh_from_db()
+    return coverage
+
+
 def normalized_codes(codes: list[str], field: str = "diagnoses") -> list[str]:
     normalized = []
     for code in codes:
@@ -165,6 +279,7 @@ def open_episode(
             "patient_id",
         )
     codes = normalized_codes(diagnoses)
+    check_team(team, clinic)
     episode = Episode(
         patient=patient,
         clinic=clinic,
@@ -237,6 +352,8 @@ def change_status(
         has_diagnosis=episode.diagnoses.exists(),
         last_change_on=episode.status_changed_on,
         referred_on=episode.referred_on,
+        # The reverse relation of measures.SafetyAlert (registry does not import measures).
+        open_safety_alert=episode.safety_alerts.filter(resolved_at__isnull=True).exists(),
     )
     try:
         check_transition(facts, to, on, as_of=as_of, reason=reason)

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -8,6 +7,7 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Role
 from cocm.accounts.permissions import can, requires
 from cocm.care import chart as care_chart
+from cocm.care import timeline as care_timeline
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import INSTRUMENTS
 from cocm.measures import services as measures_services
@@ -19,6 +19,8 @@ from cocm.measures.forms import (
 )
 from cocm.registry import services
 from cocm.registry.forms import (
+    CareTeamForm,
+    CoverageForm,
     DiagnosisForm,
     EnrollForm,
     PatientEditForm,
@@ -42,16 +44,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.POST or None)
     patients: list[Patient] = []
     if request.method == "POST" and form.is_valid():
-        query = form.cleaned_data["query"].strip()
-        patients = list(
-            services.visible_patients(request.user)
-            .filter(
-                Q(mrn__iexact=query)
-                | Q(family_name__istartswith=query)
-                | Q(given_name__istartswith=query)
-            )
-            .order_by("family_name", "given_name")[:50]
-        )
+        patients = list(services.search_patients(request.user, form.cleaned_data["query"]))
         record_access(request, "view", "patient search", patient_id=None)
     template = "registry/_search_results.html" if request.htmx else "registry/search.html"
     return render(
@@ -106,6 +99,108 @@ def edit_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "registry/patient_edit_form.html", {"form": form, "patient": patient})
 
 
+@requires("edit_care_team")
+def edit_care_team(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    form = CareTeamForm(
+        request.POST or None,
+        user=request.user,
+        clinic=episode.clinic,
+        initial={
+            "version": episode.version,
+            "care_manager": episode.care_manager_id,
+            "psychiatric_consultant": episode.psychiatric_consultant_id,
+            "referring_pcp": episode.referring_pcp_id,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                changed = services.change_care_team(
+                    episode,
+                    services.CareTeam(
+                        care_manager=data["care_manager"],
+                        psychiatric_consultant=data["psychiatric_consultant"],
+                        referring_pcp=data["referring_pcp"],
+                    ),
+                    version=data["version"],
+                    by=request.user,
+                )
+                record_access(
+                    request,
+                    "update",
+                    "care team",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Care team saved ({changed} changed).")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "registry/care_team_form.html", {"form": form, "episode": episode})
+
+
+@requires("edit_patient")
+def edit_coverage(request: HttpRequest, patient_id: int, coverage_id: int = 0) -> HttpResponse:
+    """Add a payer coverage (coverage_id 0) or change one, e.g. end it."""
+    patient = visible_patient(request, patient_id)
+    coverage = get_object_or_404(patient.coverages, id=coverage_id) if coverage_id else None
+    form = CoverageForm(
+        request.POST or None, instance=coverage, initial={"version": patient.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {name: data[name] for name in CoverageForm.Meta.fields}
+        try:
+            with transaction.atomic():
+                saved = services.save_coverage(patient, coverage, version=data["version"], **fields)
+                record_access(
+                    request,
+                    "update" if coverage else "create",
+                    "coverage",
+                    patient_id=patient.id,
+                    object_id=saved.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Coverage saved.")
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(
+        request,
+        "registry/coverage_form.html",
+        {"form": form, "patient": patient, "coverage": coverage},
+    )
+
+
+@requires("view_caseload")
+def without_consultant(request: HttpRequest) -> HttpResponse:
+    """For the clinic lead: open episodes whose care team has no psychiatric consultant."""
+    episodes = (
+        services.visible_episodes(request.user)
+        .open()
+        .filter(psychiatric_consultant__isnull=True, billing_program="cocm")
+        .select_related("patient", "clinic", "care_manager")
+        .order_by("referred_on", "id")
+    )
+    today = request.user.organization.today()
+    rows = [
+        {
+            "episode": episode,
+            "weeks": (today - (episode.enrolled_on or episode.referred_on)).days // 7,
+        }
+        for episode in episodes
+    ]
+    record_access(request, "view", "episodes without a psychiatric consultant", patient_id=None)
+    return render(
+        request,
+        "registry/without_consultant.html",
+        {"rows": rows, "can_edit_team": can(request.user, "edit_care_team")},
+    )
+
+
 def visible_patient(request: HttpRequest, patient_id: int) -> Patient:
     return get_object_or_404(services.visible_patients(request.user), id=patient_id)
 
@@ -134,10 +229,15 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     open_episode = next((e for e in episodes if e.is_open), None)
     shown_episode = open_episode or next(iter(episodes), None)
     measures, care = {}, {}
-    if shown_episode is not None and can(request.user, "view_clinical"):
+    clinical = can(request.user, "view_clinical")
+    timeline_kind = request.GET.get("kind", "")
+    if timeline_kind not in {kind for kind, _ in care_timeline.KINDS}:
+        timeline_kind = ""
+    if shown_episode is not None and clinical:
         measures = measures_services.chart_context(shown_episode)
         care = care_chart.chart_context(shown_episode, today)
     record_access(request, "view", "chart", patient_id=patient.id)
+    measures_services.mark_read_for_patient(request.user, patient.id)
     return render(
         request,
         "registry/chart.html",
@@ -147,13 +247,22 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "coverages": patient.coverages.all(),
             "episodes": episodes,
             "open_episode": open_episode,
-            "timeline": services.timeline(episodes),
+            "timeline": care_timeline.patient_timeline(
+                episodes, clinical=clinical, kind=timeline_kind
+            ),
+            "timeline_kinds": [
+                (kind, label)
+                for kind, label in care_timeline.KINDS
+                if clinical or kind in care_timeline.NON_CLINICAL_KINDS
+            ],
+            "timeline_kind": timeline_kind,
             "status_form": StatusForm(initial={"on": today}),
             "diagnosis_form": DiagnosisForm(),
             "can_edit_patient": can(request.user, "edit_patient"),
             "can_refer": can(request.user, "refer_patient"),
             "can_enroll": can(request.user, "enroll_patient"),
             "can_change_status": can(request.user, "change_episode_status"),
+            "can_edit_care_team": can(request.user, "edit_care_team"),
             "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
             "shown_episode": shown_episode,
             "measures": measures,
@@ -240,6 +349,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = EnrollForm(
         request.POST or None,
         user=user,
+        clinic=episode.clinic,
         initial={
             "enrolled_on": today,
             "consent_on": episode.consent_on or today,

@@ -81,6 +81,10 @@ WRITES = {
     "coverage": lambda e, cm, cons: Coverage.objects.create(
         patient=e.patient, payer_kind="medicaid", starts_on=date(2026, 1, 1)
     ),
+    # A queryset update plus a CareTeamChange: the consultant decides "no consultant".
+    "care team": lambda e, cm, cons: registry.change_care_team(
+        e, registry.CareTeam(cm, None, None), version=e.version, by=cm
+    ),
 }
 
 

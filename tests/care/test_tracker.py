@@ -85,10 +85,11 @@ def test_flags_carry_reasons(clinic, care_manager):
 
     (row,) = rows_for(episode)
 
-    codes = [flag.code for flag in row.flags]
-    assert codes[:1] == ["no_baseline"]
-    assert "not_reviewed" in codes
-    assert any("No follow-up contact within 4 weeks" in flag.reason for flag in row.flags)
+    # One flag per cause: "no contact" stands for the missed early follow-up, "no
+    # psychiatric consultant" for "not reviewed".
+    assert [flag.code for flag in row.flags] == ["no_baseline", "no_contact", "no_consultant"]
+    assert row.flags[1].reason.startswith("No contact since enrollment on 2026-08-03, 112 days")
+    assert row.flags[2].reason.startswith("No psychiatric consultant assigned")
 
 
 def test_tracker_runs_a_constant_number_of_queries(clinic, care_manager):

@@ -171,7 +171,12 @@ def test_consultant_reviews_with_a_recommendation_and_pcp_accepts(
     recommendation.refresh_from_db()
     assert recommendation.status == "accepted"
     assert TreatmentChange.objects.get().kind == "medication_start"
-    tasks = signed_in(client, care_manager).get(reverse("tasks")).context["answered"]
+    tasks = (
+        signed_in(client, care_manager)
+        .get(reverse("tasks"))
+        .context["tasks"]
+        .answered_recommendations
+    )
     assert list(tasks) == [recommendation]
 
 

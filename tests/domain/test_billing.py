@@ -565,6 +565,12 @@ def test_consent_later_in_the_month_without_entries_is_not_blocked():
             (Excluded(40, "outside 2026-03"),),
         ),
         (minutes_on(12, 0, Role.PSYCHIATRIC_CONSULTANT, 9), DEFAULT_RULES, 40, ()),
+        (
+            replace(minutes_on(12, 30), no_show=True),
+            BillingRules(count_consultant_minutes=True, count_inpatient_minutes=True),
+            40,
+            (Excluded(30, "no-show (the patient did not attend)"),),
+        ),
     ],
 )
 def test_whose_minutes_count(entry, rules, counted, excluded):
@@ -589,6 +595,15 @@ def test_exclusions_are_summed_per_reason_in_first_seen_order():
         Excluded(45, "separately billed service"),
         Excluded(10, "psychiatric consultant time (included in the codes)"),
     )
+
+
+def test_a_no_show_with_30_minutes_does_not_reach_99492():
+    entries = [minutes_on(3, 10), replace(minutes_on(12, 30), no_show=True)]
+
+    result = bill_march(entries, history=())  # an initial month: 99492 from 36 minutes
+
+    assert (result.minutes_counted, result.codes) == (10, ())
+    assert result.excluded == (Excluded(30, "no-show (the patient did not attend)"),)
 
 
 # --- overlapping entries --------------------------------------------------------------------

@@ -141,3 +141,30 @@ def test_weeks_in_treatment_are_whole_weeks_since_enrollment(enrolled_on, as_of,
 def test_statuses_and_reasons_have_readable_labels():
     assert S.RELAPSE_PREVENTION.label == "Relapse prevention"
     assert DischargeReason.GOALS_MET.label == "Treatment goals met"
+
+
+@pytest.mark.parametrize(
+    ("to", "reason", "refused"),
+    [
+        (EpisodeStatus.DISCHARGED, DischargeReason.GOALS_MET, True),
+        (EpisodeStatus.RELAPSE_PREVENTION, None, True),
+        (EpisodeStatus.ACTIVE, None, False),
+    ],
+)
+def test_an_open_safety_alert_blocks_discharge_and_relapse_prevention(to, reason, refused):
+    start = EpisodeStatus.RELAPSE_PREVENTION if to is EpisodeStatus.ACTIVE else EpisodeStatus.ACTIVE
+    facts = EpisodeFacts(
+        status=start,
+        consent_on=date(2026, 9, 1),
+        has_diagnosis=True,
+        last_change_on=date(2026, 9, 1),
+        referred_on=date(2026, 8, 20),
+        open_safety_alert=True,
+    )
+
+    if refused:
+        with pytest.raises(TransitionError, match="open safety alert") as error:
+            check_transition(facts, to, date(2026, 11, 23), as_of=date(2026, 11, 23), reason=reason)
+        assert error.value.field == "status"
+    else:
+        check_transition(facts, to, date(2026, 11, 23), as_of=date(2026, 11, 23), reason=reason)

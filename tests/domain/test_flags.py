@@ -14,6 +14,7 @@ from cocm.domain.flags import (
     episode_flags,
     flag_codes,
     flag_labels,
+    one_per_cause,
 )
 from cocm.domain.instruments import ScoringError
 
@@ -78,6 +79,7 @@ def test_flag_codes_are_in_priority_order_with_safety_first():
         F.NO_BASELINE,
         F.NO_CONTACT,
         F.NO_MEASURE,
+        F.NO_CONSULTANT,
         F.NOT_REVIEWED,
         F.NON_RESPONDER_UNREVIEWED,
         F.RECOMMENDATION_WAITING,
@@ -85,8 +87,10 @@ def test_flag_codes_are_in_priority_order_with_safety_first():
     )
 
 
-def test_an_overdue_episode_gets_every_flag_but_no_baseline_in_priority_order():
-    assert codes(TROUBLED) == tuple(code for code in flag_codes() if code is not F.NO_BASELINE)
+def test_an_overdue_episode_gets_every_flag_but_no_baseline_and_no_consultant_in_order():
+    assert codes(TROUBLED) == tuple(
+        code for code in flag_codes() if code not in (F.NO_BASELINE, F.NO_CONSULTANT)
+    )
 
 
 def test_an_episode_without_scores_gets_its_flags_in_priority_order():
@@ -107,11 +111,11 @@ def test_every_enrolled_status_is_flagged(status):
     assert codes(replace(TROUBLED, status=status))[:2] == (F.SAFETY_ALERT, F.NOT_IMPROVED)
 
 
-@pytest.mark.parametrize("safety_alert", [True, False])
-def test_a_discharged_episode_gets_no_flag(safety_alert):
+@pytest.mark.parametrize(("safety_alert", "expected"), [(True, (F.SAFETY_ALERT,)), (False, ())])
+def test_a_discharged_episode_keeps_only_its_open_safety_alert(safety_alert, expected):
     snapshot = replace(TROUBLED, status="discharged", open_safety_alert=safety_alert)
 
-    assert episode_flags(snapshot, AS_OF) == ()
+    assert codes(snapshot) == expected
 
 
 @pytest.mark.parametrize(("safety_alert", "expected"), [(True, (F.SAFETY_ALERT,)), (False, ())])
@@ -522,6 +526,7 @@ def test_default_labels_name_the_default_thresholds():
         F.NO_BASELINE: "No baseline measure",
         F.NO_CONTACT: "No contact in 30 days",
         F.NO_MEASURE: "No measure in 30 days",
+        F.NO_CONSULTANT: "No psychiatric consultant",
         F.NOT_REVIEWED: "New patient not reviewed",
         F.NON_RESPONDER_UNREVIEWED: "Non-responder at weeks 8–12 not reviewed",
         F.RECOMMENDATION_WAITING: "Recommendation waiting over 7 days",
@@ -611,3 +616,60 @@ def test_an_impossible_score_is_refused():
 
     with pytest.raises(ScoringError, match="PHQ-9 total 28"):
         episode_flags(snapshot, AS_OF)
+
+
+# --------------------------------------------------------------------------- care team
+
+
+@pytest.mark.parametrize(
+    ("assigned", "collaborative_care", "expected"),
+    [(False, True, True), (True, True, False), (False, False, False)],  # 99484 needs none
+)
+def test_no_consultant_when_a_cocm_care_team_has_none(assigned, collaborative_care, expected):
+    snapshot = replace(
+        QUIET, psychiatric_consultant_assigned=assigned, collaborative_care=collaborative_care
+    )
+
+    assert (F.NO_CONSULTANT in codes(snapshot)) is expected
+
+
+def test_no_consultant_flag_says_billing_is_blocked_and_cites_cpt():
+    flag = only(replace(QUIET, psychiatric_consultant_assigned=False), F.NO_CONSULTANT)
+
+    assert "no CoCM billing" in flag.reason
+    assert "CPT 99492/99493" in flag.source
+
+
+# --------------------------------------------------------------------------- one per cause
+
+
+def test_one_per_cause_keeps_one_flag_for_a_non_responder_never_reviewed():
+    snapshot = replace(QUIET, phq9=((day(0), 18), (day(70), 16)), last_review_on=None)
+    assert codes(snapshot) == (F.NOT_IMPROVED, F.NOT_REVIEWED, F.NON_RESPONDER_UNREVIEWED)
+
+    shown = one_per_cause(episode_flags(snapshot, AS_OF))
+
+    assert [flag.code for flag in shown] == [F.NON_RESPONDER_UNREVIEWED]
+    assert shown[0].reason.startswith("PHQ-9 18 → 16 (−11%) at week 11")
+
+
+def test_one_per_cause_keeps_no_contact_over_a_missed_early_follow_up():
+    snapshot = replace(QUIET, last_contact_on=day(5), first_follow_up_contact_on=None)
+
+    shown = one_per_cause(episode_flags(snapshot, AS_OF))
+
+    assert [flag.code for flag in shown] == [F.NO_CONTACT]
+
+
+def test_one_per_cause_keeps_no_consultant_over_not_reviewed():
+    snapshot = replace(QUIET, psychiatric_consultant_assigned=False, last_review_on=None)
+
+    shown = one_per_cause(episode_flags(snapshot, AS_OF))
+
+    assert [flag.code for flag in shown] == [F.NO_CONSULTANT]
+
+
+def test_one_per_cause_leaves_unrelated_flags_alone():
+    flags = episode_flags(replace(QUIET, open_safety_alert=True), AS_OF)
+
+    assert one_per_cause(flags) == flags

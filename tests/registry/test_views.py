@@ -277,3 +277,32 @@ def test_billing_staff_cannot_enroll(client, clinic, care_manager):
     response = client.post(reverse("enroll_patient", args=[episode.id]), {})
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Wright, Rosa", "wright,rosa", "Rosa Wright", "Wright Rosa", "  rosa   wright ", "RW-4471",
+     "1980-05-17", "05/17/1980", "Wri"],
+)  # fmt: skip
+def test_find_patient_by_last_first_first_last_mrn_or_birth_date(cm_client, clinic, query):
+    rosa = factories.patient(
+        clinic.organization, given_name="Rosa", family_name="Wright", mrn="RW-4471"
+    )
+    factories.patient(clinic.organization, given_name="Rosa", family_name="Diaz",
+                      birth_date=date(1975, 1, 2))  # fmt: skip
+    factories.patient(clinic.organization, given_name="James", family_name="Wright",
+                      birth_date=date(1990, 3, 4))  # fmt: skip
+
+    response = cm_client.post(reverse("patient_search"), {"query": query})
+
+    names = [str(p) for p in response.context["patients"]]
+    assert str(rosa) in names
+    if query != "Wri":
+        assert names == ["Wright, Rosa"]
+    assert "Wright, Rosa" in response.content.decode()
+
+
+def test_find_patient_keeps_the_query_out_of_the_url(cm_client, clinic):
+    response = cm_client.get(reverse("patient_search"), {"query": "Wright, Rosa"})
+
+    assert response.context["patients"] == []

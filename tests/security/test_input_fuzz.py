@@ -88,6 +88,7 @@ def context():
     return {
         "user": factories.user(Role.CARE_MANAGER, clinic),
         "organization": clinic.organization,
+        "clinic": clinic,
         "instrument": get_instrument("PHQ-9"),
         "instruments": [get_instrument("PHQ-9"), get_instrument("GAD-7")],
         "language": "en",

@@ -273,3 +273,47 @@ def test_the_command_writes_xlsx(registry, tmp_path):
 def test_the_command_refuses_a_period_without_a_version(registry):
     with pytest.raises(CommandError, match="--period"):
         call_command("report", "quality", "--measure", "cms2", "--period", "2019")
+
+
+def test_the_quality_page_shows_the_counts_and_the_patients(client, consultant, registry):
+    client.force_login(consultant)
+
+    response = client.get("/reports/quality/?measure=cms159&period=2025")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "CMS159 Depression Remission at Twelve Months" in page
+    assert "DepressionRemissionatTwelveMonthsFHIR v0.2.000" in page
+    assert "Initial population <strong>3</strong>" in page
+    assert "exclusions <strong>1</strong>" in page
+    assert "numerator <strong>1</strong>" in page
+    assert "Rate: <strong>50%</strong>" in page
+    assert "Died" in page and "yes: expired" in page
+    assert "Anxious" not in page
+    assert AuditEvent.objects.filter(what="quality cms159 2025", channel="web").exists()
+
+
+@pytest.mark.parametrize("measure", ["cms2", "drr", "dms"])
+def test_the_quality_page_renders_every_measure(client, consultant, registry, measure):
+    client.force_login(consultant)
+
+    page = client.get(f"/reports/quality/?measure={measure}&period=2026").content.decode()
+
+    assert "Quality measures — 2026" in page
+    assert ("Assessment period 2026-01-01 to 2026-04-30" in page) is (measure == "dms")
+
+
+def test_the_quality_page_exports_the_patient_list(client, consultant, registry):
+    client.force_login(consultant)
+
+    response = client.get("/reports/quality/?measure=cms159&period=2025&export=csv")
+
+    assert response["Content-Disposition"] == 'attachment; filename="quality-cms159-2025.csv"'
+    assert b"Died" in b"".join(response.streaming_content)
+
+
+def test_the_quality_page_refuses_an_unknown_period(client, consultant):
+    client.force_login(consultant)
+
+    assert client.get("/reports/quality/?period=1999").status_code == 404
+    assert client.get("/reports/quality/?measure=nope").status_code == 404

@@ -10,7 +10,8 @@ query per patient. How registry data stands for QI-Core resources ([I], docs/qua
   "Contact or Office Visit" and "Encounter to Screen for Depression"), on their date
   (midnight UTC) lasting their minutes; with the diagnosis above, a contact on an episode
   with a depression diagnosis is a depression encounter;
-- a current PHQ-9 is an Observation LOINC 44261-6 (PHQ-9 total), status final, or amended
+- a current PHQ-9 is an Observation LOINC 44261-6 (PHQ-9 total), a current PHQ-A one with
+  LOINC 89204-2 (PHQ-9 Modified for Teens total, reference §2.3), status final, or amended
   when it corrects an earlier one, effective on its date, valued its total;
 - an episode discharged as deceased gives the patient a death date (the discharge date).
 """
@@ -30,7 +31,6 @@ from cocm.domain.clinical import (
     CONDITION_CATEGORY,
     ICD10CM,
     LOINC,
-    PHQ9_TOTAL_LOINC,
     Coding,
     Condition,
     Encounter,
@@ -39,6 +39,7 @@ from cocm.domain.clinical import (
     Period,
 )
 from cocm.domain.episodes import DischargeReason
+from cocm.domain.instruments import INSTRUMENTS
 from cocm.measures.models import Assessment
 from cocm.registry.models import Diagnosis, Episode, Patient
 
@@ -46,7 +47,8 @@ CPT = "http://www.ama-assn.org/go/cpt"
 OFFICE_VISIT = Coding(CPT, "99212")
 PROBLEM_LIST_ITEM = Coding(CONDITION_CATEGORY, "problem-list-item")
 PATIENT_CONTACT_MODES = (Mode.IN_PERSON, Mode.PHONE, Mode.VIDEO)
-PHQ9 = "PHQ-9"
+# The instruments whose totals are in "PHQ 9 and PHQ 9M Tools", with their total's LOINC.
+PHQ9_TOOLS = {code: INSTRUMENTS[code].total_loinc for code in ("PHQ-9", "PHQ-A")}
 
 
 def at_midnight(day: date) -> datetime:
@@ -108,13 +110,15 @@ def registry_facts(organization: Any, episodes: QuerySet[Episode]) -> list[Patie
 
     observations: dict[int, list[Observation]] = defaultdict(list)
     for row in Assessment.objects.filter(
-        episode_id__in=episode_ids, is_current=True, instrument=PHQ9
-    ).values("id", "episode__patient_id", "taken_on", "total", "amends_id"):
+        episode_id__in=episode_ids, is_current=True, instrument__in=list(PHQ9_TOOLS)
+    ).values("id", "episode__patient_id", "instrument", "taken_on", "total", "amends_id"):
         taken = at_midnight(row["taken_on"])
+        loinc = PHQ9_TOOLS[row["instrument"]]
+        assert loinc is not None
         observations[row["episode__patient_id"]].append(
             Observation(
                 id=f"assessment-{row['id']}",
-                codes=(Coding(LOINC, PHQ9_TOTAL_LOINC),),
+                codes=(Coding(LOINC, loinc.code),),
                 status="amended" if row["amends_id"] else "final",
                 effective=Period(taken, taken),
                 value=float(row["total"]),

@@ -15,6 +15,7 @@ from cocm.domain.episodes import DischargeReason
 from cocm.measures.models import Assessment
 from cocm.registry.models import Episode
 from cocm.reports import quality
+from cocm.reports.registry_facts import registry_facts
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -317,3 +318,39 @@ def test_the_quality_page_refuses_an_unknown_period(client, consultant):
 
     assert client.get("/reports/quality/?period=1999").status_code == 404
     assert client.get("/reports/quality/?measure=nope").status_code == 404
+
+
+def test_registry_rows_become_qi_core_facts(clinic, care_manager):
+    patient = factories.patient(clinic.organization)
+    episode = factories.episode(clinic, care_manager, the_patient=patient)
+    contact(episode, date(2026, 9, 2), care_manager, mode=Mode.PHONE)
+    contact(episode, date(2026, 9, 3), care_manager, mode=Mode.SECURE_MESSAGE)
+    original = phq9(episode, date(2026, 9, 2), 14)
+    corrected = phq9(episode, date(2026, 9, 2), 15)
+    Assessment.objects.filter(pk=original.pk).update(is_current=False)
+    Assessment.objects.filter(pk=corrected.pk).update(amends=original)
+    teen = Assessment.objects.create(
+        episode=episode,
+        instrument="PHQ-A",
+        taken_on=date(2026, 9, 9),
+        answers=[1] * 9,
+        total=9,
+        severity="mild",
+    )
+
+    (facts,) = registry_facts(clinic.organization, Episode.objects.all())
+
+    assert [e.id for e in facts.encounters] == [f"contact-{Contact.objects.first().pk}"]
+    (condition,) = facts.conditions
+    assert (condition.codes[0].code, condition.clinical_status, condition.verification_status) == (
+        "F32.1",
+        "active",
+        "confirmed",
+    )
+    assert condition.onset.start.date() == date(2026, 9, 1)  # the referral date
+    assert [(o.codes[0].code, o.status, o.value) for o in facts.observations] == [
+        ("44261-6", "amended", 15.0),
+        ("89204-2", "final", 9.0),
+    ]
+    assert facts.observations[1].id == f"assessment-{teen.pk}"
+    assert facts.fhir_id == str(patient.pk)

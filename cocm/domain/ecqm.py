@@ -375,7 +375,7 @@ class Cms159:
             self.denominator_identification_period.low, self.measure_assessment_period.high
         )
 
-    def has_hospice_services(self) -> Truth:
+    def has_hospice_services(self) -> bool:
         """CMS159 "Has Hospice Services in the Measure Assessment Period"."""
         span = self._exclusion_span
         p = self.patient

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from cocm.accounts.audit import record_access
-from cocm.registry.services import visible_episodes
+from cocm.registry.services import visible_episodes, visible_patients
 from cocm.reports import quality
 
 router = Router(tags=["quality"])
@@ -17,7 +17,9 @@ def _measure(request: HttpRequest, measure: str, period: str | None) -> dict[str
 
     user = routes.require(request, "view_quality_measures")
     year = quality.parse_period(period, measure, user.organization.today())
-    report = quality.quality_report(user.organization, visible_episodes(user), measure, year)
+    report = quality.quality_report(
+        user.organization, visible_episodes(user), measure, year, visible_patients(user)
+    )
     record_access(
         request, "view", f"quality {measure} {year}", patient_id=None, channel="api", user=user
     )

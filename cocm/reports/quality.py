@@ -62,10 +62,15 @@ def known_years(measure: str) -> list[int]:
 
 
 def quality_report(
-    organization: Any, episodes: QuerySet[Episode], measure: str, year: int
+    organization: Any,
+    episodes: QuerySet[Episode],
+    measure: str,
+    year: int,
+    patients: QuerySet[Patient] | None = None,
 ) -> QualityReport:
-    """Compute one measure for a measurement year over the patients of `episodes`."""
-    facts = registry_facts(organization, episodes)
+    """Compute one measure for a measurement year over the patients of `episodes` (and of
+    `patients`: those the user may open without an episode, e.g. imported over FHIR)."""
+    facts = registry_facts(organization, episodes, patients)
     data = measure_data(facts, measure, year)
     ids = [int(p["patient_id"]) for p in _all_patients(data)]
     names = {

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from cocm.accounts.audit import record_event
 from cocm.accounts.models import Organization
-from cocm.registry.models import Episode
+from cocm.registry.models import Episode, Patient
 from cocm.registry.services import InvalidRequest
 from cocm.reports import quality
 from cocm.spreadsheets import as_csv, as_xlsx
@@ -44,7 +44,9 @@ def organization_named(name: str | None) -> Organization:
 def run(command: Any, **options: Any) -> None:
     organization = organization_named(options.get("organization"))
     episodes = Episode.objects.filter(patient__organization=organization)
+    patients = Patient.objects.filter(organization=organization)
     if options.get("clinic"):
+        patients = patients.none()
         episodes = episodes.filter(clinic__name=options["clinic"])
         if not episodes.exists():
             raise CommandError(f"No episodes in a clinic named {options['clinic']!r}.")
@@ -57,7 +59,7 @@ def run(command: Any, **options: Any) -> None:
     if export_format == "xlsx" and output is None:
         raise CommandError("--output: an XLSX file needs a file name.")
     with transaction.atomic():
-        report = quality.quality_report(organization, episodes, options["measure"], year)
+        report = quality.quality_report(organization, episodes, options["measure"], year, patients)
         record_event("export", f"quality {options['measure']} {year} ({export_format})")
     if export_format == "json":
         content: str | bytes = json.dumps(report.data, indent=2) + "\n"

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from cocm.care.models import Contact, Mode
 from cocm.domain.clinical import (
@@ -56,12 +56,17 @@ def at_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def registry_facts(organization: Any, episodes: QuerySet[Episode]) -> list[PatientFacts]:
-    """Facts for every patient with an episode in `episodes`: six queries in all."""
+def registry_facts(
+    organization: Any, episodes: QuerySet[Episode], patients: QuerySet[Patient] | None = None
+) -> list[PatientFacts]:
+    """Facts for every patient with an episode in `episodes` (and every one of `patients`,
+    e.g. imported over FHIR without an episode), from the rows of those episodes: six
+    queries, seven with the FHIR import."""
     episode_ids = episodes.values("id")
-    patients = Patient.objects.filter(
-        organization=organization, episodes__id__in=episode_ids
-    ).distinct()
+    scope = Q(episodes__id__in=episode_ids)
+    if patients is not None:
+        scope |= Q(id__in=patients.values("id"))
+    patients = Patient.objects.filter(scope, organization=organization).distinct()
     births = dict(patients.values_list("id", "birth_date"))
     deceased: dict[int, datetime] = {}
     visits: dict[int, list[Encounter]] = defaultdict(list)

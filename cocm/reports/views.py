@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.permissions import requires
-from cocm.registry.services import InvalidRequest, visible_episodes
+from cocm.registry.services import InvalidRequest, visible_episodes, visible_patients
 from cocm.reports import quality
 from cocm.spreadsheets import spreadsheet_response
 
@@ -37,7 +37,9 @@ def quality_measures(request: HttpRequest) -> HttpResponseBase:
         year = quality.parse_period(request.GET.get("period"), measure, user.organization.today())
     except InvalidRequest as error:
         raise Http404(error.message) from error
-    report = quality.quality_report(user.organization, visible_episodes(user), measure, year)
+    report = quality.quality_report(
+        user.organization, visible_episodes(user), measure, year, visible_patients(user)
+    )
     export_format = request.GET.get("export")
     if export_format in ("csv", "xlsx"):
         record_access(

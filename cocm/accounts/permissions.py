@@ -56,6 +56,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_patient": frozenset({CM, PCP, ADMIN}),
     "break_glass": frozenset({CM, PC, PCP}),
     "view_audit_log": frozenset({ADMIN}),
+    # Quality measures with their patient lists (docs/quality.md): program leadership, i.e.
+    # the psychiatric consultant (medical director) and the organization admin.
+    "view_quality_measures": frozenset({PC, ADMIN}),
 }
 
 

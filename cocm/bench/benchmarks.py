@@ -34,6 +34,7 @@ from cocm.care.caseload import organization_caseload_rows
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
 from cocm.domain import billing as engine
 from cocm.registry.services import visible_episodes
+from cocm.reports import quality
 
 # The caseload tracker's data: the care manager's open episodes in her clinics with patient,
 # clinic and care manager, and per episode the figures the tracker shows (payer, contacts,
@@ -300,6 +301,66 @@ def patient_chart_page(population: Population) -> Callable[[], object]:
 def episode_api(population: Population) -> Callable[[], object]:
     client, headers = Client(), bearer_headers(population)
     return lambda: get_ok(client, f"/api/v1/episodes/{population.episode_id}", headers)
+
+
+# The quality measures' one-query floor: every row the denominator reads (diagnoses,
+# contacts with the patient, current PHQ-9/PHQ-A of the demo biller's clinics, i.e. all of them),
+# in one UNION ALL, without computing anything.
+QUALITY_FLOOR = """
+SELECT e.patient_id, d.code, d.onset_on, NULL
+FROM registry_diagnosis d JOIN registry_episode e ON e.id = d.episode_id
+WHERE e.clinic_id IN (SELECT m.clinic_id FROM accounts_membership m
+                      WHERE m.user_id = %(billing_user_id)s)
+UNION ALL
+SELECT e.patient_id, ct.mode, ct.occurred_on, ct.minutes
+FROM care_contact ct JOIN registry_episode e ON e.id = ct.episode_id
+WHERE e.clinic_id IN (SELECT m.clinic_id FROM accounts_membership m
+                      WHERE m.user_id = %(billing_user_id)s)
+  AND NOT ct.no_show AND ct.mode IN ('in_person', 'phone', 'video')
+UNION ALL
+SELECT e.patient_id, a.instrument, a.taken_on, a.total
+FROM measures_assessment a JOIN registry_episode e ON e.id = a.episode_id
+WHERE e.clinic_id IN (SELECT m.clinic_id FROM accounts_membership m
+                      WHERE m.user_id = %(billing_user_id)s)
+  AND a.is_current AND a.instrument IN ('PHQ-9', 'PHQ-A')
+"""
+QUALITY_TARGET = Target(p95_ms=3000, floor_ratio=3)
+
+
+def quality_measure(population: Population, measure: str) -> Callable[[], object]:
+    # As `GET /api/v1/quality/<measure>` computes it for a user of every demo clinic, for
+    # the latest measurement year with a version that is not after the population's year.
+    user = population.billing_user
+    years = [y for y in quality.known_years(measure) if y <= population.today.year]
+    year = years[-1] if years else quality.known_years(measure)[0]
+    episodes = visible_episodes(user)
+
+    def compute() -> object:
+        return quality.quality_report(user.organization, episodes.all(), measure, year)
+
+    report = compute()
+    assert isinstance(report, quality.QualityReport)
+    if not report.data.get("denominator"):
+        raise BenchmarkError(f"{measure} {year}: an empty denominator measures nothing.")
+    return compute
+
+
+@benchmark("CMS159 over the registry (quality_report), all clinics", floor=QUALITY_FLOOR,
+           target=QUALITY_TARGET, max_repeat=5)  # fmt: skip
+def quality_cms159(population: Population) -> Callable[[], object]:
+    return quality_measure(population, "cms159")
+
+
+@benchmark("CMS2 over the registry (quality_report), all clinics", floor=QUALITY_FLOOR,
+           target=QUALITY_TARGET, max_repeat=5)  # fmt: skip
+def quality_cms2(population: Population) -> Callable[[], object]:
+    return quality_measure(population, "cms2")
+
+
+@benchmark("HEDIS DRR-E over the registry (quality_report), all clinics", floor=QUALITY_FLOOR,
+           target=QUALITY_TARGET, max_repeat=5)  # fmt: skip
+def quality_drr(population: Population) -> Callable[[], object]:
+    return quality_measure(population, "drr")
 
 
 @load_benchmark(

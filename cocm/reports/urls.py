@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from cocm.reports import views
+
+urlpatterns = [
+    path("quality/", views.quality_measures, name="quality_measures"),
+]

@@ -1,0 +1,300 @@
+"""Quality measures over the registry (and imported FHIR data): CMS159, CMS2, DRR-E, DMS-E.
+
+One use case, `quality_report(organization, episodes, measure, year)`, shared by the API,
+the page and `cocm report quality`; it returns the contract's shape
+(../shared/API_CONTRACT.md `/quality/*`) as plain data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+
+from cocm.domain import ecqm, hedis
+from cocm.domain.clinical import PatientFacts
+from cocm.registry.models import Episode, Patient
+from cocm.registry.services import InvalidRequest
+from cocm.reports.registry_facts import registry_facts
+from cocm.reports.valuesets import package_valuesets
+from cocm.spreadsheets import Sheet
+
+MEASURES = ("cms159", "cms2", "drr", "dms")
+YEAR = re.compile(r"^\d{4}$")
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """A computed measure: the contract's JSON, and the patients' names for pages/exports."""
+
+    measure: str
+    data: dict[str, Any]
+    names: dict[str, tuple[str, str]]  # patient id → (MRN, name)
+
+
+def parse_period(value: str | None, measure: str, today: date) -> int:
+    """The measurement year asked for (default: this year), refused with the field named
+    when it is not a year for which the measure has a version."""
+    if measure not in MEASURES:
+        raise InvalidRequest(f"Unknown measure {measure!r}; one of {MEASURES}.", "measure")
+    if value in (None, ""):
+        value = str(today.year)
+    if not YEAR.match(str(value)):
+        raise InvalidRequest("The period is a measurement year, YYYY.", "period")
+    year = int(str(value))
+    known = known_years(measure)
+    if year not in known:
+        raise InvalidRequest(
+            f"No version of {measure} for measurement period {year}; known: "
+            f"{', '.join(map(str, known))}.",
+            "period",
+        )
+    return year
+
+
+def known_years(measure: str) -> list[int]:
+    """The measurement years with a version (HEDIS follows the eCQM packages' value sets)."""
+    family = "CMS2" if measure == "cms2" else "CMS159"
+    return sorted(year for (name, year) in ecqm.VERSIONS if name == family)
+
+
+def quality_report(
+    organization: Any,
+    episodes: QuerySet[Episode],
+    measure: str,
+    year: int,
+    patients: QuerySet[Patient] | None = None,
+) -> QualityReport:
+    """Compute one measure for a measurement year over the patients of `episodes` (and of
+    `patients`: those the user may open without an episode, e.g. imported over FHIR)."""
+    facts = registry_facts(organization, episodes, patients)
+    data = measure_data(facts, measure, year)
+    ids = [int(p["patient_id"]) for p in _all_patients(data)]
+    names = {
+        str(pk): (mrn, f"{family}, {given}")
+        for pk, mrn, family, given in Patient.objects.filter(id__in=ids).values_list(
+            "id", "mrn", "family_name", "given_name"
+        )
+    }
+    return QualityReport(measure, data, names)
+
+
+def _all_patients(data: dict[str, Any]) -> list[dict[str, Any]]:
+    if "assessment_periods" in data:
+        return [p for period in data["assessment_periods"] for p in period["patients"]]
+    return list(data["patients"])
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def measure_data(facts: list[PatientFacts], measure: str, year: int) -> dict[str, Any]:
+    """The contract's JSON for one measure over the given patients' facts (no database)."""
+    if measure == "cms159":
+        return ecqm_data(facts, ecqm.measure_version("CMS159", year))
+    if measure == "cms2":
+        return ecqm_data(facts, ecqm.measure_version("CMS2", year))
+    valuesets = package_valuesets(ecqm.measure_version("CMS159", year).package)
+    if measure == "drr":
+        return drr_data(facts, year, valuesets)
+    return dms_data(facts, year, valuesets)
+
+
+def ecqm_data(facts: list[PatientFacts], version: ecqm.MeasureVersion) -> dict[str, Any]:
+    """CMS159 or CMS2: counts, rate and the patients in the initial population."""
+    valuesets = package_valuesets(version.package)
+    compute = ecqm.cms159 if version.measure == "CMS159" else ecqm.cms2
+    fhir_ids = {f.id: f.fhir_id or f.id for f in facts}
+    results = [r for r in (compute(f, version, valuesets) for f in facts) if r.initial_population]
+    denominator = sum(r.denominator for r in results)
+    exclusions = sum(r.denominator_exclusion for r in results)
+    exceptions = sum(r.denominator_exception for r in results)
+    numerator = sum(r.numerator for r in results)
+    data: dict[str, Any] = {
+        "measure": version.measure,
+        "version": version.version,
+        "library": version.library,
+        "period": str(version.year),
+        "initial_population": len(results),
+        "denominator": denominator,
+        "denominator_exclusions": exclusions,
+        "numerator": numerator,
+        "rate": _rate(numerator, denominator - exclusions - exceptions),
+    }
+    if version.measure == "CMS2":
+        data["denominator_exceptions"] = exceptions
+    patients = []
+    for r in sorted(results, key=lambda r: int(r.patient_id) if r.patient_id.isdigit() else 0):
+        row: dict[str, Any] = {
+            "patient_id": int(r.patient_id) if r.patient_id.isdigit() else r.patient_id,
+            "fhir_id": fhir_ids[r.patient_id],
+            "index_date": r.index_date.isoformat() if r.index_date else None,
+            "in_initial_population": r.initial_population,
+            "in_denominator": r.denominator,
+            "excluded": r.denominator_exclusion,
+            "exclusion_reasons": list(r.exclusion_reasons),
+            "in_numerator": r.numerator,
+            "index_observation": r.index_observation,
+            "deciding_observation": r.deciding_observation,
+            "deciding_value": r.deciding_value,
+        }
+        if version.measure == "CMS2":
+            row["exception"] = r.denominator_exception
+            row["exception_reasons"] = list(r.exception_reasons)
+        patients.append(row)
+    data["patients"] = patients
+    return data
+
+
+def drr_data(
+    facts: list[PatientFacts], year: int, valuesets: Any, settings: hedis.DrrSettings | None = None
+) -> dict[str, Any]:
+    """DRR-E: denominator, exclusions, follow-up, remission and response with the patients."""
+    settings = settings or hedis.DrrSettings()
+    fhir_ids = {f.id: f.fhir_id or f.id for f in facts}
+    results = [r for r in (hedis.drr(f, year, valuesets, settings) for f in facts)]
+    results = [r for r in results if r.in_denominator]
+    denominator = len(results)
+    exclusions = sum(r.excluded for r in results)
+    counted = denominator - exclusions
+    intake = hedis.drr_intake_period(year, settings)
+    counts = {
+        key: sum(getattr(r, key) for r in results) for key in ("follow_up", "remission", "response")
+    }
+    return {
+        "measure": "DRR-E",
+        "version": f"HEDIS MY {year} (reference §4.3, [I] settings)",
+        "period": str(year),
+        "intake_period": [intake[0].isoformat(), intake[1].isoformat()],
+        "settings": settings.described(),
+        "initial_population": denominator,
+        "denominator": denominator,
+        "denominator_exclusions": exclusions,
+        "numerator": counts["remission"],
+        "rate": _rate(counts["remission"], counted),
+        **counts,
+        "rates": {key: _rate(value, counted) for key, value in counts.items()},
+        "patients": [
+            {
+                "patient_id": int(r.patient_id) if r.patient_id.isdigit() else r.patient_id,
+                "fhir_id": fhir_ids[r.patient_id],
+                "index_date": r.iesd.isoformat() if r.iesd else None,
+                "iesd": r.iesd.isoformat() if r.iesd else None,
+                "iesd_score": r.iesd_score,
+                "in_denominator": True,
+                "excluded": r.excluded,
+                "exclusion_reasons": list(r.exclusion_reasons),
+                "in_numerator": r.remission,
+                "follow_up": r.follow_up,
+                "remission": r.remission,
+                "response": r.response,
+                "index_observation": r.iesd_observation,
+                "deciding_observation": r.deciding_observation,
+                "deciding_value": r.deciding_value,
+            }
+            for r in sorted(results, key=lambda r: r.patient_id)
+        ],
+    }
+
+
+def dms_data(
+    facts: list[PatientFacts], year: int, valuesets: Any, settings: hedis.DmsSettings | None = None
+) -> dict[str, Any]:
+    """DMS-E: per assessment period, denominator, exclusions and numerator with the patients."""
+    settings = settings or hedis.DmsSettings()
+    fhir_ids = {f.id: f.fhir_id or f.id for f in facts}
+    per_patient = [hedis.dms(f, year, valuesets, settings) for f in facts]
+    periods = []
+    for index, (first, last) in enumerate(hedis.dms_assessment_periods(year, settings)):
+        rows = [results[index] for results in per_patient if results[index].in_denominator]
+        rows.sort(key=lambda r: r.patient_id)
+        denominator = len(rows)
+        exclusions = sum(r.excluded for r in rows)
+        numerator = sum(r.numerator for r in rows)
+        periods.append(
+            {
+                "start": first.isoformat(),
+                "end": last.isoformat(),
+                "denominator": denominator,
+                "denominator_exclusions": exclusions,
+                "numerator": numerator,
+                "rate": _rate(numerator, denominator - exclusions),
+                "patients": [
+                    {
+                        "patient_id": int(r.patient_id) if r.patient_id.isdigit() else r.patient_id,
+                        "fhir_id": fhir_ids[r.patient_id],
+                        "index_date": r.event_date.isoformat() if r.event_date else None,
+                        "in_denominator": True,
+                        "excluded": r.excluded,
+                        "exclusion_reasons": list(r.exclusion_reasons),
+                        "in_numerator": r.numerator,
+                        "deciding_observation": r.deciding_observation,
+                        "deciding_value": r.deciding_value,
+                    }
+                    for r in rows
+                ],
+            }
+        )
+    return {
+        "measure": "DMS-E",
+        "version": f"HEDIS MY {year} (reference §4.3, [I] settings)",
+        "period": str(year),
+        "settings": settings.described(),
+        "assessment_periods": periods,
+    }
+
+
+PATIENT_COLUMNS = (
+    ("patient_id", "Patient id"),
+    ("fhir_id", "FHIR id"),
+    ("index_date", "Index date"),
+    ("in_denominator", "In denominator"),
+    ("excluded", "Excluded"),
+    ("exclusion_reasons", "Exclusion reasons"),
+    ("exception", "Exception"),
+    ("exception_reasons", "Exception reasons"),
+    ("in_numerator", "In numerator"),
+    ("iesd_score", "IESD score"),
+    ("follow_up", "Follow-up"),
+    ("remission", "Remission"),
+    ("response", "Response"),
+    ("deciding_observation", "Deciding observation"),
+    ("deciding_value", "Deciding value"),
+)
+
+
+def patient_sheet(report: QualityReport) -> Sheet:
+    """The patient list as one table (for CSV/XLSX): the measure's columns, MRN and name."""
+    data = report.data
+    periods = data.get("assessment_periods")
+    sample = [p for period in periods for p in period["patients"]] if periods else data["patients"]
+    always = {"patient_id", "fhir_id", "index_date", "in_denominator", "excluded", "in_numerator"}
+    keys = [k for k, _ in PATIENT_COLUMNS if k in always or any(k in p for p in sample)]
+    headings = ["Measure", "Version", "Period"]
+    headings += ["Assessment period"] if periods else []
+    headings += ["MRN", "Patient"] + [dict(PATIENT_COLUMNS)[k] for k in keys]
+
+    def rows() -> list[list[Any]]:
+        found = []
+        groups = (
+            [(f"{p['start']} to {p['end']}", p["patients"]) for p in periods]
+            if periods
+            else [(None, data["patients"])]
+        )
+        for label, patients in groups:
+            for p in patients:
+                mrn, name = report.names.get(str(p["patient_id"]), ("", ""))
+                row = [data["measure"], data["version"], data["period"]]
+                row += [label] if periods else []
+                row += [mrn, name]
+                for k in keys:
+                    value = p.get(k)
+                    row.append("; ".join(value) if isinstance(value, list) else value)
+                found.append(row)
+        return found
+
+    return Sheet(f"{data['measure']} {data['period']}", headings, rows())

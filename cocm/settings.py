@@ -256,6 +256,11 @@ COCM_SMS_FILE = os.environ.get("COCM_SMS_FILE", str(DATA_DIR / "sms-outbox.log")
 # GAD-7 remission below 5 follows the PHQ-9 convention ([I], rules section 3).
 COCM_REMISSION_CUTOFF = int(os.environ.get("COCM_REMISSION_CUTOFF", "5"))
 
+# Date bounds (cocm/domain/dates.py): birth dates at most this many years ago, record dates
+# (referrals, visits, coverage) at most this many years ago.
+COCM_OLDEST_AGE_YEARS = int(os.environ.get("COCM_OLDEST_AGE_YEARS", "125"))
+COCM_RECORD_YEARS_BACK = int(os.environ.get("COCM_RECORD_YEARS_BACK", "30"))
+
 # Rate limits (self-report links) count in this cache. Redis shares the counts across
 # workers; without it each worker counts on its own (limits are then per worker).
 if os.environ.get("COCM_REDIS_URL"):

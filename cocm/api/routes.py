@@ -524,6 +524,7 @@ def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> S
             summary=payload.summary,
             recommendations=[care.RecommendationInput(**r.dict()) for r in payload.recommendations],
             as_of=user.organization.today(),
+            confirm_same_day=payload.confirm_same_day,
         )
         audit(request, "create", "caseload review", episode.patient_id, review.id)
     return Status(201, review_out(review))

@@ -19,7 +19,7 @@ from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization
 from cocm.care.models import CaseReview, Contact, Recommendation
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import score
-from cocm.measures.models import Assessment, SafetyAlert
+from cocm.measures.models import Assessment, SafetyAlert, TreatmentChange
 from cocm.registry.models import Coverage, Diagnosis, Episode, Patient, StatusChange
 
 DEMO_ORGANIZATION = "Demo Health"
@@ -633,6 +633,13 @@ RECOMMENDATIONS = (
     ("refer_specialty", "", ""),
 )
 
+SEEDED_TREATMENT_KIND = {
+    "start_medication": TreatmentChange.Kind.MEDICATION_START,
+    "change_medication": TreatmentChange.Kind.MEDICATION_CHANGE,
+    "psychotherapy": TreatmentChange.Kind.PSYCHOTHERAPY,
+    "refer_specialty": TreatmentChange.Kind.REFERRAL,
+}
+
 
 def create_care(rng: random.Random, episodes: list[Episode], as_of: date) -> None:
     """Contacts every 1-3 weeks (realistic monthly minutes), consultant reviews about every
@@ -741,6 +748,24 @@ def create_care(rng: random.Random, episodes: list[Episode], as_of: date) -> Non
             for review, _, item in reviews
             if item is not None
             for kind, medication, dose in [item]
+        ],
+        batch_size=5000,
+    )
+    # An accepted recommendation enters the treatment log, as `care.services.respond` does,
+    # so the trajectories carry their treatment-change markers.
+    TreatmentChange.objects.bulk_create(
+        [
+            TreatmentChange(
+                episode=review.episode,
+                on=review.reviewed_on + timedelta(days=2),
+                kind=SEEDED_TREATMENT_KIND[kind],
+                description=" ".join(part for part in (medication, dose) if part) or kind_label,
+                recorded_by=review.episode.referring_pcp,
+            )
+            for review, _, item in reviews
+            if item is not None and review.reviewed_on < answered_before
+            for kind, medication, dose in [item]
+            for kind_label in [Recommendation.Kind(kind).label]
         ],
         batch_size=5000,
     )

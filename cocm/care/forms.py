@@ -67,6 +67,17 @@ class ResponseForm(forms.Form):
     )
 
 
+class ReviewAnswerForm(ResponseForm):
+    """One recommendation's answer on the review's page; left blank, it waits."""
+
+    status = forms.ChoiceField(
+        choices=[("", "Answer later"), *ResponseForm.base_fields["status"].choices],
+        widget=forms.RadioSelect,
+        required=False,
+        label="Answer",
+    )
+
+
 class RelapsePlanForm(forms.Form):
     warning_signs = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     coping_steps = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))

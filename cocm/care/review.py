@@ -273,3 +273,73 @@ def review_context(episode: Episode, row: TrackerRow) -> dict[str, object]:
         "flags": plain_flags(row.flags),
         "trends": row_trends(row),
     }
+
+
+# ----------------------------------------------------------------------------- the PCP
+
+
+@dataclass
+class WaitingReview:
+    """A review with recommendations waiting for this PCP."""
+
+    review_id: int
+    episode_id: int
+    patient: str
+    patient_id: int
+    consultant: str
+    reviewed_on: date
+    summary: str
+    recommendations: list[Recommendation]
+    trends: list[Trend]
+    flags: list[PlainFlag]
+
+
+def pending_by_episode(user: User, episodes: QuerySet[Episode]) -> dict[int, "WaitingReview"]:
+    """Per episode, the first review whose recommendations wait for the PCP."""
+    pending = list(
+        Recommendation.objects.filter(
+            pcp=user, status=Recommendation.Status.PENDING, episode__in=episodes
+        )
+        .select_related("episode__patient", "review__consultant")
+        .order_by("created_at", "id")
+    )
+    groups = _group(pending, {})
+    by_episode: dict[int, WaitingReview] = {}
+    for group in groups:
+        by_episode.setdefault(group.episode_id, group)
+    return by_episode
+
+
+def waiting_reviews(user: User, pending: list[Recommendation]) -> list[WaitingReview]:
+    """The pending recommendations grouped by review, each with its patient's latest scores
+    and trend, oldest review first."""
+    episode_ids = {rec.episode_id for rec in pending}
+    rows = {
+        row.episode_id: row
+        for row in organization_caseload_rows(
+            user.organization, visible_episodes(user).filter(id__in=episode_ids)
+        )
+    }
+    return _group(pending, rows)
+
+
+def _group(pending: list[Recommendation], rows: dict[int, TrackerRow]) -> list[WaitingReview]:
+    groups: dict[int, WaitingReview] = {}
+    for rec in pending:
+        group = groups.get(rec.review_id)
+        if group is None:
+            row = rows.get(rec.episode_id)
+            group = groups[rec.review_id] = WaitingReview(
+                review_id=rec.review_id,
+                episode_id=rec.episode_id,
+                patient=str(rec.episode.patient),
+                patient_id=rec.episode.patient_id,
+                consultant=str(rec.review.consultant),
+                reviewed_on=rec.review.reviewed_on,
+                summary=rec.review.summary,
+                recommendations=[],
+                trends=row_trends(row) if row else [],
+                flags=plain_flags(row.flags) if row else [],
+            )
+        group.recommendations.append(rec)
+    return list(groups.values())

@@ -24,10 +24,11 @@ from cocm.care.forms import (
     RecommendationFormSet,
     RelapsePlanForm,
     ResponseForm,
+    ReviewAnswerForm,
     ReviewForm,
     ReviewRequestForm,
 )
-from cocm.care.models import FollowUp, Recommendation
+from cocm.care.models import CaseReview, FollowUp, Recommendation
 from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import FlagCode, flag_labels
@@ -49,11 +50,29 @@ def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[Tracke
 
 @requires("view_referrals")
 def pcp_patients(request: HttpRequest) -> HttpResponse:
-    episodes = visible_episodes(request.user).filter(referring_pcp=request.user).open()
-    rows = organization_caseload_rows(request.user.organization, episodes)
+    """The PCP's landing page: clinical status of the patients they referred, not billing."""
+    user = request.user
+    episodes = visible_episodes(user).filter(referring_pcp=user).open()
+    rows = organization_caseload_rows(user.organization, episodes)
     rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
+    waiting = review.pending_by_episode(user, episodes)
     record_access(request, "view", "pcp referrals", patient_id=None)
-    return render(request, "registry/pcp_patients.html", {"rows": rows, **table_context()})
+    return render(
+        request,
+        "registry/pcp_patients.html",
+        {
+            "rows": [
+                (
+                    row,
+                    review.row_trends(row),
+                    review.plain_flags(row.flags),
+                    waiting.get(row.episode_id),
+                )
+                for row in rows
+            ],
+            "waiting_total": sum(len(w.recommendations) for w in waiting.values()),
+        },
+    )
 
 
 # A care manager's whole caseload fits one page; a clinic or organization view is paged
@@ -351,17 +370,19 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
 
 @requires("answer_recommendation")
 def pcp_inbox(request: HttpRequest) -> HttpResponse:
+    """Recommendations waiting for the PCP, one card per review with the patient's scores."""
+    user = request.user
     pending = (
         Recommendation.objects.filter(
-            pcp=request.user,
+            pcp=user,
             status=Recommendation.Status.PENDING,
-            episode__in=visible_episodes(request.user),
+            episode__in=visible_episodes(user),
         )
         .select_related("episode__patient", "review__consultant")
-        .order_by("created_at")
+        .order_by("created_at", "id")
     )
     answered = (
-        Recommendation.objects.filter(pcp=request.user)
+        Recommendation.objects.filter(pcp=user)
         .exclude(status=Recommendation.Status.PENDING)
         .select_related("episode__patient")
         .order_by("-responded_at")[:20]
@@ -370,7 +391,85 @@ def pcp_inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "care/pcp_inbox.html",
-        {"pending": pending, "answered": answered, "form": ResponseForm()},
+        {
+            "pending": pending,
+            "groups": review.waiting_reviews(user, list(pending)),
+            "answered": answered,
+        },
+    )
+
+
+@requires("answer_recommendation")
+def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
+    """Every recommendation of one review answered on one screen, in one transaction."""
+    user = request.user
+    case_review = get_object_or_404(
+        CaseReview.objects.filter(episode__in=visible_episodes(user)).select_related(
+            "episode__patient", "consultant"
+        ),
+        id=review_id,
+    )
+    episode = case_review.episode
+    pending = list(
+        case_review.recommendations.filter(pcp=user, status=Recommendation.Status.PENDING)
+    )
+    forms_by_rec = [
+        (rec, ReviewAnswerForm(request.POST or None, prefix=f"rec{rec.id}")) for rec in pending
+    ]
+    if request.method == "POST" and all(form.is_valid() for _, form in forms_by_rec):
+        chosen = [(rec, form) for rec, form in forms_by_rec if form.cleaned_data["status"]]
+        current = None
+        try:
+            with transaction.atomic():
+                for rec, form in chosen:
+                    current = form
+                    services.respond(
+                        rec,
+                        status=form.cleaned_data["status"],
+                        note=form.cleaned_data["note"],
+                        by=user,
+                        as_of=user.organization.today(),
+                    )
+                    record_access(
+                        request,
+                        "update",
+                        "recommendation",
+                        patient_id=episode.patient_id,
+                        object_id=rec.id,
+                    )
+        except InvalidRequest as error:
+            form_error(current, error)
+        else:
+            if chosen:
+                messages.success(
+                    request,
+                    f"{len(chosen)} answer{'s' if len(chosen) != 1 else ''} sent for "
+                    f"{episode.patient}.",
+                )
+                return redirect("pcp_inbox")
+            messages.error(request, "Choose an answer for at least one recommendation.")
+    row = organization_caseload_rows(
+        user.organization, visible_episodes(user).filter(id=episode.id)
+    )[0]
+    record_access(
+        request,
+        "view",
+        "review recommendations",
+        patient_id=episode.patient_id,
+        object_id=case_review.id,
+    )
+    return render(
+        request,
+        "care/answer_review.html",
+        {
+            "review": case_review,
+            "episode": episode,
+            "forms": forms_by_rec,
+            "answered": case_review.recommendations.exclude(status=Recommendation.Status.PENDING),
+            "trends": review.row_trends(row),
+            "flags": review.plain_flags(row.flags),
+            "last_measure_on": row.last_measure_on,
+        },
     )
 
 

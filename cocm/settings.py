@@ -165,6 +165,13 @@ COCM_BREAK_GLASS_HOURS = int(os.environ.get("COCM_BREAK_GLASS_HOURS", "4"))
 # Two-factor sign-in: time-based one-time passwords (RFC 6238) from an authenticator app.
 OTP_TOTP_ISSUER = "CoCM Registry"
 COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report")
+# Roles that always sign in with a one-time code, whatever the organization chose (it may
+# add others): organization admins hold users, roles and the audit log. Comma-separated.
+COCM_TWO_FACTOR_ROLES = tuple(
+    role.strip()
+    for role in os.environ.get("COCM_TWO_FACTOR_ROLES", "org_admin").split(",")
+    if role.strip()
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

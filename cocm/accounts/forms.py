@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from cocm.accounts.models import Organization, Role, User
 
@@ -28,6 +29,14 @@ class TwoFactorRolesForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["two_factor_roles"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        always = [Role(r).label for r in Role if r in settings.COCM_TWO_FACTOR_ROLES]
+        if always:
+            self.fields[
+                "two_factor_roles"
+            ].help_text = f"Always required, whatever is ticked: {', '.join(always)}."
 
 
 class AuditFilterForm(forms.Form):

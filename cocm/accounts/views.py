@@ -64,7 +64,7 @@ def organization(request: HttpRequest) -> HttpResponse:
             "organization": org,
             "clinics": clinics,
             "users": users,
-            "two_factor_roles": [Role(r).label for r in org.two_factor_roles if r in Role],
+            "two_factor_roles": [Role(r).label for r in Role if r in org.two_factor_role_set],
         },
     )
 

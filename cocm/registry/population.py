@@ -240,6 +240,8 @@ def ensure_organization(n_patients: int) -> tuple[Organization, list[Clinic], St
         for clinic in clinics:
             Membership.objects.get_or_create(user=user, clinic=clinic, role=role)
         staff.demo[username] = user
+    from cocm.accounts.admin import org_admin_permissions
+
     if role_permissions := org_admin_permissions():
         staff.demo["orgadmin"].user_permissions.set(role_permissions)
 
@@ -271,24 +273,6 @@ def ensure_organization(n_patients: int) -> tuple[Organization, list[Clinic], St
                 members.append(user)
             bucket[clinic.id] = members
     return org, clinics, staff
-
-
-def org_admin_permissions() -> list:  # type: ignore[type-arg]
-    from django.contrib.auth.models import Permission
-
-    return list(
-        Permission.objects.filter(
-            Q(
-                content_type__app_label="accounts",
-                content_type__model__in=["user", "clinic", "membership", "organization"],
-            )
-            | Q(content_type__app_label="care", content_type__model="caresettings")
-            | Q(
-                content_type__app_label="billing",
-                content_type__model__in=["billingsettings", "payerrule", "feeschedule"],
-            )
-        )
-    )
 
 
 def build_population(

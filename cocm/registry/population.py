@@ -13,7 +13,6 @@ from itertools import islice
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Q
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
 from cocm.care.models import CaseReview, Contact, Recommendation

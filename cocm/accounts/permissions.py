@@ -76,6 +76,7 @@ def requires(capability: str) -> Callable[..., Any]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not can(request.user, capability):
+                request.denied_capability = capability  # type: ignore[attr-defined]  # 403 page
                 raise PermissionDenied(f"Your role does not allow: {capability}.")
             return view(request, *args, **kwargs)
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views import defaults
 
@@ -26,7 +27,7 @@ from cocm.accounts.models import (
     Role,
     User,
 )
-from cocm.accounts.permissions import requires
+from cocm.accounts.permissions import PERMISSIONS, requires
 from cocm.registry.models import Patient
 from cocm.registry.services import visible_patients
 
@@ -218,6 +219,47 @@ def break_glass_report(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/break_glass_report.html", {"grants": grants, "now": timezone.now()}
     )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 403 handler: in the product's layout, who may open the page, and what the
+    user's own roles can do instead (the menu, and their home)."""
+    capability = getattr(request, "denied_capability", None)
+    allowed = PERMISSIONS.get(capability, frozenset()) if capability else frozenset()
+    user = request.user
+    roles = [Role(r).label for r in Role if user.is_authenticated and user.has_role(r)]
+    return render(
+        request,
+        "403.html",
+        {
+            "allowed_roles": [Role(r).label for r in Role if r in allowed],
+            "your_roles": roles,
+        },
+        status=403,
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 handler, in the product's layout (the path is not repeated: it may hold
+    an id)."""
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler: the layout if it can be drawn, plain text if even that fails."""
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:  # the error page must not fail in turn
+        return HttpResponse(
+            "Something went wrong on our side; it has been logged. Try again in a moment.",
+            content_type="text/plain",
+            status=500,
+        )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers (and the Django admin's pages) ask for /favicon.ico."""
+    return redirect(static("cocm/favicon.svg"), permanent=True)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -40,10 +40,17 @@ class TwoFactorRolesForm(forms.ModelForm):
 
 
 class AuditFilterForm(forms.Form):
-    """Search the audit log by user, patient and period (ids only: no names in URLs)."""
+    """Search the audit log by user, patient (name or MRN), action and period. The page posts
+    the form: a patient's name or MRN never goes into a URL."""
 
     user = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
+    patient = forms.CharField(
+        required=False, max_length=100, label="Patient (name or MRN)", strip=True
+    )
+    patient_id = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    action = forms.ChoiceField(required=False, label="Action")
     since = forms.DateField(required=False, widget=DateInput, label="From")
     until = forms.DateField(required=False, widget=DateInput, label="To")
 
@@ -52,6 +59,9 @@ class AuditFilterForm(forms.Form):
         self.fields["user"].queryset = User.objects.filter(organization=organization).order_by(
             "username"
         )
+        from cocm.accounts.models import AuditEvent
+
+        self.fields["action"].choices = [("", "any"), *AuditEvent.Action.choices]
 
     def clean(self) -> dict:
         data = super().clean()

@@ -31,7 +31,9 @@ demo: install ## run the product with a synthetic demo population at http://127.
 	$(BIN)/cocm migrate --verbosity 0
 	$(BIN)/cocm seed --patients $(DEMO_PATIENTS) --if-empty
 	@echo "Serving http://127.0.0.1:8000 — sign in with a login printed above."
-	$(BIN)/cocm serve --bind 127.0.0.1:8000
+	@echo "orgadmin signs in with a one-time code: on the first sign-in, add the key shown to an authenticator app."
+# As the product runs: DEBUG off (the real error pages), static files served by whitenoise.
+	COCM_DEBUG=0 $(BIN)/cocm serve --bind 127.0.0.1:8000
 
 test: install chromium lint domain-coverage test-suite ## install everything and run every check and test
 

@@ -192,6 +192,13 @@ COCM_BREAK_GLASS_HOURS = env.int("COCM_BREAK_GLASS_HOURS", 4, validate=Range(min
 # Two-factor sign-in: time-based one-time passwords (RFC 6238) from an authenticator app.
 OTP_TOTP_ISSUER = "CoCM Registry"
 COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report")
+# Roles that always sign in with a one-time code, whatever the organization chose (it may
+# add others): organization admins hold users, roles and the audit log. Comma-separated.
+COCM_TWO_FACTOR_ROLES = tuple(
+    role.strip()
+    for role in os.environ.get("COCM_TWO_FACTOR_ROLES", "org_admin").split(",")
+    if role.strip()
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -282,6 +289,11 @@ COCM_SMS_BACKEND = env.str("COCM_SMS_BACKEND", "cocm.measures.sms.FileBackend")
 COCM_SMS_FILE = env.str("COCM_SMS_FILE", str(DATA_DIR / "sms-outbox.log"))
 # GAD-7 remission below 5 follows the PHQ-9 convention ([I], rules section 3).
 COCM_REMISSION_CUTOFF = env.int("COCM_REMISSION_CUTOFF", 5, validate=Range(min=1, max=27))
+
+# Date bounds (cocm/domain/dates.py): birth dates at most this many years ago, record dates
+# (referrals, visits, coverage) at most this many years ago.
+COCM_OLDEST_AGE_YEARS = int(os.environ.get("COCM_OLDEST_AGE_YEARS", "125"))
+COCM_RECORD_YEARS_BACK = int(os.environ.get("COCM_RECORD_YEARS_BACK", "30"))
 
 # Rate limits (self-report links) count in this cache. Redis shares the counts across
 # workers; without it each worker counts on its own (limits are then per worker).

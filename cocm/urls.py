@@ -10,6 +10,7 @@ from cocm.registry import views as registry
 
 urlpatterns = [
     path("", accounts.home, name="home"),
+    path("favicon.ico", accounts.favicon, name="favicon"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -69,3 +70,7 @@ urlpatterns = [
 
 # A request body over the size limit is answered with a 413 that says so.
 handler400 = "cocm.accounts.views.bad_request"
+# Error pages in the product's layout, saying what to do next.
+handler403 = "cocm.accounts.views.permission_denied"
+handler404 = "cocm.accounts.views.page_not_found"
+handler500 = "cocm.accounts.views.server_error"

@@ -34,6 +34,31 @@ def test_clock(request):
 
 
 @pytest.fixture(autouse=True)
+def force_login_passes_two_factor(monkeypatch):
+    """`Client.force_login` skips the password; it skips the one-time code too, with a
+    confirmed authenticator, as if the code had been typed (organization admins always need
+    one). Signing in through the pages (tests/accounts, the browser tests) asks for it."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from cocm.accounts.middleware import must_use_two_factor
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):  # type: ignore[no-untyped-def]
+        original(self, user, backend)
+        if must_use_two_factor(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            device = device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     # Rate-limit counters live in the cache; each test starts with none.
     from django.core.cache import cache

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 
 from cocm.accounts.models import (
     ApiToken,
@@ -8,8 +10,38 @@ from cocm.accounts.models import (
     Clinic,
     Membership,
     Organization,
+    Role,
     User,
 )
+
+# What an organization admin edits in this admin; roles decide it, never a permission ticked
+# by hand (the permission table of the product is cocm/accounts/permissions.py).
+ORG_ADMIN_MODELS = (
+    Q(
+        content_type__app_label="accounts",
+        content_type__model__in=["user", "clinic", "membership", "organization"],
+    )
+    | Q(content_type__app_label="care", content_type__model="caresettings")
+    | Q(
+        content_type__app_label="billing",
+        content_type__model__in=["billingsettings", "payerrule", "feeschedule"],
+    )
+)
+
+
+def org_admin_permissions() -> list[Permission]:
+    return list(Permission.objects.filter(ORG_ADMIN_MODELS))
+
+
+def sync_admin_access(user: User) -> None:
+    """An organization admin may use this admin on the models above; nobody else may."""
+    is_org_admin = user.memberships.filter(role=Role.ORG_ADMIN).exists()
+    if user.is_superuser:
+        return
+    if user.is_staff != is_org_admin:
+        user.is_staff = is_org_admin
+        user.save(update_fields=["is_staff"])
+    user.user_permissions.set(org_admin_permissions() if is_org_admin else [])
 
 
 class OrganizationScoped(admin.ModelAdmin):
@@ -36,18 +68,50 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(OrganizationScoped, DjangoUserAdmin):
+    """Users of the organization. Access follows the roles given in the memberships below:
+    no superuser box an organization admin could not apply, no raw permission strings."""
+
     inlines = [MembershipInline]
     list_display = ["username", "first_name", "last_name", "credentials", "is_active"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Organization", {"fields": ("organization", "credentials")}),
     )
+    # What an organization admin can really change (organization and admin access follow
+    # from the admin's own organization and the roles).
+    org_admin_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email", "credentials")}),
+        ("Access", {"fields": ("is_active",)}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+
+    def get_fieldsets(self, request, obj=None):  # type: ignore[no-untyped-def]
+        if obj is None or request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.org_admin_fieldsets
+
+    def get_list_filter(self, request):  # type: ignore[no-untyped-def]
+        if request.user.is_superuser:
+            return super().get_list_filter(request)
+        return ["is_active", "memberships__role"]
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return ["last_login", "date_joined"] if not request.user.is_superuser else []
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if not request.user.is_superuser:
             obj.organization = request.user.organization
             obj.is_superuser = False
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+        super().save_related(request, form, formsets, change)
+        sync_admin_access(form.instance)
+
+
+# The product's roles are memberships; Django's groups would be a second, unused system.
+admin.site.unregister(Group)
 
 
 @admin.register(Clinic)

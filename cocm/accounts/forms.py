@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from cocm.accounts.models import Organization, Role, User
 
@@ -29,12 +30,27 @@ class TwoFactorRolesForm(forms.ModelForm):
         model = Organization
         fields = ["two_factor_roles"]
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        always = [Role(r).label for r in Role if r in settings.COCM_TWO_FACTOR_ROLES]
+        if always:
+            self.fields[
+                "two_factor_roles"
+            ].help_text = f"Always required, whatever is ticked: {', '.join(always)}."
+
 
 class AuditFilterForm(forms.Form):
-    """Search the audit log by user, patient and period (ids only: no names in URLs)."""
+    """Search the audit log by user, patient (name or MRN), action and period. The page posts
+    the form: a patient's name or MRN never goes into a URL."""
 
     user = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
+    patient = forms.CharField(
+        required=False, max_length=100, label="Patient (name or MRN)", strip=True
+    )
+    patient_id = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    action = forms.ChoiceField(required=False, label="Action")
     since = forms.DateField(required=False, widget=DateInput, label="From")
     until = forms.DateField(required=False, widget=DateInput, label="To")
 
@@ -43,6 +59,9 @@ class AuditFilterForm(forms.Form):
         self.fields["user"].queryset = User.objects.filter(organization=organization).order_by(
             "username"
         )
+        from cocm.accounts.models import AuditEvent
+
+        self.fields["action"].choices = [("", "any"), *AuditEvent.Action.choices]
 
     def clean(self) -> dict:
         data = super().clean()

@@ -3,6 +3,7 @@ import secrets
 import zoneinfo
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -23,7 +24,8 @@ class Organization(models.Model):
         max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
     # Roles whose members must sign in with a one-time code as well as their password
-    # (ONC 170.315(d)(13)); the organization admin chooses them.
+    # (ONC 170.315(d)(13)); the organization admin chooses them, beyond the roles that always
+    # must (settings.COCM_TWO_FACTOR_ROLES: organization admins by default).
     two_factor_roles = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
@@ -37,7 +39,12 @@ class Organization(models.Model):
         return timezone.localdate(timezone=self.tz)
 
     def requires_two_factor(self, roles: frozenset[str]) -> bool:
-        return bool(roles.intersection(self.two_factor_roles))
+        return bool(roles & self.two_factor_role_set)
+
+    @property
+    def two_factor_role_set(self) -> frozenset[str]:
+        """The roles chosen by the organization and those the deployment always requires."""
+        return frozenset(self.two_factor_roles) | frozenset(settings.COCM_TWO_FACTOR_ROLES)
 
 
 class ClinicSetting(models.TextChoices):

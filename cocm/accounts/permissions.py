@@ -6,8 +6,9 @@ break-glass grant) is applied by the querysets in `cocm.registry.services`.
 
 Minimum necessary (45 CFR 164.502(b)): billing staff see demographics, coverage and billing,
 never assessments or notes (`view_clinical`); organization admins manage users, security
-settings and the audit log. tests/security/test_access_matrix.py walks every URL and API
-operation for every role against this table.
+settings and the audit log, and see a patient's chart without its clinical parts.
+tests/security/test_access_matrix.py walks every URL and API operation for every role
+against this table, and every page's content against SECTIONS and CLINICAL_TERMS.
 """
 
 from collections.abc import Callable
@@ -27,7 +28,9 @@ BILLING = Role.BILLING
 ADMIN = Role.ORG_ADMIN
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "view_caseload": frozenset({CM, PC, ADMIN}),
+    # The caseload shows scores, flags and safety alerts: clinical, so not for organization
+    # admins (minimum necessary); their view of the programme is the coming reports.
+    "view_caseload": frozenset({CM, PC}),
     "view_patient": frozenset({CM, PC, PCP, BILLING, ADMIN}),
     "register_patient": frozenset({CM, PCP, ADMIN}),
     "refer_patient": frozenset({CM, PCP}),
@@ -42,7 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "follow_up_safety_alert": frozenset({CM, PC, PCP}),
     "record_treatment_change": frozenset({CM, PC, PCP}),
     "record_contact": frozenset({CM, PC, PCP}),
-    "export_caseload": frozenset({CM, PC, ADMIN}),
+    "export_caseload": frozenset({CM, PC}),
     "request_review": frozenset({CM}),
     "run_caseload_review": frozenset({PC}),
     "answer_recommendation": frozenset({PCP}),
@@ -60,6 +63,40 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the psychiatric consultant (medical director) and the organization admin.
     "view_quality_measures": frozenset({PC, ADMIN}),
 }
+
+# The parts of a page about a patient, and the capability each needs. A template wraps each
+# part in {% section "name" %} (cocm/accounts/templatetags/access.py): the part is drawn only
+# for roles holding the capability, so a new page inherits the rule by naming its parts.
+SECTIONS: dict[str, str] = {
+    "demographics": "view_patient",
+    "episode": "view_patient",
+    "coverage": "view_patient",
+    "timeline": "view_patient",
+    "safety-alerts": "view_clinical",
+    "measures": "view_clinical",
+    "care": "view_clinical",
+    "billing": "view_billing",
+}
+# Words only clinical content carries (scales, symptoms, safety, notes and decisions): no page
+# shown to a role without `view_clinical` contains them (tests/security/test_access_matrix.py).
+CLINICAL_TERMS: tuple[str, ...] = (
+    "PHQ-9",
+    "GAD-7",
+    "PHQ-A",
+    "EPDS",
+    "PCL-5",
+    "safety alert",
+    "Safety alert",
+    "item 9",
+    "treat-to-target",
+    "Trajector",
+    "remission",
+    "Caseload review.",
+    "Reviewed progress and plan.",
+    "Recommendation",
+    "relapse-prevention plan",
+    "Relapse-prevention plan",
+)
 
 
 def can(user: Any, capability: str) -> bool:
@@ -80,6 +117,7 @@ def requires(capability: str) -> Callable[..., Any]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not can(request.user, capability):
+                request.denied_capability = capability  # type: ignore[attr-defined]  # 403 page
                 raise PermissionDenied(f"Your role does not allow: {capability}.")
             return view(request, *args, **kwargs)
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views import defaults
 
@@ -26,7 +27,7 @@ from cocm.accounts.models import (
     Role,
     User,
 )
-from cocm.accounts.permissions import requires
+from cocm.accounts.permissions import PERMISSIONS, can, requires
 from cocm.registry.models import Patient
 from cocm.registry.services import visible_patients
 
@@ -64,7 +65,7 @@ def organization(request: HttpRequest) -> HttpResponse:
             "organization": org,
             "clinics": clinics,
             "users": users,
-            "two_factor_roles": [Role(r).label for r in org.two_factor_roles if r in Role],
+            "two_factor_roles": [Role(r).label for r in Role if r in org.two_factor_role_set],
         },
     )
 
@@ -84,6 +85,27 @@ def organization_security(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/security_settings.html", {"form": form})
 
 
+def patients_matching(organization: Organization, text: str) -> QuerySet[Patient]:
+    """Patient ids by MRN, or by name: "Wright", "Rosa Wright", "Wright, Rosa"."""
+    words = [w for w in text.replace(",", " ").split() if w]
+    by_name = Q()
+    for word in words:
+        by_name &= Q(family_name__istartswith=word) | Q(given_name__istartswith=word)
+    return Patient.objects.filter(
+        Q(mrn__iexact=text.strip()) | by_name, organization=organization
+    ).values("id")
+
+
+def patient_labels(user: User, patient_ids: set[int]) -> dict[int, str]:
+    """ "Family, Given (MRN)" of the patients the user may open; others stay ids."""
+    if not can(user, "view_patient"):
+        return {}
+    return {
+        patient.id: f"{patient} ({patient.mrn})"
+        for patient in visible_patients(user).filter(id__in=patient_ids)
+    }
+
+
 def audit_events_for(organization: Organization, form: AuditFilterForm) -> QuerySet[AuditEvent]:
     """The organization's events (its users' and its patients'), filtered, newest first."""
     patients = Patient.objects.filter(organization=organization).values("id")
@@ -95,6 +117,10 @@ def audit_events_for(organization: Organization, form: AuditFilterForm) -> Query
         events = events.filter(user=data["user"])
     if data.get("patient_id"):
         events = events.filter(patient_id=data["patient_id"])
+    if data.get("patient"):
+        events = events.filter(patient_id__in=patients_matching(organization, data["patient"]))
+    if data.get("action"):
+        events = events.filter(action=data["action"])
     zone = organization.tz
     if data.get("since"):
         start = datetime.combine(data["since"], time.min, tzinfo=zone)
@@ -107,16 +133,27 @@ def audit_events_for(organization: Organization, form: AuditFilterForm) -> Query
 
 @requires("view_audit_log")
 def audit_log(request: HttpRequest) -> HttpResponse:
+    """The log, newest first; the filter form is posted (names and MRNs stay out of URLs)."""
     organization = request.user.organization
-    form = AuditFilterForm(request.GET or None, organization=organization)
-    page = Paginator(audit_events_for(organization, form), 100).get_page(request.GET.get("page"))
+    data = request.POST if request.method == "POST" else request.GET
+    form = AuditFilterForm(data or None, organization=organization)
+    page = Paginator(audit_events_for(organization, form), 100).get_page(data.get("page"))
+    labels = patient_labels(request.user, {e.patient_id for e in page if e.patient_id})
     record_access(request, "view", "audit log", patient_id=None)
-    query = request.GET.copy()
-    query.pop("page", None)
+    filters = [
+        (name, value)
+        for name, value in data.items()
+        if name in AuditFilterForm.base_fields and value
+    ]
     return render(
         request,
         "accounts/audit_log.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "rows": [(event, labels.get(event.patient_id)) for event in page],
+            "page": page,
+            "filters": filters,
+        },
     )
 
 
@@ -124,7 +161,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered log as CSV; the export itself is an audited event."""
     organization = request.user.organization
-    form = AuditFilterForm(request.GET or None, organization=organization)
+    data = request.POST if request.method == "POST" else request.GET
+    form = AuditFilterForm(data or None, organization=organization)
     events = audit_events_for(organization, form)
     patient_id = form.cleaned_data.get("patient_id") if form.is_valid() else None
     record_access(request, "export", "audit log", patient_id=patient_id)
@@ -218,6 +256,47 @@ def break_glass_report(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/break_glass_report.html", {"grants": grants, "now": timezone.now()}
     )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 403 handler: in the product's layout, who may open the page, and what the
+    user's own roles can do instead (the menu, and their home)."""
+    capability = getattr(request, "denied_capability", None)
+    allowed = PERMISSIONS.get(capability, frozenset()) if capability else frozenset()
+    user = request.user
+    roles = [Role(r).label for r in Role if user.is_authenticated and user.has_role(r)]
+    return render(
+        request,
+        "403.html",
+        {
+            "allowed_roles": [Role(r).label for r in Role if r in allowed],
+            "your_roles": roles,
+        },
+        status=403,
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 handler, in the product's layout (the path is not repeated: it may hold
+    an id)."""
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler: the layout if it can be drawn, plain text if even that fails."""
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:  # the error page must not fail in turn
+        return HttpResponse(
+            "Something went wrong on our side; it has been logged. Try again in a moment.",
+            content_type="text/plain",
+            status=500,
+        )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers (and the Django admin's pages) ask for /favicon.ico."""
+    return redirect(static("cocm/favicon.svg"), permanent=True)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

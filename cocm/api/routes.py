@@ -220,8 +220,6 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
             validate_email(data["email"])
         except DjangoValidationError as error:
             raise services.InvalidRequest("Enter a valid email address.", "email") from error
-    if data["birth_date"] > user.organization.today():
-        raise services.InvalidRequest("The birth date is in the future.", "birth_date")
     with transaction.atomic():
         patient = services.register_patient(user.organization, **data)
         audit(request, "create", "patient", patient.id)
@@ -242,10 +240,8 @@ def get_patient(request: HttpRequest, patient_id: int) -> dict:
 def add_coverage(request: HttpRequest, patient_id: int, payload: CoverageIn) -> Status:
     user = require(request, "register_patient")
     patient = get_object_or_404(services.visible_patients(user), id=patient_id)
-    if payload.ends_on and payload.ends_on < payload.starts_on:
-        raise services.InvalidRequest("The coverage ends before it starts.", "ends_on")
     with transaction.atomic():
-        coverage = Coverage.objects.create(patient=patient, **payload.dict())
+        coverage = services.add_coverage(patient, **payload.dict())
         audit(request, "create", "coverage", patient.id, coverage.id)
     return Status(201, coverage_out(coverage))
 
@@ -528,6 +524,7 @@ def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> S
             summary=payload.summary,
             recommendations=[care.RecommendationInput(**r.dict()) for r in payload.recommendations],
             as_of=user.organization.today(),
+            confirm_same_day=payload.confirm_same_day,
         )
         audit(request, "create", "caseload review", episode.patient_id, review.id)
     return Status(201, review_out(review))

@@ -242,6 +242,7 @@ class ReviewIn(Schema):
     minutes: int = Field(..., ge=0, le=1440)
     summary: str = Field(..., min_length=1, max_length=5000)
     recommendations: list[RecommendationIn] = Field(default_factory=list, max_length=10)
+    confirm_same_day: bool = False
 
 
 class RecommendationOut(Schema):

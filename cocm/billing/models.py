@@ -45,6 +45,10 @@ class BillingSettings(models.Model):
     first_short_month_is_initial = models.BooleanField(default=True)
     g2214_in_initial_31_to_35 = models.BooleanField(default=True)
 
+    class Meta:
+        verbose_name = "billing settings"
+        verbose_name_plural = "billing settings"
+
     def __str__(self) -> str:
         return f"Billing settings of {self.organization}"
 

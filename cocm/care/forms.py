@@ -34,6 +34,12 @@ class ReviewForm(forms.Form):
     reviewed_on = forms.DateField(widget=DateInput, label="Review date")
     minutes = forms.IntegerField(min_value=1, max_value=1440)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    # Shown only when the patient was already reviewed that day (the service asks).
+    confirm_same_day = forms.BooleanField(
+        required=False,
+        widget=forms.HiddenInput,
+        label="Yes, record a second review of this patient on the same day",
+    )
 
 
 class RecommendationForm(forms.Form):
@@ -58,6 +64,17 @@ class ResponseForm(forms.Form):
     )
     note = forms.CharField(
         max_length=500, required=False, label="Note (what you changed, or why you declined)"
+    )
+
+
+class ReviewAnswerForm(ResponseForm):
+    """One recommendation's answer on the review's page; left blank, it waits."""
+
+    status = forms.ChoiceField(
+        choices=[("", "Answer later"), *ResponseForm.base_fields["status"].choices],
+        widget=forms.RadioSelect,
+        required=False,
+        label="Answer",
     )
 
 

@@ -229,6 +229,8 @@ class CareSettings(models.Model):
                 name="care_settings_week_10_to_12",
             ),
         ]
+        verbose_name = "care settings"
+        verbose_name_plural = "care settings"
 
     def __str__(self) -> str:
         return f"Care settings of {self.organization}"

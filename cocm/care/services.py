@@ -135,6 +135,10 @@ class RecommendationInput:
     dose: str = ""
     text: str = ""
 
+    @property
+    def is_blank(self) -> bool:
+        return not any(v.strip() for v in (self.kind, self.medication, self.dose, self.text))
+
 
 def record_review(
     episode: Episode,
@@ -145,19 +149,35 @@ def record_review(
     summary: str,
     recommendations: list[RecommendationInput],
     as_of: date,
+    confirm_same_day: bool = False,
 ) -> CaseReview:
-    """Record a caseload review; each recommendation becomes a task for the PCP."""
+    """Record a caseload review; each recommendation becomes a task for the PCP.
+
+    A recommendation with details but no type is refused, never dropped; a second review of
+    the episode on the same day needs `confirm_same_day` (a double submission is likelier
+    than two reviews)."""
     check_day(episode, reviewed_on, as_of, "reviewed_on")
     check_minutes(minutes)
     if not summary.strip():
         raise InvalidRequest("Write a summary of the review.", "summary")
     for index, item in enumerate(recommendations):
+        if not item.kind:
+            raise InvalidRequest(
+                "Choose the type of this recommendation (its details would be lost).",
+                f"recommendations[{index}].kind",
+            )
         if item.kind not in Recommendation.Kind.values:
             raise InvalidRequest(
                 f"Unknown recommendation kind '{item.kind}'.", f"recommendations[{index}].kind"
             )
         if item.kind.endswith("_medication") and not item.medication.strip():
             raise InvalidRequest("Name the medication.", f"recommendations[{index}].medication")
+    if not confirm_same_day and episode.reviews.filter(reviewed_on=reviewed_on).exists():
+        raise InvalidRequest(
+            f"This patient was already reviewed on {reviewed_on}; confirm to record a second "
+            "review that day.",
+            "confirm_same_day",
+        )
     # The consultant's time is logged like any other; the billing engine leaves it out of
     # the CoCM thresholds by default (rules section 1.2).
     contact = Contact.objects.create(

@@ -16,6 +16,7 @@ urlpatterns = [
         views.answer_recommendation,
         name="answer_recommendation",
     ),
+    path("recommendations/reviews/<int:review_id>/", views.answer_review, name="answer_review"),
     path("tasks/", views.tasks, name="tasks"),
     path("recommendations/<int:recommendation_id>/remind/", views.remind_pcp, name="remind_pcp"),
     path("referrals/", views.pcp_patients, name="pcp_patients"),

@@ -1,18 +1,22 @@
+import re
 from datetime import date
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.billing.rules import organization_rules
-from cocm.care import export, services
+from cocm.care import export, review, services
 from cocm.care import tasks as care_tasks
 from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
 from cocm.care.forms import (
@@ -21,14 +25,14 @@ from cocm.care.forms import (
     RecommendationFormSet,
     RelapsePlanForm,
     ResponseForm,
+    ReviewAnswerForm,
     ReviewForm,
     ReviewRequestForm,
 )
-from cocm.care.models import FollowUp, Recommendation, ReviewRequest
+from cocm.care.models import CaseReview, FollowUp, Recommendation
 from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import FlagCode, flag_labels
-from cocm.measures import services as measures
 from cocm.registry.models import PayerKind
 from cocm.registry.services import InvalidRequest, visible_episodes
 from cocm.registry.views import form_error, visible_episode
@@ -47,11 +51,29 @@ def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[Tracke
 
 @requires("view_referrals")
 def pcp_patients(request: HttpRequest) -> HttpResponse:
-    episodes = visible_episodes(request.user).filter(referring_pcp=request.user).open()
-    rows = organization_caseload_rows(request.user.organization, episodes)
+    """The PCP's landing page: clinical status of the patients they referred, not billing."""
+    user = request.user
+    episodes = visible_episodes(user).filter(referring_pcp=user).open()
+    rows = organization_caseload_rows(user.organization, episodes)
     rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
+    waiting = review.pending_by_episode(user, episodes)
     record_access(request, "view", "pcp referrals", patient_id=None)
-    return render(request, "registry/pcp_patients.html", {"rows": rows, **table_context()})
+    return render(
+        request,
+        "registry/pcp_patients.html",
+        {
+            "rows": [
+                (
+                    row,
+                    review.row_trends(row),
+                    review.plain_flags(row.flags),
+                    waiting.get(row.episode_id),
+                )
+                for row in rows
+            ],
+            "waiting_total": sum(len(w.recommendations) for w in waiting.values()),
+        },
+    )
 
 
 # A care manager's whole caseload fits one page; a clinic or organization view is paged
@@ -267,66 +289,94 @@ def request_review(request: HttpRequest, episode_id: int) -> HttpResponse:
 @requires("run_caseload_review")
 def review_agenda(request: HttpRequest) -> HttpResponse:
     """The consultant's prioritized agenda: flagged patients and requested discussions."""
-    user = request.user
-    episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
-    if request.GET.get("scope") != "all":
-        episodes = episodes.filter(psychiatric_consultant=user)
-    rows = organization_caseload_rows(user.organization, episodes)
-    agenda = [row for row in rows if row.flags or row.review_requested]
-    agenda.sort(
-        key=lambda row: (not row.open_alert, -len(row.flags), row.last_review_on or date.min)
-    )
+    scope = "all" if request.GET.get("scope") == "all" else "mine"
+    agenda, total = review.agenda_rows(request.user, scope)
     record_access(request, "view", "review agenda", patient_id=None)
     return render(
         request,
         "care/review_agenda.html",
-        {"agenda": agenda, "scope": request.GET.get("scope", "mine"), "total": len(rows)},
+        {
+            "agenda": agenda,
+            "entries": [(row, review.plain_flags(row.flags)) for row in agenda],
+            "scope": scope,
+            "total": total,
+        },
     )
+
+
+def recommendation_inputs(formset) -> list[tuple[int, services.RecommendationInput]]:  # type: ignore[no-untyped-def]
+    """(form index, input) of every recommendation form the consultant filled in at all."""
+    inputs = [
+        (
+            index,
+            services.RecommendationInput(
+                **{k: f.cleaned_data.get(k, "") for k in ("kind", "medication", "dose", "text")}
+            ),
+        )
+        for index, f in enumerate(formset)
+    ]
+    return [(index, item) for index, item in inputs if not item.is_blank]
+
+
+RECOMMENDATION_FIELD = re.compile(r"^recommendations\[(\d+)\]\.(\w+)$")
+
+
+def review_form_error(form, formset, indexes: list[int], error: InvalidRequest) -> None:  # type: ignore[no-untyped-def]
+    """Put a service error on the recommendation form and field it names, else on the form."""
+    match = RECOMMENDATION_FIELD.match(error.field)
+    if match and int(match.group(1)) < len(indexes):
+        formset[indexes[int(match.group(1))]].add_error(match.group(2), error.message)
+        return
+    if error.field == "confirm_same_day":
+        form.fields["confirm_same_day"].widget = forms.CheckboxInput()
+    form_error(form, error)
 
 
 @requires("run_caseload_review")
 def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
-    """One screen: diagnoses, trajectories, treatment, last contacts, and the review form."""
+    """One screen to decide from: trajectories, item answers, treatment, earlier
+    recommendations and answers, contacts, the care manager's question, the review form."""
     episode = visible_episode(request, episode_id)
     user = request.user
     today = user.organization.today()
+    scope = "all" if request.GET.get("scope") == "all" else "mine"
+    agenda, _ = review.agenda_rows(user, scope)
+    following = review.next_on_agenda(agenda, episode.id)
     form = ReviewForm(request.POST or None, initial={"reviewed_on": today, "minutes": 10})
     formset = RecommendationFormSet(request.POST or None, prefix="rec")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
-        recommendations = [
-            services.RecommendationInput(
-                **{k: f.cleaned_data.get(k, "") for k in ("kind", "medication", "dose", "text")}
-            )
-            for f in formset
-            if f.cleaned_data.get("kind")
-        ]
+        filled = recommendation_inputs(formset)
         try:
             with transaction.atomic():
-                review = services.record_review(
+                recorded = services.record_review(
                     episode,
                     consultant=user,
                     reviewed_on=form.cleaned_data["reviewed_on"],
                     minutes=form.cleaned_data["minutes"],
                     summary=form.cleaned_data["summary"],
-                    recommendations=recommendations,
+                    recommendations=[item for _, item in filled],
                     as_of=today,
+                    confirm_same_day=form.cleaned_data["confirm_same_day"],
                 )
                 record_access(
                     request,
                     "create",
                     "caseload review",
                     patient_id=episode.patient_id,
-                    object_id=review.id,
+                    object_id=recorded.id,
                 )
         except InvalidRequest as error:
-            form_error(form, error)
+            review_form_error(form, formset, [index for index, _ in filled], error)
         else:
             messages.success(
                 request,
-                f"Review recorded with {len(recommendations)} "
-                f"recommendation{'s' if len(recommendations) != 1 else ''}.",
+                f"Review of {episode.patient} recorded with {len(filled)} "
+                f"recommendation{'s' if len(filled) != 1 else ''}.",
             )
-            return redirect("review_agenda")
+            query = "?scope=all" if scope == "all" else ""
+            if following is not None:
+                return redirect(reverse("review_patient", args=[following.episode_id]) + query)
+            return redirect(reverse("review_agenda") + query)
     row = organization_caseload_rows(
         user.organization, visible_episodes(user).filter(id=episode.id)
     )[0]
@@ -341,30 +391,32 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
             "row": row,
             "form": form,
             "formset": formset,
-            "measures": measures.chart_context(episode),
-            "contacts": episode.contacts.select_related("staff").order_by("-occurred_on", "-id")[
-                :6
-            ],
-            "reviews": episode.reviews.select_related("consultant")[:3],
-            "requests": ReviewRequest.objects.filter(episode=episode, review__isnull=True),
-            "recommendations": episode.recommendations.all()[:10],
+            "following": following,
+            "scope": scope,
+            "position": next(
+                (i for i, r in enumerate(agenda, 1) if r.episode_id == episode.id), None
+            ),
+            "agenda_length": len(agenda),
+            **review.review_context(episode, row),
         },
     )
 
 
 @requires("answer_recommendation")
 def pcp_inbox(request: HttpRequest) -> HttpResponse:
+    """Recommendations waiting for the PCP, one card per review with the patient's scores."""
+    user = request.user
     pending = (
         Recommendation.objects.filter(
-            pcp=request.user,
+            pcp=user,
             status=Recommendation.Status.PENDING,
-            episode__in=visible_episodes(request.user),
+            episode__in=visible_episodes(user),
         )
         .select_related("episode__patient", "review__consultant")
-        .order_by("created_at")
+        .order_by("created_at", "id")
     )
     answered = (
-        Recommendation.objects.filter(pcp=request.user)
+        Recommendation.objects.filter(pcp=user)
         .exclude(status=Recommendation.Status.PENDING)
         .select_related("episode__patient")
         .order_by("-responded_at")[:20]
@@ -373,7 +425,85 @@ def pcp_inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "care/pcp_inbox.html",
-        {"pending": pending, "answered": answered, "form": ResponseForm()},
+        {
+            "pending": pending,
+            "groups": review.waiting_reviews(user, list(pending)),
+            "answered": answered,
+        },
+    )
+
+
+@requires("answer_recommendation")
+def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
+    """Every recommendation of one review answered on one screen, in one transaction."""
+    user = request.user
+    case_review = get_object_or_404(
+        CaseReview.objects.filter(episode__in=visible_episodes(user)).select_related(
+            "episode__patient", "consultant"
+        ),
+        id=review_id,
+    )
+    episode = case_review.episode
+    pending = list(
+        case_review.recommendations.filter(pcp=user, status=Recommendation.Status.PENDING)
+    )
+    forms_by_rec = [
+        (rec, ReviewAnswerForm(request.POST or None, prefix=f"rec{rec.id}")) for rec in pending
+    ]
+    if request.method == "POST" and all(form.is_valid() for _, form in forms_by_rec):
+        chosen = [(rec, form) for rec, form in forms_by_rec if form.cleaned_data["status"]]
+        current = None
+        try:
+            with transaction.atomic():
+                for rec, form in chosen:
+                    current = form
+                    services.respond(
+                        rec,
+                        status=form.cleaned_data["status"],
+                        note=form.cleaned_data["note"],
+                        by=user,
+                        as_of=user.organization.today(),
+                    )
+                    record_access(
+                        request,
+                        "update",
+                        "recommendation",
+                        patient_id=episode.patient_id,
+                        object_id=rec.id,
+                    )
+        except InvalidRequest as error:
+            form_error(current, error)
+        else:
+            if chosen:
+                messages.success(
+                    request,
+                    f"{len(chosen)} answer{'s' if len(chosen) != 1 else ''} sent for "
+                    f"{episode.patient}.",
+                )
+                return redirect("pcp_inbox")
+            messages.error(request, "Choose an answer for at least one recommendation.")
+    row = organization_caseload_rows(
+        user.organization, visible_episodes(user).filter(id=episode.id)
+    )[0]
+    record_access(
+        request,
+        "view",
+        "review recommendations",
+        patient_id=episode.patient_id,
+        object_id=case_review.id,
+    )
+    return render(
+        request,
+        "care/answer_review.html",
+        {
+            "review": case_review,
+            "episode": episode,
+            "forms": forms_by_rec,
+            "answered": case_review.recommendations.exclude(status=Recommendation.Status.PENDING),
+            "trends": review.row_trends(row),
+            "flags": review.plain_flags(row.flags),
+            "last_measure_on": row.last_measure_on,
+        },
     )
 
 

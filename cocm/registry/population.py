@@ -13,13 +13,12 @@ from itertools import islice
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Q
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
 from cocm.care.models import CaseReview, Contact, Recommendation
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import score
-from cocm.measures.models import Assessment, SafetyAlert
+from cocm.measures.models import Assessment, SafetyAlert, TreatmentChange
 from cocm.registry.models import Coverage, Diagnosis, Episode, Patient, StatusChange
 
 DEMO_ORGANIZATION = "Demo Health"
@@ -240,6 +239,8 @@ def ensure_organization(n_patients: int) -> tuple[Organization, list[Clinic], St
         for clinic in clinics:
             Membership.objects.get_or_create(user=user, clinic=clinic, role=role)
         staff.demo[username] = user
+    from cocm.accounts.admin import org_admin_permissions
+
     if role_permissions := org_admin_permissions():
         staff.demo["orgadmin"].user_permissions.set(role_permissions)
 
@@ -271,24 +272,6 @@ def ensure_organization(n_patients: int) -> tuple[Organization, list[Clinic], St
                 members.append(user)
             bucket[clinic.id] = members
     return org, clinics, staff
-
-
-def org_admin_permissions() -> list:  # type: ignore[type-arg]
-    from django.contrib.auth.models import Permission
-
-    return list(
-        Permission.objects.filter(
-            Q(
-                content_type__app_label="accounts",
-                content_type__model__in=["user", "clinic", "membership", "organization"],
-            )
-            | Q(content_type__app_label="care", content_type__model="caresettings")
-            | Q(
-                content_type__app_label="billing",
-                content_type__model__in=["billingsettings", "payerrule", "feeschedule"],
-            )
-        )
-    )
 
 
 def build_population(
@@ -633,6 +616,13 @@ RECOMMENDATIONS = (
     ("refer_specialty", "", ""),
 )
 
+SEEDED_TREATMENT_KIND = {
+    "start_medication": TreatmentChange.Kind.MEDICATION_START,
+    "change_medication": TreatmentChange.Kind.MEDICATION_CHANGE,
+    "psychotherapy": TreatmentChange.Kind.PSYCHOTHERAPY,
+    "refer_specialty": TreatmentChange.Kind.REFERRAL,
+}
+
 
 def create_care(rng: random.Random, episodes: list[Episode], as_of: date) -> None:
     """Contacts every 1-3 weeks (realistic monthly minutes), consultant reviews about every
@@ -741,6 +731,24 @@ def create_care(rng: random.Random, episodes: list[Episode], as_of: date) -> Non
             for review, _, item in reviews
             if item is not None
             for kind, medication, dose in [item]
+        ],
+        batch_size=5000,
+    )
+    # An accepted recommendation enters the treatment log, as `care.services.respond` does,
+    # so the trajectories carry their treatment-change markers.
+    TreatmentChange.objects.bulk_create(
+        [
+            TreatmentChange(
+                episode=review.episode,
+                on=review.reviewed_on + timedelta(days=2),
+                kind=SEEDED_TREATMENT_KIND[kind],
+                description=" ".join(part for part in (medication, dose) if part) or kind_label,
+                recorded_by=review.episode.referring_pcp,
+            )
+            for review, _, item in reviews
+            if item is not None and review.reviewed_on < answered_before
+            for kind, medication, dose in [item]
+            for kind_label in [Recommendation.Kind(kind).label]
         ],
         batch_size=5000,
     )

@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from cocm.accounts.models import BreakGlassGrant, Clinic, Organization, Role, User
+from cocm.domain.dates import DateOutOfBounds, check_birth_date, check_record_date
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import (
     ConsentMethod,
@@ -105,6 +107,34 @@ def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant]:
     )
 
 
+def checked_birth_date(birth_date: object, *, as_of: date) -> None:
+    """Refuse a birth date outside the domain bounds, naming the field."""
+    if not isinstance(birth_date, date):
+        raise InvalidRequest("Give the birth date.", "birth_date")
+    try:
+        check_birth_date(birth_date, as_of=as_of, oldest_age_years=settings.COCM_OLDEST_AGE_YEARS)
+    except DateOutOfBounds as error:
+        raise InvalidRequest(str(error), "birth_date") from error
+
+
+def checked_record_date(
+    on: date | None, field: str, what: str, *, as_of: date, birth_date: date | None = None
+) -> None:
+    """Refuse a record date (referral, visit, coverage) outside the domain bounds."""
+    if on is None:
+        return
+    try:
+        check_record_date(
+            on,
+            as_of=as_of,
+            what=what,
+            birth_date=birth_date,
+            years_back=settings.COCM_RECORD_YEARS_BACK,
+        )
+    except DateOutOfBounds as error:
+        raise InvalidRequest(str(error), field) from error
+
+
 class EditConflict(InvalidRequest):
     """Another user saved the record after this user loaded it."""
 
@@ -118,6 +148,8 @@ class EditConflict(InvalidRequest):
 
 def update_patient(patient: Patient, version: int, **fields: object) -> None:
     """Save demographics only if nobody saved the patient since `version` was read."""
+    if "birth_date" in fields:
+        checked_birth_date(fields["birth_date"], as_of=patient.organization.today())
     mrn = str(fields.get("mrn", patient.mrn)).strip()
     taken = Patient.objects.filter(organization_id=patient.organization_id, mrn=mrn)
     if taken.exclude(pk=patient.pk).exists():
@@ -135,7 +167,8 @@ def update_patient(patient: Patient, version: int, **fields: object) -> None:
 
 
 def register_patient(organization: Organization, **fields: object) -> Patient:
-    """Create a patient; the MRN must be new within the organization."""
+    """Create a patient; the MRN must be new within the organization, the birth date sensible."""
+    checked_birth_date(fields.get("birth_date"), as_of=organization.today())
     mrn = str(fields.get("mrn", "")).strip()
     if Patient.objects.filter(organization=organization, mrn=mrn).exists():
         raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn")
@@ -143,6 +176,42 @@ def register_patient(organization: Organization, **fields: object) -> Patient:
         return Patient.objects.create(organization=organization, **fields)
     except IntegrityError as error:  # a concurrent registration of the same MRN
         raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn") from error
+
+
+def add_coverage(
+    patient: Patient,
+    *,
+    payer_kind: str,
+    starts_on: date,
+    ends_on: date | None = None,
+    payer_name: str = "",
+    member_id: str = "",
+) -> Coverage:
+    """Record a payer's coverage; dates ordered and within the domain bounds."""
+    today = patient.organization.today()
+    for value, field in ((starts_on, "starts_on"), (ends_on, "ends_on")):
+        if value is None:
+            continue
+        try:
+            check_record_date(
+                value,
+                as_of=today,
+                what="coverage date",
+                years_back=settings.COCM_RECORD_YEARS_BACK,
+                future_allowed=True,
+            )
+        except DateOutOfBounds as error:
+            raise InvalidRequest(str(error), field) from error
+    if ends_on and ends_on < starts_on:
+        raise InvalidRequest("The coverage ends before it starts.", "ends_on")
+    return Coverage.objects.create(
+        patient=patient,
+        payer_kind=payer_kind,
+        payer_name=payer_name,
+        member_id=member_id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
 
 
 def staff_member(
@@ -273,6 +342,16 @@ def open_episode(
         raise InvalidRequest("The clinic belongs to another organization.", "clinic_id")
     if referred_on > as_of:
         raise InvalidRequest(f"The referral date {referred_on} is in the future.", "referred_on")
+    checked_record_date(
+        referred_on, "referred_on", "referral date", as_of=as_of, birth_date=patient.birth_date
+    )
+    checked_record_date(
+        initiating_visit_on,
+        "initiating_visit_on",
+        "initiating visit date",
+        as_of=as_of,
+        birth_date=patient.birth_date,
+    )
     if patient.episodes.open().exists():
         raise InvalidRequest(
             "This patient already has an open episode; discharge it before opening another.",

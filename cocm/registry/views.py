@@ -29,7 +29,7 @@ from cocm.registry.forms import (
     ReferralForm,
     StatusForm,
 )
-from cocm.registry.models import Coverage, Episode, Patient
+from cocm.registry.models import Episode, Patient
 
 
 def form_error(form, error: services.InvalidRequest) -> None:  # type: ignore[no-untyped-def]
@@ -62,13 +62,18 @@ def register_patient(request: HttpRequest) -> HttpResponse:
             with transaction.atomic():
                 patient = services.register_patient(request.user.organization, **fields)
                 if data.get("payer_kind"):
-                    Coverage.objects.create(
-                        patient=patient,
-                        payer_kind=data["payer_kind"],
-                        payer_name=data["payer_name"],
-                        member_id=data["member_id"],
-                        starts_on=data["coverage_starts_on"],
-                    )
+                    try:
+                        services.add_coverage(
+                            patient,
+                            payer_kind=data["payer_kind"],
+                            payer_name=data["payer_name"],
+                            member_id=data["member_id"],
+                            starts_on=data["coverage_starts_on"],
+                        )
+                    except services.InvalidRequest as error:
+                        # The form names the coverage's start date differently.
+                        error.field = "coverage_starts_on"
+                        raise
                 record_access(request, "create", "patient", patient_id=patient.id)
         except services.InvalidRequest as error:
             form_error(form, error)

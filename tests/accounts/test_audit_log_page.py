@@ -94,3 +94,51 @@ def test_only_the_organization_admin_reads_the_audit_log(client, clinic):
 
     assert client.get(reverse("audit_log")).status_code == 403
     assert client.get(reverse("audit_export")).status_code == 403
+
+
+# Issue 12 item 15: names and MRNs to those allowed, filters by patient name or MRN and action.
+
+
+def test_it_shows_the_patients_name_and_mrn(admin_client, events):
+    first = events["first"]
+
+    html = admin_client.get(reverse("audit_log")).content.decode()
+
+    assert f"{first} ({first.mrn})" in html
+    assert reverse("patient_chart", args=[first.id]) in html
+
+
+def test_it_filters_by_patient_name_posted_not_put_in_the_url(admin_client, events):
+    first = events["first"]
+
+    by_name = admin_client.post(reverse("audit_log"), {"patient": f"{first.family_name}, Alex"})
+    by_reversed_name = admin_client.post(
+        reverse("audit_log"), {"patient": f"Alex {first.family_name}"}
+    )
+    by_mrn = admin_client.post(reverse("audit_log"), {"patient": first.mrn.lower()})
+
+    assert listed(by_name) == {events["carla_first"].id}
+    assert listed(by_reversed_name) == {events["carla_first"].id}
+    assert listed(by_mrn) == {events["carla_first"].id}
+    assert 'method="post"' in by_name.content.decode()
+
+
+def test_it_filters_by_action(admin_client, events):
+    response = admin_client.post(reverse("audit_log"), {"action": "update"})
+
+    assert listed(response) == {events["paul_second"].id}
+
+
+def test_a_user_who_may_not_open_the_patient_sees_only_the_id(client, events):
+    from cocm.accounts.views import patient_labels
+
+    outsider_admin = factories.user(Role.ORG_ADMIN, factories.clinic(factories.organization("C")))
+
+    assert patient_labels(outsider_admin, {events["first"].id}) == {}
+
+
+def test_the_export_takes_the_posted_filters(admin_client, events):
+    response = admin_client.post(reverse("audit_export"), {"patient": events["second"].mrn})
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["patient_id"] for r in rows] == [str(events["second"].id)]

@@ -49,4 +49,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo Health seeded with {patients} new patients."))
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
         for username, role, *_ in DEMO_USERS:
-            self.stdout.write(f"  {username:<12} {role.label}")
+            code = " (then a one-time code: scan the key shown at first sign-in)"
+            needs_code = role in settings.COCM_TWO_FACTOR_ROLES
+            self.stdout.write(f"  {username:<12} {role.label}{code if needs_code else ''}")

@@ -1,0 +1,345 @@
+"""What the psychiatric consultant decides from, and what the PCP answers from.
+
+The review page is one screen: trajectories with treatment changes, the last measures'
+item answers, medications and treatment changes, earlier recommendations with the PCP's
+answers, a summary of contacts, the care manager's question and the flags in plain words.
+The PCP's pages show the same latest scores and trend (`score_trend`).
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils.safestring import mark_safe
+
+from cocm.accounts.models import User
+from cocm.care.caseload import organization_caseload_rows
+from cocm.care.models import Contact, Recommendation, ReviewRequest
+from cocm.care.tracker import TrackerRow
+from cocm.domain.episodes import EpisodeStatus
+from cocm.domain.flags import Flag
+from cocm.domain.instruments import INSTRUMENTS, is_partial_response, is_remission, is_response
+from cocm.measures.models import Assessment, TreatmentChange
+from cocm.measures.services import GAD_BANDS, PHQ_BANDS, trajectories
+from cocm.measures.trajectory import BandSpec, Marker, Point, trajectory_svg
+from cocm.registry.models import Episode
+from cocm.registry.services import visible_episodes
+
+# Evidence labels and citations belong in docs and tooltips, not in the clinical sentence.
+_EVIDENCE_LABEL = re.compile(r"\s*\[[VSI]\][^;]*")
+
+
+@dataclass(frozen=True)
+class PlainFlag:
+    """A flag as a clinician reads it: the reason; the rule's source on hover."""
+
+    code: str
+    text: str
+    source: str
+
+
+def plain_flags(flags: tuple[Flag, ...]) -> list[PlainFlag]:
+    return [
+        PlainFlag(
+            str(flag.code),
+            _EVIDENCE_LABEL.sub("", flag.reason).strip(" ;"),
+            _EVIDENCE_LABEL.sub("", flag.source).strip(" ;"),
+        )
+        for flag in flags
+    ]
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Baseline → latest of one instrument, in words."""
+
+    instrument: str
+    first: int
+    latest: int
+    label: str
+    percent: int | None
+
+    @property
+    def arrow(self) -> str:
+        if self.latest < self.first:
+            return "↓"
+        return "↑" if self.latest > self.first else "→"
+
+
+def score_trend(instrument: str, first: int | None, latest: int | None) -> Trend | None:
+    """Remission, response, partial response, better, unchanged or worse (rules section 3)."""
+    if first is None or latest is None:
+        return None
+    cutoff = settings.COCM_REMISSION_CUTOFF
+    if is_remission(instrument, latest, cutoff=cutoff):
+        label = "in remission"
+    elif is_response(first, latest):
+        label = "response (50% or more better)"
+    elif is_partial_response(first, latest):
+        label = "partly better"
+    elif latest < first:
+        label = "slightly better"
+    elif latest > first:
+        label = "worse"
+    else:
+        label = "no change"
+    percent = round(100 * (latest - first) / first) if first else None
+    return Trend(instrument, first, latest, label, percent)
+
+
+def row_trends(row: TrackerRow) -> list[Trend]:
+    pairs = (("PHQ-9", row.phq9_first, row.phq9_last), ("GAD-7", row.gad7_first, row.gad7_last))
+    return [t for code, first, last in pairs if (t := score_trend(code, first, last))]
+
+
+# ----------------------------------------------------------------------------- agenda
+
+
+def agenda_rows(user: User, scope: str) -> tuple[list[TrackerRow], int]:
+    """The consultant's agenda: flagged or requested patients, safety alerts first, then the
+    most flags, then the longest without a review; and the number of episodes looked at."""
+    episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
+    if scope != "all":
+        episodes = episodes.filter(psychiatric_consultant=user)
+    rows = organization_caseload_rows(user.organization, episodes)
+    agenda = [row for row in rows if row.flags or row.review_requested]
+    agenda.sort(
+        key=lambda row: (not row.open_alert, -len(row.flags), row.last_review_on or date.min)
+    )
+    return agenda, len(rows)
+
+
+def next_on_agenda(agenda: list[TrackerRow], episode_id: int) -> TrackerRow | None:
+    """The patient after this one on the agenda (the first if this one is not on it)."""
+    ids = [row.episode_id for row in agenda]
+    if episode_id in ids:
+        index = ids.index(episode_id)
+        return agenda[index + 1] if index + 1 < len(agenda) else None
+    return agenda[0] if agenda else None
+
+
+# ----------------------------------------------------------------------------- review page
+
+
+@dataclass(frozen=True)
+class ItemAnswer:
+    number: int
+    text: str
+    points: list[int | None]  # one per assessment shown, oldest first
+    safety: bool
+
+    @property
+    def positive_safety(self) -> bool:
+        return self.safety and any(p for p in self.points if p)
+
+
+@dataclass(frozen=True)
+class ItemTable:
+    instrument: str
+    assessments: list[Assessment]
+    items: list[ItemAnswer]
+
+
+def points(options: tuple, answers: list, index: int) -> int | None:  # type: ignore[type-arg]
+    """The points of the option chosen for item `index` (answers hold option indexes)."""
+    chosen = answers[index] if index < len(answers) else None
+    if chosen is None or not 0 <= chosen < len(options):
+        return None
+    return int(options[chosen].value)
+
+
+def item_tables(episode: Episode) -> list[ItemTable]:
+    """The last two current PHQ-9 and GAD-7 of the episode, item by item."""
+    tables = []
+    for code in ("PHQ-9", "GAD-7"):
+        latest = list(
+            episode.assessments.filter(instrument=code, is_current=True).order_by(
+                "-taken_on", "-id"
+            )[:2]
+        )[::-1]
+        if not latest:
+            continue
+        instrument = INSTRUMENTS[code]
+        items = [
+            ItemAnswer(
+                item.number,
+                item.en,
+                [points(item.options, a.answers, item.number - 1) for a in latest],
+                item.safety,
+            )
+            for item in instrument.items
+        ]
+        tables.append(ItemTable(code, latest, items))
+    return tables
+
+
+def review_charts(episode: Episode, changes: list[TreatmentChange]) -> list[dict[str, object]]:
+    """Full-width PHQ-9 and GAD-7 trajectories, treatment changes marked."""
+    series = trajectories(episode)
+    markers = [Marker(change.on, change.description) for change in changes]
+    charts = []
+    for code, bands in (("PHQ-9", PHQ_BANDS), ("GAD-7", GAD_BANDS)):
+        points = [
+            Point(a.taken_on, a.total, "self-report" if a.method == "self_report" else "")
+            for a in series[code].assessments
+        ]
+        if not points:
+            continue
+        svg = trajectory_svg(
+            code,
+            points,
+            max_total=bands[-1][0],
+            bands=[BandSpec(upper, name) for upper, name in bands],
+            markers=markers,
+            width=960,
+            height=320,
+            target=settings.COCM_REMISSION_CUTOFF,
+        )
+        charts.append(
+            {
+                "code": code,
+                "svg": mark_safe(svg),  # noqa: S308 - trajectory_svg escapes all text
+                "count": len(points),
+                "trend": score_trend(code, points[0].total, points[-1].total),
+            }
+        )
+    return charts
+
+
+MEDICATION_KINDS = ("start_medication", "change_medication", "stop_medication")
+ANSWERED = (Recommendation.Status.ACCEPTED, Recommendation.Status.MODIFIED)
+
+
+def current_medications(recommendations: QuerySet[Recommendation]) -> list[Recommendation]:
+    """Medications started or changed on an accepted recommendation and not stopped since,
+    one per medication (the latest)."""
+    latest: dict[str, Recommendation] = {}
+    for rec in recommendations.filter(kind__in=MEDICATION_KINDS, status__in=ANSWERED).order_by(
+        "created_at", "id"
+    ):
+        name = rec.medication.strip().lower()
+        if not name:
+            continue
+        if rec.kind == "stop_medication":
+            latest.pop(name, None)
+        else:
+            latest[name] = rec
+    return sorted(latest.values(), key=lambda rec: rec.medication.lower())
+
+
+@dataclass(frozen=True)
+class ContactSummary:
+    contacts: int
+    no_shows: int
+    minutes: int
+    last_on: date | None
+    recent: list[Contact]
+
+
+def contact_summary(episode: Episode) -> ContactSummary:
+    contacts = list(
+        episode.contacts.exclude(activity="caseload_review")
+        .select_related("staff")
+        .order_by("-occurred_on", "-id")
+    )
+    return ContactSummary(
+        contacts=sum(1 for c in contacts if not c.no_show),
+        no_shows=sum(1 for c in contacts if c.no_show),
+        minutes=sum(c.minutes for c in contacts if not c.no_show),
+        last_on=next((c.occurred_on for c in contacts if not c.no_show), None),
+        recent=contacts[:5],
+    )
+
+
+def review_context(episode: Episode, row: TrackerRow) -> dict[str, object]:
+    """Everything the review page shows about one episode."""
+    changes = list(episode.treatment_changes.select_related("recorded_by"))
+    recommendations = episode.recommendations.select_related("responded_by", "review__consultant")
+    return {
+        "charts": review_charts(episode, changes),
+        "item_tables": item_tables(episode),
+        "treatment_changes": changes[::-1],
+        "medications": current_medications(recommendations),
+        "recommendations": list(recommendations[:12]),
+        "reviews": list(episode.reviews.select_related("consultant")[:3]),
+        "contact_summary": contact_summary(episode),
+        "requests": list(
+            ReviewRequest.objects.filter(episode=episode, review__isnull=True).select_related(
+                "requested_by"
+            )
+        ),
+        "flags": plain_flags(row.flags),
+        "trends": row_trends(row),
+    }
+
+
+# ----------------------------------------------------------------------------- the PCP
+
+
+@dataclass
+class WaitingReview:
+    """A review with recommendations waiting for this PCP."""
+
+    review_id: int
+    episode_id: int
+    patient: str
+    patient_id: int
+    consultant: str
+    reviewed_on: date
+    summary: str
+    recommendations: list[Recommendation]
+    trends: list[Trend]
+    flags: list[PlainFlag]
+
+
+def pending_by_episode(user: User, episodes: QuerySet[Episode]) -> dict[int, "WaitingReview"]:
+    """Per episode, the first review whose recommendations wait for the PCP."""
+    pending = list(
+        Recommendation.objects.filter(
+            pcp=user, status=Recommendation.Status.PENDING, episode__in=episodes
+        )
+        .select_related("episode__patient", "review__consultant")
+        .order_by("created_at", "id")
+    )
+    groups = _group(pending, {})
+    by_episode: dict[int, WaitingReview] = {}
+    for group in groups:
+        by_episode.setdefault(group.episode_id, group)
+    return by_episode
+
+
+def waiting_reviews(user: User, pending: list[Recommendation]) -> list[WaitingReview]:
+    """The pending recommendations grouped by review, each with its patient's latest scores
+    and trend, oldest review first."""
+    episode_ids = {rec.episode_id for rec in pending}
+    rows = {
+        row.episode_id: row
+        for row in organization_caseload_rows(
+            user.organization, visible_episodes(user).filter(id__in=episode_ids)
+        )
+    }
+    return _group(pending, rows)
+
+
+def _group(pending: list[Recommendation], rows: dict[int, TrackerRow]) -> list[WaitingReview]:
+    groups: dict[int, WaitingReview] = {}
+    for rec in pending:
+        group = groups.get(rec.review_id)
+        if group is None:
+            row = rows.get(rec.episode_id)
+            group = groups[rec.review_id] = WaitingReview(
+                review_id=rec.review_id,
+                episode_id=rec.episode_id,
+                patient=str(rec.episode.patient),
+                patient_id=rec.episode.patient_id,
+                consultant=str(rec.review.consultant),
+                reviewed_on=rec.review.reviewed_on,
+                summary=rec.review.summary,
+                recommendations=[],
+                trends=row_trends(row) if row else [],
+                flags=plain_flags(row.flags) if row else [],
+            )
+        group.recommendations.append(rec)
+    return list(groups.values())

@@ -195,9 +195,7 @@ COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report")
 # Roles that always sign in with a one-time code, whatever the organization chose (it may
 # add others): organization admins hold users, roles and the audit log. Comma-separated.
 COCM_TWO_FACTOR_ROLES = tuple(
-    role.strip()
-    for role in os.environ.get("COCM_TWO_FACTOR_ROLES", "org_admin").split(",")
-    if role.strip()
+    role.strip() for role in env.list("COCM_TWO_FACTOR_ROLES", ["org_admin"]) if role.strip()
 )
 
 LANGUAGE_CODE = "en-us"
@@ -292,8 +290,8 @@ COCM_REMISSION_CUTOFF = env.int("COCM_REMISSION_CUTOFF", 5, validate=Range(min=1
 
 # Date bounds (cocm/domain/dates.py): birth dates at most this many years ago, record dates
 # (referrals, visits, coverage) at most this many years ago.
-COCM_OLDEST_AGE_YEARS = int(os.environ.get("COCM_OLDEST_AGE_YEARS", "125"))
-COCM_RECORD_YEARS_BACK = int(os.environ.get("COCM_RECORD_YEARS_BACK", "30"))
+COCM_OLDEST_AGE_YEARS = env.int("COCM_OLDEST_AGE_YEARS", 125, validate=Range(min=1, max=150))
+COCM_RECORD_YEARS_BACK = env.int("COCM_RECORD_YEARS_BACK", 30, validate=Range(min=1, max=150))
 
 # Rate limits (self-report links) count in this cache. Redis shares the counts across
 # workers; without it each worker counts on its own (limits are then per worker).

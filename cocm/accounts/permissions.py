@@ -55,6 +55,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_patient": frozenset({CM, PCP, ADMIN}),
     "break_glass": frozenset({CM, PC, PCP}),
     "view_audit_log": frozenset({ADMIN}),
+    # Program indicators and their patient lists (docs/indicators.md): the program's
+    # leadership. The product has no program-lead or medical-director role: the medical
+    # director is the psychiatric consultant, the program lead the organization admin.
+    "view_program_indicators": frozenset({PC, ADMIN}),
 }
 
 

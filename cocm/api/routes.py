@@ -617,3 +617,9 @@ def billing_month(request: HttpRequest, month: str) -> list[dict]:
         }
         for line in lines
     ]
+
+
+# Program indicators (cocm/reports, docs/indicators.md).
+from cocm.reports.indicators_api import router as indicators_router  # noqa: E402
+
+api.add_router("/", indicators_router)

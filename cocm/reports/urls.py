@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from cocm.reports import views
+
+urlpatterns = [
+    path("", views.program_dashboard, name="program_dashboard"),
+    path("patients/", views.indicator_patients, name="indicator_patients"),
+    path("program.pdf", views.program_report_pdf, name="program_report_pdf"),
+]

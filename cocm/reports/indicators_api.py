@@ -7,9 +7,11 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 from pydantic import BaseModel, RootModel
 
+from cocm.api.schemas import ErrorOut
 from cocm.reports import program
 
 router = Router(tags=["reports"])
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 class IndicatorOut(BaseModel):
@@ -26,7 +28,7 @@ class IndicatorsOut(RootModel[dict[str, IndicatorOut]]):
     pass
 
 
-@router.get("/indicators", response={200: IndicatorsOut})
+@router.get("/indicators", response={200: IndicatorsOut, **ERRORS})
 def indicators(
     request: HttpRequest,
     from_: str | None = Query(None, alias="from"),

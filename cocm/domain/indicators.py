@@ -16,6 +16,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cache
 from statistics import median
 
 from cocm.domain.episodes import DischargeReason, weeks_in_treatment
@@ -204,7 +205,7 @@ def is_non_improver(episode: EpisodeRecord, *, week: int = 8, min_baseline: int 
     if first[0] > by:
         return False
     latest = [total for day, total in episode.phq9 if day <= by][-1]
-    return not is_response(first[1], latest)
+    return not _is_response(first[1], latest)
 
 
 def reviewed_between_weeks(
@@ -266,10 +267,16 @@ def first_reached_on(
     return None
 
 
+# The same few hundred (baseline, total) pairs recur across thousands of episodes; the rules
+# themselves (exact fractions) are too slow to re-run for each.
+_is_response = cache(is_response)
+_is_remission = cache(is_remission)
+
+
 def _reached(outcome: str, first: int, total: int, remission_cutoff: int) -> bool:
     if outcome == "response":
-        return is_response(first, total)
-    return is_remission(PHQ9, total, cutoff=remission_cutoff)
+        return _is_response(first, total)
+    return _is_remission(PHQ9, total, cutoff=remission_cutoff)
 
 
 def median_weeks(weeks: Sequence[int]) -> float | None:
@@ -395,7 +402,7 @@ def program_indicators(
     for e in week_12:
         window = weeks_10_to_12(e)
         latest = last_phq9_between(e, window.opens_on, window.closes_on)
-        if latest is not None and is_response(e.phq9[0][1], latest):
+        if latest is not None and _is_response(e.phq9[0][1], latest):
             responded.append(e)
     add(
         rate(
@@ -421,9 +428,9 @@ def program_indicators(
             latest = last_phq9_between(e, window.opens_on, window.closes_on)
             if latest is None:
                 continue
-            if is_response(e.phq9[0][1], latest):
+            if _is_response(e.phq9[0][1], latest):
                 response.append(e)
-            if is_remission(PHQ9, latest, cutoff=remission_cutoff):
+            if _is_remission(PHQ9, latest, cutoff=remission_cutoff):
                 remission.append(e)
         add(
             rate(

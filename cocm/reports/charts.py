@@ -64,7 +64,8 @@ def bar_chart(
     above its bar (a missing value is drawn as "—"). `description` says what is counted."""
     chart_id = "chart-" + hashlib.sha256(repr((title, categories, series)).encode()).hexdigest()[:8]
     values = [v for s in series for v in s.values if v is not None]
-    top = max_value if max_value is not None else _nice_max(max(values, default=0))
+    # Counts get whole-number ticks: at least 0..4.
+    top = max_value if max_value is not None else _nice_max(max([4, *values]))
     plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
     group_w = plot_w / max(len(categories), 1)
     bar_w = max(group_w * 0.8 / max(len(series), 1), 1)

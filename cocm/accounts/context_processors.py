@@ -15,6 +15,7 @@ NAVIGATION = (
     ("register_patient", "Register patient", "register_patient"),
     ("billing_home", "Billing", "view_billing"),
     ("quality_measures", "Quality", "view_quality_measures"),
+    ("program_dashboard", "Program", "view_program_indicators"),
     ("organization", "Organization", "manage_organization"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),

@@ -62,6 +62,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Quality measures with their patient lists (docs/quality.md): program leadership, i.e.
     # the psychiatric consultant (medical director) and the organization admin.
     "view_quality_measures": frozenset({PC, ADMIN}),
+    # Program indicators and their patient lists (docs/indicators.md): the program's
+    # leadership. The product has no program-lead or medical-director role: the medical
+    # director is the psychiatric consultant, the program lead the organization admin.
+    "view_program_indicators": frozenset({PC, ADMIN}),
 }
 
 # The parts of a page about a patient, and the capability each needs. A template wraps each

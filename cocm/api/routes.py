@@ -617,3 +617,7 @@ def billing_month(request: HttpRequest, month: str) -> list[dict]:
 
 
 api.add_router("/quality/", "cocm.reports.api.router")
+# Program indicators (cocm/reports, docs/indicators.md).
+from cocm.reports.indicators_api import router as indicators_router  # noqa: E402
+
+api.add_router("/", indicators_router)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from django.test import Client
 
-from cocm.accounts.models import ApiToken
+from cocm.accounts.models import ApiToken, User
 from cocm.bench.harness import (
     BenchmarkError,
     LoadRequest,
@@ -34,7 +34,7 @@ from cocm.care.caseload import organization_caseload_rows
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
 from cocm.domain import billing as engine
 from cocm.registry.services import visible_episodes
-from cocm.reports import quality
+from cocm.reports import program, quality
 
 # The caseload tracker's data: the care manager's open episodes in her clinics with patient,
 # clinic and care manager, and per episode the figures the tracker shows (payer, contacts,
@@ -377,3 +377,52 @@ def episode_api_under_load(population: Population, secret_key: str) -> LoadReque
     # The lightest authenticated API read, one per caseload row: the server's ceiling.
     paths = tuple(f"/api/v1/episodes/{episode_id}" for episode_id in population.episode_ids)
     return LoadRequest(paths, bearer_headers(population))
+
+
+# The program indicators' denominator: the enrolled episodes of the clinics (here all of
+# them, through the biller's memberships, the same as the organization admin's), with each
+# episode's dates, its first PHQ-9 (the baseline) and its last care-manager contact.
+PROGRAM_FLOOR = """
+SELECT e.id, e.enrolled_on, e.discharged_on, e.discharge_reason, e.care_manager_id,
+  (SELECT a.total FROM measures_assessment a
+   WHERE a.episode_id = e.id AND a.is_current AND a.instrument = 'PHQ-9'
+   ORDER BY a.taken_on ASC, a.id ASC LIMIT 1),
+  (SELECT MAX(ct.occurred_on) FROM care_contact ct
+   WHERE ct.episode_id = e.id AND ct.role = 'care_manager' AND NOT ct.no_show
+     AND ct.occurred_on <= %(today)s)
+FROM registry_episode e
+JOIN accounts_membership m ON m.clinic_id = e.clinic_id AND m.user_id = %(billing_user_id)s
+WHERE e.enrolled_on IS NOT NULL AND e.enrolled_on <= %(today)s
+  AND (e.discharged_on IS NULL OR e.discharged_on >= %(billing_month_start)s)
+"""
+PROGRAM_TARGET = Target(p95_ms=3000, floor_ratio=3)
+DASHBOARD_TARGET = Target(p95_ms=500)
+
+
+def program_lead(population: Population) -> User:
+    return User.objects.get(username="orgadmin", organization=population.care_manager.organization)
+
+
+@benchmark(
+    "program indicators: the full set for the organization, 12 months, computed afresh",
+    floor=PROGRAM_FLOOR,
+    target=PROGRAM_TARGET,
+    max_repeat=5,
+)
+def program_indicators(population: Population) -> Callable[[], object]:
+    user = program_lead(population)
+    filters = program.parse_filters(user, {}, today=population.today)
+    if program.compute_report(user, filters).indicators["active_caseload"].value == 0:
+        raise BenchmarkError("The program indicators found no active caseload.")
+    return lambda: program.compute_report(user, filters)
+
+
+@benchmark(
+    "GET /reports/, the program dashboard (the day's cached report), organization admin",
+    floor=PROGRAM_FLOOR,
+    target=DASHBOARD_TARGET,
+)
+def program_dashboard_page(population: Population) -> Callable[[], object]:
+    client = signed_in_client(program_lead(population))
+    get_ok(client, "/reports/")  # the first read of the day computes and caches the report
+    return lambda: get_ok(client, "/reports/")

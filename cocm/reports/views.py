@@ -1,74 +1,165 @@
-"""The quality-measures page: each measure's counts and rate, and the patients behind them."""
+"""The program dashboard, the patients behind each figure, exports and the monthly PDF."""
 
-from typing import Any
-
-from django.http import Http404, HttpRequest
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 
 from cocm.accounts.audit import record_access
+from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import requires
-from cocm.registry.services import InvalidRequest, visible_episodes, visible_patients
-from cocm.reports import quality
-from cocm.spreadsheets import spreadsheet_response
+from cocm.registry.services import InvalidRequest
+from cocm.reports import exports, program
+from cocm.reports.charts import report_charts
+from cocm.reports.pdf import program_pdf
+from cocm.spreadsheets import FORMATS, spreadsheet_response
 
-TITLES = {
-    "cms159": "CMS159 Depression Remission at Twelve Months",
-    "cms2": "CMS2 Screening for Depression and Follow-Up Plan",
-    "drr": "HEDIS DRR-E Depression Remission or Response",
-    "dms": "HEDIS DMS-E Utilization of the PHQ-9",
-}
+PATIENT_PAGE_ROWS = 100
 
 
-def _rows(report: quality.QualityReport, patients: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for p in patients:
-        mrn, name = report.names.get(str(p["patient_id"]), ("", ""))
-        rows.append({**p, "mrn": mrn, "name": name})
-    return rows
-
-
-@requires("view_quality_measures")
-def quality_measures(request: HttpRequest) -> HttpResponseBase:
-    """/reports/quality/?measure=cms159&period=2025 (&export=csv|xlsx)."""
+def filters_or_default(request: HttpRequest) -> tuple[program.Filters, str | None]:
+    """The filters asked for, or the defaults with the error to show."""
     user = request.user
-    measure = request.GET.get("measure", "cms159")
+    today = user.organization.today()
     try:
-        year = quality.parse_period(request.GET.get("period"), measure, user.organization.today())
+        return program.parse_filters(user, request.GET, today=today), None
     except InvalidRequest as error:
-        raise Http404(error.message) from error
-    report = quality.quality_report(
-        user.organization, visible_episodes(user), measure, year, visible_patients(user)
-    )
-    export_format = request.GET.get("export")
-    if export_format in ("csv", "xlsx"):
-        record_access(
-            request, "export", f"quality {measure} {year} {export_format}", patient_id=None
+        return program.parse_filters(user, {}, today=today), f"{error.field}: {error.message}"
+
+
+def filter_choices(user: User) -> dict:
+    clinics = Clinic.objects.filter(id__in=user.clinic_ids).order_by("name")
+    care_managers = [
+        (username, staff_name(username, first, last, credentials))
+        for username, first, last, credentials in User.objects.filter(
+            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
         )
-        return spreadsheet_response(
-            quality.patient_sheet(report), export_format, f"quality-{measure}-{year}"
-        )
-    record_access(request, "view", f"quality {measure} {year}", patient_id=None)
-    data = report.data
-    periods = [
-        {**period, "rows": _rows(report, period["patients"])}
-        for period in data.get("assessment_periods", [])
+        .distinct()
+        .order_by("last_name", "first_name")
+        .values_list("username", "first_name", "last_name", "credentials")
     ]
-    return render(
-        request,
-        "reports/quality.html",
+    return {"clinics": clinics, "care_managers": care_managers}
+
+
+@requires("view_program_indicators")
+def program_dashboard(request: HttpRequest) -> HttpResponseBase:
+    """Program indicators with their numerators, denominators and charts (rules 4.4)."""
+    user = request.user
+    filters, error = filters_or_default(request)
+    if error:
+        messages.error(request, error)
+    report = program.program_report(user, filters, today=user.organization.today())
+    table = request.GET.get("table", "")
+    export_format = request.GET.get("export", "")
+    if export_format in FORMATS and table in exports.TABLES:
+        record_access(request, "export", f"program {table} {export_format}", patient_id=None)
+        sheet = exports.TABLES[table](report)
+        return spreadsheet_response(sheet, export_format, f"program-{table}-{filters.period.end}")
+    record_access(request, "view", "program dashboard", patient_id=None)
+    query = filters.query()
+    rows = [
         {
-            "measure": measure,
-            "title": TITLES[measure],
-            "library": data.get("library", ""),
-            "year": year,
-            "years": quality.known_years(measure),
-            "measures": list(TITLES.items()),
-            "data": data,
-            "rows": [] if periods else _rows(report, data["patients"]),
-            "periods": periods,
-            "is_cms2": measure == "cms2",
-            "is_drr": measure == "drr",
-            "settings": sorted(data.get("settings", {}).items()),
-        },
+            "indicator": indicator,
+            "value": program.display_value(indicator),
+            "fraction": program.display_fraction(indicator),
+            "url": program.patients_url(filters, indicator.key),
+        }
+        for indicator in report.ordered()
+    ]
+    staff = User.objects.in_bulk(
+        [r.care_manager_id for r in report.care_managers if r.care_manager_id]
     )
+    compared = [
+        {
+            "name": row.name,
+            "cells": [
+                {
+                    "value": program.display_value(row.indicators[key]),
+                    "fraction": program.display_fraction(row.indicators[key]),
+                    "url": program.patients_url(
+                        program.Filters(filters.period, filters.clinic, staff[row.care_manager_id])
+                        if row.care_manager_id in staff
+                        else filters,
+                        key,
+                    ),
+                }
+                for key in program.COMPARED
+            ],
+        }
+        for row in report.care_managers
+    ]
+    context = {
+        "report": report,
+        "rows": rows,
+        "compared": compared,
+        "compared_labels": [report.indicators[key].label for key in program.COMPARED],
+        "charts": report_charts(report),
+        "measure_rates": program.measure_rates_by_quarter(user, filters),
+        "selected": query,
+        "filter_query": urlencode(query),
+        "tables": exports.TABLE_LABELS,
+        **filter_choices(user),
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+@requires("view_program_indicators")
+def indicator_patients(request: HttpRequest) -> HttpResponseBase:
+    """The patients behind one figure, with the same filters as the dashboard."""
+    user = request.user
+    key = request.GET.get("indicator", "")
+    filters, error = filters_or_default(request)
+    if error:
+        messages.error(request, error)
+    report = program.program_report(user, filters, today=user.organization.today())
+    if key not in report.indicators:
+        if key:
+            raise Http404("No such indicator.")
+        return redirect("program_dashboard")
+    indicator = report.indicators[key]
+    side = request.GET.get("counted", "")
+    counted = {"yes": True, "no": False}.get(side)
+    rows = program.drill_down(indicator, counted)
+    export_format = request.GET.get("export", "")
+    if export_format in FORMATS:
+        record_access(request, "export", f"indicator {key} {export_format}", patient_id=None)
+        return spreadsheet_response(
+            exports.patients_sheet(indicator, rows), export_format, f"indicator-{key}"
+        )
+    record_access(request, "view", f"indicator {key} patients", patient_id=None)
+    page = Paginator(rows, PATIENT_PAGE_ROWS).get_page(request.GET.get("page"))
+    base = {"indicator": key, **filters.query()}
+    context = {
+        "indicator": indicator,
+        "value": program.display_value(indicator),
+        "fraction": program.display_fraction(indicator),
+        "page": page,
+        "level": filters.level,
+        "period": filters.period,
+        "side": side,
+        "monthly": any(row.month for row in rows),
+        "base_query": urlencode(base),
+        "side_query": urlencode({**base, "counted": side}),
+        "dashboard_query": urlencode(filters.query()),
+    }
+    return render(request, "reports/patients.html", context)
+
+
+@requires("view_program_indicators")
+def program_report_pdf(request: HttpRequest) -> HttpResponse:
+    """The printable monthly program report (`?month=YYYY-MM`, default this month)."""
+    user = request.user
+    today = user.organization.today()
+    month = request.GET.get("month") or today.strftime("%Y-%m")
+    try:
+        filters = program.month_filters(user, month, today=today)
+    except InvalidRequest as error:
+        messages.error(request, f"{error.field}: {error.message}")
+        return redirect("program_dashboard")
+    record_access(request, "export", f"program report {month} pdf", patient_id=None)
+    content = program_pdf(user, filters, today=today)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="program-report-{month}.pdf"'
+    return response

@@ -1,0 +1,43 @@
+"""The program lead opens the dashboard, reads a rate and drills down to its patients."""
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+from tests.reports.conftest import registry  # noqa: F401  (the small registry fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(os.environ.get("COCM_SCREENSHOTS", "/tmp"))
+
+
+def test_the_program_lead_drills_down_from_a_rate_to_its_patients(page, live_server, registry):  # noqa: F811
+    sign_in(page, live_server, "lead", "correct horse battery staple")
+
+    page.get_by_role("link", name="Program").click()
+    page.get_by_label("From", exact=True).fill("2026-11-01")
+    page.get_by_label("To", exact=True).fill("2026-11-23")
+    page.get_by_role("button", name="Show").click()
+    row = page.locator("#indicator-contacted_last_30_days_pct")
+    expect(row).to_contain_text("Active caseload contacted in the last 30 days")
+    expect(row).to_contain_text("2 of 4")
+    expect(page.get_by_role("img", name="Caseload and enrollments by month")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "program-dashboard.png"), full_page=True)
+
+    row.get_by_role("link", name="Active caseload contacted in the last 30 days: patients").click()
+
+    expect(
+        page.get_by_role("heading", name="Active caseload contacted in the last 30 days")
+    ).to_be_visible()
+    table = page.locator("table.patients")
+    expect(table.get_by_role("row", name="Adams, Ann")).to_contain_text("Yes")
+    expect(table.get_by_role("row", name="Baker, Ben")).to_contain_text("No")
+    expect(table.get_by_role("row")).to_have_count(5)  # heading + 4 patients
+    page.screenshot(path=str(SCREENSHOTS / "program-patients.png"), full_page=True)
+
+    page.get_by_role("link", name="Counted (2)").click()
+    expect(table.get_by_role("row")).to_have_count(3)
+    table.get_by_role("link", name="Adams, Ann").click()
+    expect(page.get_by_role("heading", name="Adams, Ann")).to_be_visible()

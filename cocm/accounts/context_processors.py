@@ -14,6 +14,7 @@ NAVIGATION = (
     ("patient_search", "Find patient", "view_patient"),
     ("register_patient", "Register patient", "register_patient"),
     ("billing_home", "Billing", "view_billing"),
+    ("finance_model", "Financial model", "view_finance"),
     ("organization", "Organization", "manage_organization"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),

@@ -617,3 +617,6 @@ def billing_month(request: HttpRequest, month: str) -> list[dict]:
         }
         for line in lines
     ]
+
+
+api.add_router("/finance", "cocm.finance.api.router")

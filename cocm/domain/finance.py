@@ -549,12 +549,8 @@ def parse_distribution(name: str, text: str) -> Distribution:
 
 
 def distribution_text(distribution: Distribution) -> str:
-    return ", ".join(
-        f"{minutes}: {share:.0%}"
-        if round(share * 100, 6).is_integer()
-        else f"{minutes}: {share:.4g}"
-        for minutes, share in distribution
-    )
+    """ "50: 60%, 100: 40%": how the form and a scenario write a distribution."""
+    return ", ".join(f"{minutes}: {share * 100:.6g}%" for minutes, share in distribution)
 
 
 def _check_number(spec: InputSpec, value: float) -> None:

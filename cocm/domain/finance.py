@@ -402,7 +402,7 @@ for _payer in Payer:
         _SPECS.append(
             InputSpec(
                 rate_name(_payer, _code),
-                f"{PAYER_LABELS[_payer]} {_code}",
+                f"{PAYER_LABELS[_payer]} fee for {_code}",
                 "Fees",
                 Kind.MONEY,
                 "$",

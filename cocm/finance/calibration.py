@@ -128,13 +128,14 @@ def calibrate(
         put(
             "care_manager_fte",
             float(len(caseloads)),
-            f"{len(caseloads)} care managers with an open caseload on {as_of.isoformat()}, each "
-            "counted as 1.0 FTE",
+            f"{_count(len(caseloads), 'care manager')} with an open caseload on "
+            f"{as_of.isoformat()}, each counted as 1.0 FTE",
         )
         put(
             "caseload_per_fte",
             round(patients / len(caseloads), 1),
-            f"{patients} open episodes ÷ {len(caseloads)} care managers on {as_of.isoformat()}",
+            f"{patients} open episodes ÷ {_count(len(caseloads), 'care manager')} on "
+            f"{as_of.isoformat()}",
         )
         put(
             "starting_caseload",
@@ -153,7 +154,8 @@ def calibrate(
         put(
             "no_show_rate",
             contacts["missed"] / contacts["all"],
-            f"{contacts['missed']} no-shows of {contacts['all']} care-manager contacts in {period}",
+            f"{_count(contacts['missed'], 'no-show')} of {contacts['all']} care-manager "
+            f"contacts in {period}",
         )
 
     # Fee schedules on file: the modelled year's, else the latest earlier one.
@@ -202,3 +204,7 @@ def _normalised(buckets: list[tuple[int, float]]) -> list[tuple[int, float]]:
         minutes, share = rounded[index]
         rounded[index] = (minutes, round(share + remainder, 4))
     return rounded
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

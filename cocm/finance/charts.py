@@ -166,10 +166,11 @@ def _projection_words(series: Sequence[Series]) -> str:
 
 
 def tornado_svg(swings: Sequence[Swing], *, base_margin: float, title: str) -> str:
-    """The yearly margin with each input 10% lower and 10% higher, largest swing on top."""
-    row_h, label_w = 46, 230
-    height = TOP + 30 + row_h * max(len(swings), 1) + 30
-    plot_l, plot_r = label_w + 10, WIDTH - 90
+    """The yearly margin with each input 10% lower and 10% higher, largest swing on top:
+    per input its name, then a bar from the margin to each moved margin, labelled at its end."""
+    row_h = 54
+    height = TOP + 30 + row_h * max(len(swings), 1) + 10
+    plot_l, plot_r = 130, WIDTH - 130  # room for the value labels at both ends
     margins = [m for s in swings for m in (s.low_margin, s.high_margin) if m is not None]
     low = min([*margins, base_margin])
     high = max([*margins, base_margin])
@@ -180,20 +181,21 @@ def tornado_svg(swings: Sequence[Swing], *, base_margin: float, title: str) -> s
         return plot_l + (value - low) / span * (plot_r - plot_l)
 
     words = "; ".join(
-        f"{s.label}: {_money(s.low_margin) if s.low_margin is not None else 'not allowed'} at "
-        f"−10%, {_money(s.high_margin) if s.high_margin is not None else 'not allowed'} at +10%"
+        f"{s.label}: {_money(s.low_margin) if s.low_margin is not None else 'unchanged'} at "
+        f"−10%, {_money(s.high_margin) if s.high_margin is not None else 'unchanged'} at +10%"
         for s in swings
     )
+    base_x = _num(x(base_margin))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="{chart}-t {chart}-d" class="finance-chart tornado" '
         f'font-family="{FONT}" font-size="12" fill="{TEXT}">',
         f'<title id="{chart}-t">{_e(title)}</title>',
         f'<desc id="{chart}-d">Margin per year {_e(_money(base_margin))}. {_e(words)}.</desc>',
-        f'<line class="axis base" x1="{_num(x(base_margin))}" x2="{_num(x(base_margin))}" '
-        f'y1="{TOP + 18}" y2="{height - 24}" stroke="{AXIS}" stroke-width="1.5"/>',
-        f'<text class="tick" x="{_num(x(base_margin))}" y="{TOP + 12}" text-anchor="middle">'
-        f"margin {_e(_money(base_margin))}</text>",
+        f'<line class="axis base" x1="{base_x}" x2="{base_x}" y1="{TOP + 18}" '
+        f'y2="{height - 6}" stroke="{AXIS}" stroke-width="1.5"/>',
+        f'<text class="tick" x="{base_x}" y="{TOP + 12}" text-anchor="middle">'
+        f"margin today {_e(_money(base_margin))}</text>",
     ]
     if not swings:
         parts.append(
@@ -203,25 +205,24 @@ def tornado_svg(swings: Sequence[Swing], *, base_margin: float, title: str) -> s
     for index, swing in enumerate(swings):
         top = TOP + 30 + index * row_h
         parts.append(
-            f'<text class="label" x="{label_w}" y="{top + 20}" text-anchor="end">'
+            f'<text class="label" x="{plot_l}" y="{top + 12}" font-weight="600">'
             f"{_e(swing.label)}</text>"
         )
         for sign, margin in (("−10%", swing.low_margin), ("+10%", swing.high_margin)):
             if margin is None:
                 continue
             start, end = sorted((x(base_margin), x(margin)))
-            colour = GAIN if margin >= base_margin else LOSS
+            gain = margin >= base_margin
             parts.append(
-                f'<rect class="bar {"gain" if margin >= base_margin else "loss"}" '
-                f'x="{_num(start)}" y="{top + 6}" width="{_num(max(end - start, 1))}" '
-                f'height="22" fill="{colour}">'
+                f'<rect class="bar {"gain" if gain else "loss"}" x="{_num(start)}" '
+                f'y="{top + 18}" width="{_num(max(end - start, 1))}" height="22" '
+                f'fill="{GAIN if gain else LOSS}">'
                 f"<title>{_e(swing.label)} {sign}: margin {_e(_money(margin))}</title></rect>"
             )
-            right = margin >= base_margin
             parts.append(
-                f'<text class="value" x="{_num(end + 4 if right else start - 4)}" '
-                f'y="{top + 21}" text-anchor="{"start" if right else "end"}">'
-                f"{sign} {_e(_money(margin))}</text>"
+                f'<text class="value" x="{_num(end + 5 if gain else start - 5)}" '
+                f'y="{top + 33}" text-anchor="{"start" if gain else "end"}">'
+                f"{sign}: {_e(_money(margin))}</text>"
             )
     parts.append("</svg>")
     return "".join(parts)

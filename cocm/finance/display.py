@@ -31,6 +31,7 @@ class InputRow:
     name: str
     label: str
     unit: str
+    show_unit: bool
     text: str
     source: str
     source_label: str
@@ -84,6 +85,10 @@ def _row(
         name=name,
         label=spec.label,
         unit=spec.unit,
+        # Not for percentages, nor where the label already names the unit.
+        show_unit=bool(spec.unit)
+        and spec.kind is not finance.Kind.FRACTION
+        and f"({spec.unit})" not in spec.label,
         text=texts.get(name, input_text(name, inputs.values[name])),
         source=source,
         source_label=SOURCE_LABELS[source],
@@ -167,3 +172,19 @@ def tornado_chart(evaluation: Evaluation) -> SafeString:
         title="The three inputs that move the yearly margin most (each ±10%)",
     )
     return mark_safe(svg)  # noqa: S308 - tornado_svg escapes all text
+
+
+def swing_rows(evaluation: Evaluation) -> list[dict[str, str]]:
+    """The three largest swings in words (None: the input cannot move that way)."""
+    return [
+        {
+            "label": swing.label,
+            "low": formatted(swing.low_margin, "$")
+            if swing.low_margin is not None
+            else ("unchanged"),
+            "high": formatted(swing.high_margin, "$")
+            if swing.high_margin is not None
+            else ("unchanged (already at its maximum)"),
+        }
+        for swing in evaluation.sensitivity
+    ]

@@ -161,7 +161,7 @@ def apply_given(
         value = parse_input(name, text)
         if only_changed and same_value(value, inputs.values[name]):
             continue
-        inputs.set(name, value, GIVEN, "entered")
+        inputs.set(name, value, GIVEN)
 
 
 def resolve_inputs(
@@ -278,7 +278,9 @@ def _json_value(name: str, value: finance.Value) -> Any:
     if name == "year" and isinstance(value, float):
         return int(value)
     if isinstance(value, tuple):
-        return [{"minutes": minutes, "share": share} for minutes, share in value]
+        return [{"minutes": minutes, "share": round(share, 10)} for minutes, share in value]
+    if isinstance(value, float):
+        return round(value, 10)  # "16.66666667%" read back is 0.16666666670000002
     return value
 
 

@@ -120,7 +120,7 @@ def _model_context(
         if evaluation
         else "",
         "tornado_svg": display.tornado_chart(evaluation) if evaluation else "",
-        "swings": evaluation.sensitivity if evaluation else (),
+        "swings": display.swing_rows(evaluation) if evaluation else [],
         "base_token": base_token,
         "state_token": state,
         "scenario": scenario,

@@ -23,7 +23,7 @@ def test_the_api_answers_the_contract_with_inputs_sources_and_outputs(client, bi
     assert body["inputs"]["care_manager_fte"] == {
         "value": 2.0,
         "source": "given",
-        "note": "entered",
+        "note": "",
     }
     assert body["inputs"]["caseload_per_fte"]["source"] == "default"
     assert body["inputs"]["episode_months"]["value"] == 6
@@ -52,7 +52,7 @@ def test_the_api_calibrates_from_the_registry(client, billing_user, seeded):
     assert body["inputs"]["caseload_per_fte"] == {
         "value": 3.0,
         "source": "registry",
-        "note": "3 open episodes ÷ 1 care managers on 2026-11-23",
+        "note": "3 open episodes ÷ 1 care manager on 2026-11-23",
     }
 
 

@@ -26,7 +26,7 @@ def test_calibration_reads_the_registrys_last_months_with_known_answers(clinic, 
     assert {entry["source"] for entry in found.values()} == {"registry"}
     assert found["share_medicare"]["note"] == "3 of 5 CoCM patient-months in 2026-08..2026-10"
     assert found["no_show_rate"]["note"] == (
-        "1 no-shows of 6 care-manager contacts in 2026-08..2026-10"
+        "1 no-show of 6 care-manager contacts in 2026-08..2026-10"
     )
 
 

@@ -93,7 +93,7 @@ def test_fill_from_the_registry_marks_the_inputs_it_filled(signed_in, clinic, se
     page = text_of(response)
     inputs = response.context["evaluation"].inputs
     assert inputs.sources["caseload_per_fte"] == "registry"
-    assert "3 open episodes ÷ 1 care managers on 2026-11-23" in page
+    assert "3 open episodes ÷ 1 care manager on 2026-11-23" in page
     assert "from the registry" in page
     assert AuditEvent.objects.filter(what="finance calibration").exists()
 

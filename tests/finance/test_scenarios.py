@@ -21,9 +21,7 @@ def test_it_saves_only_what_differs_from_the_defaults(clinic, billing_user):
 
     scenario.refresh_from_db()
     assert scenario.name == "Hire a second care manager"
-    assert scenario.inputs == {
-        "care_manager_fte": {"value": "2", "source": "given", "note": "entered"}
-    }
+    assert scenario.inputs == {"care_manager_fte": {"value": "2", "source": "given", "note": ""}}
     reopened = services.scenario_inputs(scenario, as_of=TODAY)
     assert reopened.values["care_manager_fte"] == 2
     assert reopened.sources["care_manager_fte"] == "given"

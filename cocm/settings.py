@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "cocm.care",
     "cocm.billing",
     "cocm.reports",
+    "cocm.finance",
 ]
 
 MIDDLEWARE = [

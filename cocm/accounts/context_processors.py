@@ -16,6 +16,7 @@ NAVIGATION = (
     ("billing_home", "Billing", "view_billing"),
     ("quality_measures", "Quality", "view_quality_measures"),
     ("program_dashboard", "Program", "view_program_indicators"),
+    ("finance_model", "Financial model", "view_finance"),
     ("organization", "Organization", "manage_organization"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),

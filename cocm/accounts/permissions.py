@@ -54,6 +54,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_billing": frozenset({BILLING, ADMIN}),
     "close_billing_month": frozenset({BILLING}),
     "manage_organization": frozenset({ADMIN}),
+    # The financial model (docs/finance.md): practice administrators, not care managers.
+    "view_finance": frozenset({BILLING, ADMIN}),
+    "save_finance_scenario": frozenset({BILLING, ADMIN}),
     # Security (docs/security.md).
     "view_clinics": frozenset({CM, PC, PCP, BILLING, ADMIN}),
     "edit_patient": frozenset({CM, PCP, ADMIN}),

@@ -621,3 +621,4 @@ api.add_router("/quality/", "cocm.reports.api.router")
 from cocm.reports.indicators_api import router as indicators_router  # noqa: E402
 
 api.add_router("/", indicators_router)
+api.add_router("/finance", "cocm.finance.api.router")

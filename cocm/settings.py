@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "cocm.care",
     "cocm.billing",
     "cocm.reports",
+    "cocm.interop",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,8 @@ CONTENT_SECURITY_POLICY = {
 # 10 MiB; larger ones get a 413 that says so (RequestSizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("COCM_MAX_DATA_BYTES", str(1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# FHIR bundles (POST /fhir) up to 20 MiB; `cocm import fhir` reads files of any size.
+COCM_MAX_FHIR_BYTES = int(os.environ.get("COCM_MAX_FHIR_BYTES", str(20 * 1024 * 1024)))
 COCM_MAX_UPLOAD_BYTES = int(os.environ.get("COCM_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True

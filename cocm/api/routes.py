@@ -617,3 +617,7 @@ def billing_month(request: HttpRequest, month: str) -> list[dict]:
         }
         for line in lines
     ]
+
+
+# GET /patients shares its path with POST /patients, so it joins the default router.
+import cocm.interop.api  # noqa: E402, F401

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "cocm.billing",
     "cocm.reports",
     "cocm.finance",
+    "cocm.interop",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,8 @@ CONTENT_SECURITY_POLICY = {
 # 10 MiB; larger ones get a 413 that says so (RequestSizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("COCM_MAX_DATA_BYTES", 1024 * 1024, validate=Range(min=1))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# FHIR bundles (POST /fhir) up to 20 MiB; `cocm import fhir` reads files of any size.
+COCM_MAX_FHIR_BYTES = env.int("COCM_MAX_FHIR_BYTES", 20 * 1024 * 1024, validate=Range(min=1))
 COCM_MAX_UPLOAD_BYTES = env.int("COCM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, validate=Range(min=1))
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True

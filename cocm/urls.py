@@ -67,6 +67,7 @@ urlpatterns = [
     path("r/<str:token>/", measures.self_report, name="self_report"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("cocm.interop.urls", namespace="fhir")),
 ]
 
 # A request body over the size limit is answered with a 413 that says so.

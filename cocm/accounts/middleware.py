@@ -39,7 +39,11 @@ def url_name(request: HttpRequest) -> str | None:
 
 
 def is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith("/api/")
+    return request.path_info.startswith(("/api/", "/fhir/")) or request.path_info == "/fhir"
+
+
+def is_fhir(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/fhir/") or request.path_info == "/fhir"
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -73,6 +77,8 @@ class RequestSizeLimitMiddleware:
         limit = (
             settings.COCM_MAX_UPLOAD_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         )
+        if is_fhir(request):
+            limit = settings.COCM_MAX_FHIR_BYTES
         if limit is not None and length > limit:
             return too_large(request, limit)
         return self.get_response(request)
@@ -80,6 +86,19 @@ class RequestSizeLimitMiddleware:
 
 def too_large(request: HttpRequest, limit: int) -> HttpResponse:
     message = f"The request is too large: the limit is {limit // 1024} KiB."
+    if is_fhir(request):
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "too-costly",
+                    "diagnostics": message,
+                    "expression": ["Bundle"],
+                }
+            ],
+        }
+        return JsonResponse(outcome, status=413, content_type="application/fhir+json")
     if is_api(request):
         return JsonResponse({"detail": message}, status=413)
     return render(request, "413.html", {"message": message}, status=413)

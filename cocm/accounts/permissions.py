@@ -1,8 +1,11 @@
 """The one place that says which role may do what.
 
 Views and API endpoints name a capability; they never test roles themselves. Clinic scoping
-(a user sees only the patients of the clinics they belong to, plus those of an active
-break-glass grant) is applied by the querysets in `cocm.registry.services`.
+(a user sees only the patients of the clinics they belong to — through an episode there or,
+for a patient without one such as an imported patient, the patient's home clinic — plus
+those of an active break-glass grant) is applied by the querysets in
+`cocm.registry.services` (`visible_patients`, `visible_episodes`); the FHIR server uses the
+same querysets.
 
 Minimum necessary (45 CFR 164.502(b)): billing staff see demographics, coverage and billing,
 never assessments or notes (`view_clinical`); organization admins manage users, security
@@ -69,6 +72,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # leadership. The product has no program-lead or medical-director role: the medical
     # director is the psychiatric consultant, the program lead the organization admin.
     "view_program_indicators": frozenset({PC, ADMIN}),
+    # Interoperability (docs/interop.md): import FHIR bundles and trackers.
+    "import_records": frozenset({CM, ADMIN}),
 }
 
 # The parts of a page about a patient, and the capability each needs. A template wraps each

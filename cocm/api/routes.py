@@ -622,3 +622,5 @@ from cocm.reports.indicators_api import router as indicators_router  # noqa: E40
 
 api.add_router("/", indicators_router)
 api.add_router("/finance", "cocm.finance.api.router")
+# GET /patients shares its path with POST /patients, so it joins the default router.
+import cocm.interop.api  # noqa: E402, F401

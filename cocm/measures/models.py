@@ -20,6 +20,7 @@ class Method(models.TextChoices):
     PHONE = "phone", "By phone"
     VIDEO = "video", "By video"
     SELF_REPORT = "self_report", "Self-report (patient link)"
+    IMPORTED = "imported", "Imported (FHIR, from the EHR)"
 
 
 class Assessment(models.Model):

@@ -47,6 +47,13 @@ class Patient(models.Model):
     )
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
+    # The clinic a patient without an episode belongs to (an imported patient); it decides
+    # who sees them until an episode names a clinic (registry.services.visible_patients).
+    home_clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="home_patients"
+    )
+    deceased = models.BooleanField(default=False)
+    deceased_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Bumped by every edit; a form that carries an older version is a conflicting edit.
     version = models.PositiveIntegerField(default=0)

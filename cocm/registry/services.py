@@ -45,13 +45,15 @@ class InvalidRequest(ValueError):
 
 def visible_patients(user: User) -> QuerySet[Patient]:
     """Patients the user may open: those with an episode in one of the user's clinics,
-    newly registered patients of the organization who have no episode yet, and those of
-    the user's active break-glass grants."""
+    those whose home clinic (an imported patient's) is one of the user's clinics, newly
+    registered patients of the organization with neither an episode nor a home clinic, and
+    those of the user's active break-glass grants."""
     return (
         Patient.objects.filter(organization_id=user.organization_id)
         .filter(
             Q(episodes__clinic_id__in=user.clinic_ids)
-            | Q(episodes__isnull=True)
+            | Q(home_clinic_id__in=user.clinic_ids)
+            | Q(episodes__isnull=True, home_clinic__isnull=True)
             | Q(id__in=break_glass_patient_ids(user))
         )
         .distinct()

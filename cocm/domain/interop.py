@@ -1,0 +1,91 @@
+"""Rules for data received from other systems (FHIR R4): which code systems we read, which
+LOINC codes are our instruments' totals, and which values and dates are plausible.
+
+Nothing here imports Django or reads the clock (take `as_of`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from cocm.domain.instruments import INSTRUMENTS, InstrumentCode
+
+LOINC = "http://loinc.org"
+SNOMED_CT = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CPT = "http://www.ama-assn.org/go/cpt"
+
+# Code systems of the coded elements we read (Observation/Condition/Procedure/ServiceRequest
+# code, Encounter type, MedicationRequest medication), by their canonical URIs in the FHIR R4
+# terminology registry (hl7.org/fhir/R4/terminologies-systems.html) and the VSAC URIs the
+# eCQM value sets use (reference/ecqm/*/valuesets).
+CODE_SYSTEMS: dict[str, str] = {
+    LOINC: "LOINC",
+    SNOMED_CT: "SNOMED CT",
+    ICD10CM: "ICD-10-CM",
+    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "http://www.cms.gov/Medicare/Coding/ICD10": "ICD-10-PCS",
+    "http://hl7.org/fhir/sid/icd-9-cm": "ICD-9-CM",
+    CPT: "CPT",
+    "http://www.nlm.nih.gov/research/umls/hcpcs": "HCPCS",
+    "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://hl7.org/fhir/sid/ndc": "NDC",
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode": "HL7 ActCode",
+    "http://terminology.hl7.org/CodeSystem/observation-category": "Observation category",
+    "http://terminology.hl7.org/CodeSystem/condition-category": "Condition category",
+    "http://hl7.org/fhir/us/core/CodeSystem/us-core-category": "US Core category",
+    "http://hl7.org/fhir/us/core/CodeSystem/condition-category": "US Core condition category",
+    "http://terminology.hl7.org/CodeSystem/v3-NullFlavor": "HL7 NullFlavor",
+    "http://terminology.hl7.org/CodeSystem/data-absent-reason": "Data absent reason",
+}
+
+# Observation statuses whose value stands (FHIR R4 observation-status: preliminary,
+# registered, cancelled and entered-in-error results are not results).
+RESULT_STATUSES = frozenset({"final", "amended", "corrected"})
+
+EARLIEST_DATE = date(1900, 1, 1)
+
+
+def is_known_code_system(system: str | None) -> bool:
+    """Whether we can read codes of this system (CODE_SYSTEMS, from the FHIR R4 registry)."""
+    return system in CODE_SYSTEMS
+
+
+def instrument_for_loinc(code: str | None) -> InstrumentCode | None:
+    """The instrument whose total score this LOINC code is (instruments.py total_loinc)."""
+    for instrument in INSTRUMENTS.values():
+        if instrument.total_loinc is not None and instrument.total_loinc.code == code:
+            return instrument.code
+    return None
+
+
+def total_problem(instrument: InstrumentCode, total: object) -> str | None:
+    """Why a received total cannot be this instrument's score (range from instruments.py)."""
+    definition = INSTRUMENTS[instrument]
+    if isinstance(total, bool) or not isinstance(total, int | float):
+        return f"a {instrument} total must be a number"
+    if total != int(total) or not definition.min_total <= total <= definition.max_total:
+        return (
+            f"a {instrument} total is a whole number from {definition.min_total} to "
+            f"{definition.max_total}; {total} is not"
+        )
+    return None
+
+
+def date_problem(value: date, *, as_of: date) -> str | None:
+    """Why a recorded clinical date is implausible: before 1900 or after tomorrow (one day
+    of slack for time zones) [I]."""
+    if value < EARLIEST_DATE:
+        return f"{value.isoformat()} is before {EARLIEST_DATE.year}"
+    if value > as_of + timedelta(days=1):
+        return f"{value.isoformat()} is in the future"
+    return None
+
+
+def mrn_index(type_codes: list[str | None]) -> int | None:
+    """Which identifier is the medical record number: the first typed MR (HL7 v2 table 0203),
+    else the first one; None without identifiers."""
+    if not type_codes:
+        return None
+    return next((i for i, code in enumerate(type_codes) if code == "MR"), 0)

@@ -1,0 +1,85 @@
+from django.db import models
+from django.utils import timezone
+
+from cocm.accounts.models import Clinic, Organization
+from cocm.measures.models import Assessment
+from cocm.registry.models import Patient
+
+
+class ImportedResource(models.Model):
+    """A FHIR resource as imported: validated, served as stored, read by the quality measures.
+
+    `resource_id` is the id it is served at (/fhir/<type>/<id>): the sender's id when the
+    sender named one. `body` is the resource as FHIR JSON with `id` set to `resource_id` and
+    references either as sent or rewritten to this server's ids.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="imported_resources"
+    )
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="imported_resources",
+    )
+    resource_type = models.CharField(max_length=64)
+    resource_id = models.CharField(max_length=64)
+    body = models.JSONField()
+    imported_at = models.DateTimeField(default=timezone.now)
+    # Search columns taken from the body: its codes as " system|code " tokens and the date
+    # it is about (effective, onset, period start, …).
+    codes = models.TextField(blank=True, default="")
+    effective_on = models.DateField(null=True, blank=True)
+    # The registry's own record fed from this resource (an imported total score).
+    assessment = models.OneToOneField(
+        Assessment, on_delete=models.SET_NULL, null=True, blank=True, related_name="imported_from"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "resource_type", "resource_id"],
+                name="imported_resource_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "resource_type", "effective_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.resource_id}"
+
+
+class PatientIdentifier(models.Model):
+    """One identifier a source system gave the patient (an MRN, a payer member id, …)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.CharField(max_length=255, blank=True)
+    value = models.CharField(max_length=255)
+    type_code = models.CharField(max_length=32, blank=True, help_text="v2-0203, e.g. MR")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "system", "value"], name="patient_identifier_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["system", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}"
+
+
+class InteropSettings(models.Model):
+    """An organization's import settings: the clinic imported patients belong to when neither
+    their managingOrganization nor the import names one (default: its first clinic)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="interop_settings"
+    )
+    import_clinic = models.ForeignKey(
+        Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Import settings of {self.organization}"

@@ -1,0 +1,78 @@
+from datetime import date
+
+import pytest
+
+from cocm.domain.instruments import InstrumentCode
+from cocm.domain.interop import (
+    date_problem,
+    instrument_for_loinc,
+    is_known_code_system,
+    mrn_index,
+    total_problem,
+)
+
+
+@pytest.mark.parametrize(
+    ("system", "known"),
+    [
+        ("http://loinc.org", True),
+        ("http://hl7.org/fhir/sid/icd-10-cm", True),
+        ("http://www.ama-assn.org/go/cpt", True),
+        ("urn:made-up", False),
+        (None, False),
+    ],
+)
+def test_known_code_systems(system, known):
+    assert is_known_code_system(system) is known
+
+
+@pytest.mark.parametrize(
+    ("loinc", "instrument"),
+    [
+        ("44261-6", InstrumentCode.PHQ9),
+        ("70274-6", InstrumentCode.GAD7),
+        ("12345-6", None),
+        (None, None),
+    ],
+)
+def test_instrument_for_a_total_loinc(loinc, instrument):
+    assert instrument_for_loinc(loinc) == instrument
+
+
+@pytest.mark.parametrize(
+    ("instrument", "total", "problem"),
+    [
+        (InstrumentCode.PHQ9, 0, None),
+        (InstrumentCode.PHQ9, 27, None),
+        (InstrumentCode.PHQ9, 40, "a PHQ-9 total is a whole number from 0 to 27; 40 is not"),
+        (InstrumentCode.PHQ9, -1, "a PHQ-9 total is a whole number from 0 to 27; -1 is not"),
+        (InstrumentCode.PHQ9, 4.5, "a PHQ-9 total is a whole number from 0 to 27; 4.5 is not"),
+        (InstrumentCode.GAD7, 22, "a GAD-7 total is a whole number from 0 to 21; 22 is not"),
+        (InstrumentCode.PHQ9, "12", "a PHQ-9 total must be a number"),
+        (InstrumentCode.PHQ9, True, "a PHQ-9 total must be a number"),
+    ],
+)
+def test_total_problems(instrument, total, problem):
+    assert total_problem(instrument, total) == problem
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (date(2026, 11, 23), None),
+        (date(2026, 11, 24), None),
+        (date(2026, 11, 25), "2026-11-25 is in the future"),
+        (date(2099, 1, 1), "2099-01-01 is in the future"),
+        (date(1899, 12, 31), "1899-12-31 is before 1900"),
+    ],
+)
+def test_date_problems(value, problem):
+    assert date_problem(value, as_of=date(2026, 11, 23)) == problem
+
+
+@pytest.mark.parametrize(
+    ("type_codes", "index"),
+    [([], None), ([None, "MR"], 1), (["SS", None], 0), (["MR", "MR"], 0)],
+)
+def test_which_identifier_is_the_mrn(type_codes, index):
+    assert mrn_index(type_codes) == index

@@ -223,6 +223,12 @@ CONTENT_SECURITY_POLICY = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("COCM_MAX_DATA_BYTES", str(1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 COCM_MAX_UPLOAD_BYTES = int(os.environ.get("COCM_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+# Signed consent scans (PDF or image), below the request limit so the form can say so.
+COCM_CONSENT_DOCUMENT_MAX_BYTES = int(
+    os.environ.get("COCM_CONSENT_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))
+)
+# Uploaded files (consent scans): never served from a public URL, only by an audited view.
+MEDIA_ROOT = Path(os.environ.get("COCM_MEDIA_ROOT", DATA_DIR / "media"))
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

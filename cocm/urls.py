@@ -33,6 +33,20 @@ urlpatterns = [
     path("patients/<int:patient_id>/refer/", registry.refer_patient, name="refer_patient"),
     path("episodes/<int:episode_id>/enroll/", registry.enroll_patient, name="enroll_patient"),
     path("episodes/<int:episode_id>/status/", registry.change_status, name="change_status"),
+    path(
+        "episodes/<int:episode_id>/consent/revoke/", registry.revoke_consent, name="revoke_consent"
+    ),
+    path("episodes/<int:episode_id>/consent/renew/", registry.renew_consent, name="renew_consent"),
+    path(
+        "episodes/<int:episode_id>/consent/form/",
+        registry.consent_form,
+        name="consent_form",
+    ),
+    path(
+        "episodes/<int:episode_id>/consent/document/",
+        registry.consent_document,
+        name="consent_document",
+    ),
     path("episodes/<int:episode_id>/diagnoses/", registry.add_diagnosis, name="add_diagnosis"),
     path(
         "episodes/<int:episode_id>/assessments/new/", measures.new_assessment, name="new_assessment"

@@ -34,6 +34,12 @@ def test_clock(request):
 
 
 @pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    # Uploaded files (consent scans) go to a directory of the test's own.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     # Rate-limit counters live in the cache; each test starts with none.
     from django.core.cache import cache

@@ -163,6 +163,11 @@ def episode_out(episode: Episode) -> dict:
             "obtained_on": episode.consent_on,
             "method": episode.consent_method,
             "obtained_by": username(episode.consent_obtained_by),
+            "cost_sharing_explained": episode.consent_cost_sharing_explained,
+            "psychiatric_consultation_explained": (
+                episode.consent_psychiatric_consultation_explained
+            ),
+            "revoked_on": episode.consent_revoked_on,
         }
     return {
         "id": episode.id,
@@ -271,7 +276,13 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
     )
     consent = None
     if payload.consent:
-        consent = services.Consent(payload.consent.obtained_on, payload.consent.method, user)
+        consent = services.Consent(
+            payload.consent.obtained_on,
+            payload.consent.method,
+            user,
+            cost_sharing_explained=payload.consent.cost_sharing_explained,
+            psychiatric_consultation_explained=payload.consent.psychiatric_consultation_explained,
+        )
     with transaction.atomic():
         episode = services.open_episode(
             patient,
@@ -617,3 +628,8 @@ def billing_month(request: HttpRequest, month: str) -> list[dict]:
         }
         for line in lines
     ]
+
+
+from cocm.registry.api import router as consent_router  # noqa: E402
+
+api.add_router("", consent_router)

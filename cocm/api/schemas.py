@@ -68,6 +68,10 @@ class PatientOut(Schema):
 class ConsentIn(Schema):
     obtained_on: date
     method: Literal["verbal", "written"]
+    # The two Medicare disclosures (cocm-rules.md 1.5). A client sending consent attests
+    # both by default; false records that one was not made, and enrollment is refused.
+    cost_sharing_explained: bool = True
+    psychiatric_consultation_explained: bool = True
 
 
 class EpisodeIn(Schema):
@@ -111,6 +115,14 @@ class ConsentOut(Schema):
     obtained_on: date
     method: str
     obtained_by: str | None
+    cost_sharing_explained: bool
+    psychiatric_consultation_explained: bool
+    revoked_on: date | None  # the revocation in force: no minute from then counts
+
+
+class RevocationIn(Schema):
+    on: date
+    reason: str = Field(..., max_length=500)
 
 
 class EpisodeOut(Schema):

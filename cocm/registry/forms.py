@@ -4,6 +4,7 @@ from cocm.accounts.models import Clinic, Role, User
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import ConsentMethod, DischargeReason, EpisodeStatus
 from cocm.registry.models import BillingProgram, Coverage, Patient, PayerKind
+from cocm.registry.services import Consent
 
 
 class DateInput(forms.DateInput):
@@ -95,6 +96,32 @@ class ConsentFields(forms.Form):
         required=False,
         label="How consent was given",
     )
+    # The two Medicare disclosures (cocm-rules.md 1.5); the service requires both.
+    cost_sharing_explained = forms.BooleanField(
+        required=False, label="Patient told that cost sharing (copay, coinsurance) may apply"
+    )
+    psychiatric_consultation_explained = forms.BooleanField(
+        required=False,
+        label="Patient agreed to psychiatric consultation about their care",
+    )
+    consent_document = forms.FileField(
+        required=False,
+        label="Signed consent form (written consent: PDF, PNG or JPEG)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+    )
+
+    def consent(self, user: User) -> Consent | None:
+        data = self.cleaned_data
+        if not data.get("consent_on"):
+            return None
+        return Consent(
+            data["consent_on"],
+            data["consent_method"],
+            user,
+            cost_sharing_explained=data["cost_sharing_explained"],
+            psychiatric_consultation_explained=data["psychiatric_consultation_explained"],
+            document=data.get("consent_document"),
+        )
 
     def clean(self) -> dict:
         data = super().clean()
@@ -132,6 +159,9 @@ class ReferralForm(ConsentFields):
                 "psychiatric_consultant",
                 "consent_on",
                 "consent_method",
+                "cost_sharing_explained",
+                "psychiatric_consultation_explained",
+                "consent_document",
                 "initiating_visit_on",
                 "billing_program",
             ]
@@ -187,3 +217,17 @@ class DiagnosisForm(forms.Form):
 
 class PatientSearchForm(forms.Form):
     query = forms.CharField(max_length=100, label="Name or MRN")
+
+
+class RevocationForm(forms.Form):
+    on = forms.DateField(widget=DateInput, label="Consent withdrawn on")
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 3}), label="Reason"
+    )
+
+
+class RenewalForm(ConsentFields):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["consent_on"].required = True
+        self.fields["consent_method"].required = True

@@ -1,3 +1,4 @@
+import uuid
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -104,6 +105,12 @@ class BillingProgram(models.TextChoices):
     GENERAL_BHI = "general_bhi", "General behavioral health integration"
 
 
+def consent_document_path(instance: object, filename: str) -> str:
+    """A random name: nothing identifying the patient in the storage path."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"consent/{uuid.uuid4().hex}.{extension}"
+
+
 class EpisodeQuerySet(models.QuerySet["Episode"]):
     def open(self) -> "EpisodeQuerySet":
         return self.exclude(status=EpisodeStatus.DISCHARGED)
@@ -143,6 +150,12 @@ class Episode(models.Model):
     consent_obtained_by = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # The two disclosures Medicare requires with consent (cocm-rules.md 1.5).
+    consent_cost_sharing_explained = models.BooleanField(default=False)
+    consent_psychiatric_consultation_explained = models.BooleanField(default=False)
+    consent_document = models.FileField(upload_to=consent_document_path, blank=True)
+    # The revocation in force (empty once consent is given again); history in ConsentRevocation.
+    consent_revoked_on = models.DateField(null=True, blank=True)
     initiating_visit_on = models.DateField(null=True, blank=True)
     billing_program = models.CharField(
         max_length=16, choices=BillingProgram.choices, default=BillingProgram.COCM
@@ -248,3 +261,34 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status} on {self.on}"
+
+
+class ConsentRevocation(models.Model):
+    """The patient withdrew consent on a day; no minute from then counts for billing until
+    consent is given again (`renewed_on`)."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="revocations")
+    revoked_on = models.DateField()
+    reason = models.CharField(max_length=500)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    renewed_on = models.DateField(null=True, blank=True)
+    renewed_method = models.CharField(
+        max_length=8, choices=Episode.ConsentMethodChoices.choices, blank=True
+    )
+    renewed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    renewal_document = models.FileField(upload_to=consent_document_path, blank=True)
+
+    class Meta:
+        ordering = ["revoked_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(renewed_on__isnull=True) | Q(renewed_on__gte=models.F("revoked_on")),
+                name="revocation_renewal_after_revocation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent revoked on {self.revoked_on}"

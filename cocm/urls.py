@@ -31,6 +31,9 @@ urlpatterns = [
     path("patients/<int:patient_id>/", registry.patient_chart, name="patient_chart"),
     path("patients/<int:patient_id>/edit/", registry.edit_patient, name="edit_patient"),
     path("patients/<int:patient_id>/refer/", registry.refer_patient, name="refer_patient"),
+    path("patients/<int:patient_id>/guardians/new/", registry.add_guardian, name="add_guardian"),
+    path("guardians/<int:guardian_id>/edit/", registry.edit_guardian, name="edit_guardian"),
+    path("organization/pediatric/", registry.pediatric_settings, name="pediatric_settings"),
     path("episodes/<int:episode_id>/enroll/", registry.enroll_patient, name="enroll_patient"),
     path("episodes/<int:episode_id>/status/", registry.change_status, name="change_status"),
     path(

@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "revoke_consent": frozenset({CM, PC, PCP}),
     "print_consent_form": frozenset({CM, PCP}),
     "view_consent_document": frozenset({CM, PC, PCP, BILLING}),
+    # Parents and guardians of patients under 18 (docs/pediatric.md).
+    "manage_guardians": frozenset({CM, PCP, ADMIN}),
     "change_episode_status": frozenset({CM, PC}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),
     "view_clinical": frozenset({CM, PC, PCP}),

@@ -362,6 +362,9 @@ def assessment_out(assessment: Assessment) -> dict:
             )
         },
         "amends": assessment.amends_id,
+        "respondent_guardian": (
+            str(assessment.respondent_guardian) if assessment.respondent_guardian_id else None
+        ),
     }
 
 
@@ -373,6 +376,13 @@ def assessment_out(assessment: Assessment) -> dict:
 def create_assessment(request: HttpRequest, episode_id: int, payload: AssessmentIn) -> Status:
     user = require(request, "record_assessment")
     episode = load_episode(user, episode_id)
+    guardian = None
+    if payload.respondent_guardian_id is not None:
+        guardian = episode.patient.guardians.filter(id=payload.respondent_guardian_id).first()
+        if guardian is None:
+            raise services.InvalidRequest(
+                "No such guardian of this patient.", "respondent_guardian_id"
+            )
     with transaction.atomic():
         assessment = measures.record_assessment(
             episode,
@@ -383,6 +393,7 @@ def create_assessment(request: HttpRequest, episode_id: int, payload: Assessment
             by=user,
             as_of=user.organization.today(),
             respondent=payload.respondent,
+            respondent_guardian=guardian,
         )
         audit(request, "create", "assessment", episode.patient_id, assessment.id)
     return Status(201, assessment_out(assessment))

@@ -147,14 +147,16 @@ class EpisodeOut(Schema):
 class AssessmentIn(Schema):
     instrument: str = Field(..., max_length=16)
     taken_on: date
-    answers: list[int | None] = Field(..., max_length=40)
-    respondent: str = Field("patient", max_length=32)
+    # Up to 60: SCARED has 41 items; the instrument itself checks the exact count.
+    answers: list[int | None] = Field(..., max_length=60)
+    respondent: str = Field("patient", max_length=32)  # "patient" or "guardian"
+    respondent_guardian_id: int | None = None  # which guardian answered
     method: Literal["in_clinic", "phone", "video", "self_report"] = "in_clinic"
 
 
 class AmendmentIn(Schema):
     taken_on: date | None = None
-    answers: list[int | None] = Field(..., max_length=40)
+    answers: list[int | None] = Field(..., max_length=60)
     reason: str = Field(..., min_length=1, max_length=200)
 
 
@@ -170,6 +172,7 @@ class AssessmentOut(Schema):
     flags: list[str]
     method: str
     respondent: str
+    respondent_guardian: str | None = None  # the guardian's name and relationship
     is_current: bool
     amends: int | None
 

@@ -156,6 +156,12 @@ class Episode(models.Model):
     consent_document = models.FileField(upload_to=consent_document_path, blank=True)
     # The revocation in force (empty once consent is given again); history in ConsentRevocation.
     consent_revoked_on = models.DateField(null=True, blank=True)
+    # A minor's consent is given by a guardian with legal authority, with the minor's assent
+    # from the organization's age (docs/pediatric.md).
+    consent_guardian = models.ForeignKey(
+        "Guardian", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    consent_patient_assent = models.BooleanField(default=False)
     initiating_visit_on = models.DateField(null=True, blank=True)
     billing_program = models.CharField(
         max_length=16, choices=BillingProgram.choices, default=BillingProgram.COCM
@@ -292,3 +298,56 @@ class ConsentRevocation(models.Model):
 
     def __str__(self) -> str:
         return f"Consent revoked on {self.revoked_on}"
+
+
+class Relationship(models.TextChoices):
+    MOTHER = "mother", "Mother"
+    FATHER = "father", "Father"
+    LEGAL_GUARDIAN = "legal_guardian", "Legal guardian"
+    GRANDPARENT = "grandparent", "Grandparent"
+    FOSTER_PARENT = "foster_parent", "Foster parent"
+    OTHER = "other", "Other"
+
+
+class Guardian(models.Model):
+    """A parent or guardian of a patient under 18 (docs/pediatric.md)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="guardians")
+    name = models.CharField(max_length=150)
+    relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    legal_authority = models.BooleanField("Has legal authority to consent", default=False)
+    may_receive_links = models.BooleanField("May receive questionnaire links", default=False)
+    may_see_results = models.BooleanField("May see results", default=False)
+    # Access ends when the patient turns 18 unless renewed up to this day.
+    access_renewed_until = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(phone="") | ~Q(email=""), name="guardian_has_a_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_relationship_display().lower()})"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.name
+
+
+class PediatricSettings(models.Model):
+    """An organization's rules for minors: from which age the patient's assent is required."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="pediatric_settings"
+    )
+    # None: assent is not required; else required of minors of this age or older.
+    assent_from_age = models.PositiveSmallIntegerField(null=True, blank=True, default=12)
+
+    def __str__(self) -> str:
+        return f"Pediatric settings of {self.organization}"

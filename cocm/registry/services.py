@@ -30,7 +30,22 @@ from cocm.domain.episodes import (
     TransitionError,
     check_transition,
 )
-from cocm.registry.models import ConsentRevocation, Diagnosis, Episode, Patient, StatusChange
+from cocm.domain.pediatric import (
+    PediatricError,
+    check_guardian_contact,
+    consent_party,
+    guardian_has_access,
+    majority_on,
+)
+from cocm.registry.models import (
+    ConsentRevocation,
+    Diagnosis,
+    Episode,
+    Guardian,
+    Patient,
+    PediatricSettings,
+    StatusChange,
+)
 
 
 class InvalidRequest(ValueError):
@@ -147,6 +162,8 @@ class Consent:
     cost_sharing_explained: bool = False
     psychiatric_consultation_explained: bool = False
     document: UploadedFile | None = None
+    guardian: Guardian | None = None  # who consented for a minor
+    patient_assent: bool = False  # the minor's assent, where the organization requires it
 
 
 # What a signed consent scan may be, recognised by its first bytes (not by its name).
@@ -176,8 +193,10 @@ def consent_document_kind(document: UploadedFile, field: str) -> str:
     raise InvalidRequest("Upload the signed consent as a PDF, PNG or JPEG file.", field)
 
 
-def check_consent(consent: Consent) -> str | None:
+def check_consent(consent: Consent, patient: Patient | None = None) -> str | None:
     """Refuse incomplete consent; the type of its scan, if any."""
+    if patient is not None:
+        check_consent_party(consent, patient)
     try:
         check_disclosures(
             cost_sharing_explained=consent.cost_sharing_explained,
@@ -266,8 +285,10 @@ def record_consent(episode: Episode, consent: Consent) -> None:
             f"Consent ({consent.obtained_on}) cannot precede the referral ({episode.referred_on}).",
             "consent",
         )
-    kind = check_consent(consent)
+    kind = check_consent(consent, episode.patient)
     episode.consent_on = consent.obtained_on
+    episode.consent_guardian = consent.guardian
+    episode.consent_patient_assent = consent.patient_assent
     episode.consent_method = consent.method
     episode.consent_obtained_by = consent.obtained_by
     episode.consent_cost_sharing_explained = consent.cost_sharing_explained
@@ -278,6 +299,8 @@ def record_consent(episode: Episode, consent: Consent) -> None:
         "consent_obtained_by",
         "consent_cost_sharing_explained",
         "consent_psychiatric_consultation_explained",
+        "consent_guardian",
+        "consent_patient_assent",
     ]
     if consent.document is not None:
         episode.consent_document.save(f"consent.{kind}", consent.document, save=False)
@@ -324,7 +347,7 @@ def renew_consent(episode: Episode, consent: Consent, *, as_of: date) -> Consent
         )
     except ConsentError as error:
         raise InvalidRequest(error.message, error.field) from error
-    kind = check_consent(consent)
+    kind = check_consent(consent, episode.patient)
     revocation = episode.revocations.get(revoked_on=episode.consent_revoked_on, renewed_on=None)
     revocation.renewed_on = consent.obtained_on
     revocation.renewed_method = consent.method
@@ -470,3 +493,104 @@ def timeline(episodes: Iterable[Episode]) -> list[TimelineEntry]:
                     )
                 )
     return sorted(entries, key=lambda entry: entry.on, reverse=True)
+
+
+# --------------------------------------------------------------------------- pediatric
+
+
+def assent_from_age(organization: Organization) -> int | None:
+    """The organization's assent age (docs/pediatric.md); 12 unless it set another."""
+    settings_row = PediatricSettings.objects.filter(organization=organization).first()
+    return settings_row.assent_from_age if settings_row else 12
+
+
+def check_consent_party(consent: Consent, patient: Patient) -> None:
+    """A minor's consent comes from a guardian with legal authority, with the minor's
+    assent from the organization's age (cocm.domain.pediatric.consent_party)."""
+    party = consent_party(
+        patient.birth_date,
+        consent.obtained_on,
+        assent_from_age=assent_from_age(patient.organization),
+    )
+    guardian = consent.guardian
+    if guardian is not None:
+        if guardian.patient_id != patient.id:
+            raise InvalidRequest("That guardian is not this patient's.", "consent_guardian")
+        if not guardian.legal_authority:
+            raise InvalidRequest(
+                f"{guardian} has no legal authority to consent for the patient.",
+                "consent_guardian",
+            )
+    if party.by_guardian and guardian is None:
+        raise InvalidRequest(
+            "The patient is under 18: a parent or guardian with legal authority consents.",
+            "consent_guardian",
+        )
+    if party.assent_required and not consent.patient_assent:
+        raise InvalidRequest(
+            "The organization requires the patient's own assent at this age; record it.",
+            "patient_assent",
+        )
+
+
+@dataclass(frozen=True)
+class GuardianData:
+    name: str
+    relationship: str
+    phone: str = ""
+    email: str = ""
+    legal_authority: bool = False
+    may_receive_links: bool = False
+    may_see_results: bool = False
+    access_renewed_until: date | None = None
+
+
+def check_guardian(patient: Patient, data: GuardianData, *, as_of: date) -> None:
+    if not data.name.strip():
+        raise InvalidRequest("Give the guardian's name.", "name")
+    try:
+        check_guardian_contact(phone=data.phone, email=data.email)
+    except PediatricError as error:
+        raise InvalidRequest(error.message, error.field) from error
+    renewed = data.access_renewed_until
+    if renewed is not None and renewed < majority_on(patient.birth_date):
+        raise InvalidRequest(
+            f"Access is renewed past the 18th birthday ({majority_on(patient.birth_date)}); "
+            "give a later date or leave it empty.",
+            "access_renewed_until",
+        )
+    if renewed is not None and renewed < as_of:
+        raise InvalidRequest("The renewal date is in the past.", "access_renewed_until")
+
+
+def add_guardian(patient: Patient, data: GuardianData, *, as_of: date) -> Guardian:
+    """Record a parent or guardian; at least one contact (docs/pediatric.md)."""
+    check_guardian(patient, data, as_of=as_of)
+    return Guardian.objects.create(patient=patient, **_guardian_fields(data))
+
+
+def update_guardian(guardian: Guardian, data: GuardianData, *, as_of: date) -> None:
+    check_guardian(guardian.patient, data, as_of=as_of)
+    for name, value in _guardian_fields(data).items():
+        setattr(guardian, name, value)
+    guardian.save()
+
+
+def _guardian_fields(data: GuardianData) -> dict[str, object]:
+    return {
+        "name": data.name.strip(),
+        "relationship": data.relationship,
+        "phone": data.phone.strip(),
+        "email": data.email.strip(),
+        "legal_authority": data.legal_authority,
+        "may_receive_links": data.may_receive_links,
+        "may_see_results": data.may_see_results,
+        "access_renewed_until": data.access_renewed_until,
+    }
+
+
+def guardian_access(guardian: Guardian, on: date) -> bool:
+    """Whether the guardian still has access: until the patient's 18th birthday, unless renewed."""
+    return guardian_has_access(
+        guardian.patient.birth_date, on, renewed_until=guardian.access_renewed_until
+    )

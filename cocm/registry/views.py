@@ -22,15 +22,17 @@ from cocm.registry.consent_texts import LANGUAGES, consent_text
 from cocm.registry.forms import (
     DiagnosisForm,
     EnrollForm,
+    GuardianForm,
     PatientEditForm,
     PatientForm,
     PatientSearchForm,
+    PediatricSettingsForm,
     ReferralForm,
     RenewalForm,
     RevocationForm,
     StatusForm,
 )
-from cocm.registry.models import Coverage, Episode, Patient
+from cocm.registry.models import Coverage, Episode, Guardian, Patient, PediatricSettings
 
 
 def form_error(form, error: services.InvalidRequest) -> None:  # type: ignore[no-untyped-def]
@@ -157,6 +159,12 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_refer": can(request.user, "refer_patient"),
             "can_enroll": can(request.user, "enroll_patient"),
             "can_revoke_consent": can(request.user, "revoke_consent"),
+            "can_manage_guardians": can(request.user, "manage_guardians"),
+            "guardians": [
+                (guardian, services.guardian_access(guardian, today))
+                for guardian in patient.guardians.all()
+            ],
+            "is_minor": patient.age_on(today) < 18,
             "can_view_consent_document": can(request.user, "view_consent_document"),
             "can_change_status": can(request.user, "change_episode_status"),
             "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
@@ -174,7 +182,12 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_change_treatment": can(request.user, "record_treatment_change"),
             "instruments": INSTRUMENTS,
             "invitation_form": InvitationForm(
-                initial={"instruments": ["PHQ-9"], "channel": "email"}
+                initial={"instruments": ["PHQ-9"], "channel": "email"},
+                guardians=[
+                    guardian
+                    for guardian in patient.guardians.all()
+                    if guardian.may_receive_links and services.guardian_access(guardian, today)
+                ],
             ),
             "schedule_form": ScheduleForm(
                 initial={
@@ -202,7 +215,9 @@ def refer_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
         initial["referring_pcp"] = user.id
     if len(user.clinic_ids) == 1:
         initial["clinic"] = next(iter(user.clinic_ids))
-    form = ReferralForm(request.POST or None, request.FILES or None, user=user, initial=initial)
+    form = ReferralForm(
+        request.POST or None, request.FILES or None, user=user, patient=patient, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         consent = form.consent(user)
@@ -248,6 +263,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         user=user,
+        patient=episode.patient,
         initial={
             "enrolled_on": today,
             "consent_on": episode.consent_on or today,
@@ -398,7 +414,12 @@ def revoke_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
 def renew_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     today = request.user.organization.today()
-    form = RenewalForm(request.POST or None, request.FILES or None, initial={"consent_on": today})
+    form = RenewalForm(
+        request.POST or None,
+        request.FILES or None,
+        patient=episode.patient,
+        initial={"consent_on": today},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -469,3 +490,81 @@ def consent_document(request: HttpRequest, episode_id: int) -> HttpResponse:
 
 
 DOCUMENT_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg"}
+
+
+def guardian_data(form: GuardianForm) -> services.GuardianData:
+    return services.GuardianData(
+        **{name: form.cleaned_data[name] for name in GuardianForm.Meta.fields}
+    )
+
+
+@requires("manage_guardians")
+def add_guardian(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = visible_patient(request, patient_id)
+    form = GuardianForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                guardian = services.add_guardian(
+                    patient, guardian_data(form), as_of=request.user.organization.today()
+                )
+                record_access(
+                    request, "create", "guardian", patient_id=patient.id, object_id=guardian.id
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Guardian added: {guardian}.")
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(request, "registry/guardian_form.html", {"form": form, "patient": patient})
+
+
+@requires("manage_guardians")
+def edit_guardian(request: HttpRequest, guardian_id: int) -> HttpResponse:
+    guardian = get_object_or_404(
+        Guardian.objects.filter(patient__in=services.visible_patients(request.user)),
+        id=guardian_id,
+    )
+    form = GuardianForm(request.POST or None, instance=guardian)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.update_guardian(
+                    guardian, guardian_data(form), as_of=request.user.organization.today()
+                )
+                record_access(
+                    request,
+                    "update",
+                    "guardian",
+                    patient_id=guardian.patient_id,
+                    object_id=guardian.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Guardian saved: {guardian}.")
+            return redirect("patient_chart", patient_id=guardian.patient_id)
+    return render(
+        request,
+        "registry/guardian_form.html",
+        {"form": form, "patient": guardian.patient},
+    )
+
+
+@requires("manage_organization")
+def pediatric_settings(request: HttpRequest) -> HttpResponse:
+    organization = request.user.organization
+    current = services.assent_from_age(organization)
+    form = PediatricSettingsForm(request.POST or None, initial={"assent_from_age": current})
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            PediatricSettings.objects.update_or_create(
+                organization=organization,
+                defaults={"assent_from_age": form.cleaned_data["assent_from_age"]},
+            )
+            record_access(request, "update", "pediatric settings", patient_id=None)
+        messages.success(request, "Pediatric settings saved.")
+        return redirect("pediatric_settings")
+    return render(
+        request, "registry/pediatric_settings.html", {"form": form, "assent_from_age": current}
+    )

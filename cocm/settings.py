@@ -257,6 +257,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # FHIR bundles (POST /fhir) up to 20 MiB; `cocm import fhir` reads files of any size.
 COCM_MAX_FHIR_BYTES = env.int("COCM_MAX_FHIR_BYTES", 20 * 1024 * 1024, validate=Range(min=1))
 COCM_MAX_UPLOAD_BYTES = env.int("COCM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, validate=Range(min=1))
+# Signed consent scans (PDF or image), below the request limit so the form can say so.
+COCM_CONSENT_DOCUMENT_MAX_BYTES = env.int(
+    "COCM_CONSENT_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024, validate=Range(min=1)
+)
+# Uploaded files (consent scans): never served from a public URL, only by an audited view.
+MEDIA_ROOT = env.path("COCM_MEDIA_ROOT", DATA_DIR / "media")
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

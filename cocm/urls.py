@@ -33,8 +33,25 @@ urlpatterns = [
     path("patients/<int:patient_id>/", registry.patient_chart, name="patient_chart"),
     path("patients/<int:patient_id>/edit/", registry.edit_patient, name="edit_patient"),
     path("patients/<int:patient_id>/refer/", registry.refer_patient, name="refer_patient"),
+    path("patients/<int:patient_id>/guardians/new/", registry.add_guardian, name="add_guardian"),
+    path("guardians/<int:guardian_id>/edit/", registry.edit_guardian, name="edit_guardian"),
+    path("organization/pediatric/", registry.pediatric_settings, name="pediatric_settings"),
     path("episodes/<int:episode_id>/enroll/", registry.enroll_patient, name="enroll_patient"),
     path("episodes/<int:episode_id>/status/", registry.change_status, name="change_status"),
+    path(
+        "episodes/<int:episode_id>/consent/revoke/", registry.revoke_consent, name="revoke_consent"
+    ),
+    path("episodes/<int:episode_id>/consent/renew/", registry.renew_consent, name="renew_consent"),
+    path(
+        "episodes/<int:episode_id>/consent/form/",
+        registry.consent_form,
+        name="consent_form",
+    ),
+    path(
+        "episodes/<int:episode_id>/consent/document/",
+        registry.consent_document,
+        name="consent_document",
+    ),
     path("episodes/<int:episode_id>/diagnoses/", registry.add_diagnosis, name="add_diagnosis"),
     path("episodes/<int:episode_id>/care-team/", registry.edit_care_team, name="edit_care_team"),
     path("patients/<int:patient_id>/coverage/", registry.edit_coverage, name="add_coverage"),

@@ -59,6 +59,12 @@ def force_login_passes_two_factor(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    # Uploaded files (consent scans) go to a directory of the test's own.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     # Rate-limit counters live in the cache; each test starts with none.
     from django.core.cache import cache

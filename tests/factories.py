@@ -75,7 +75,17 @@ def episode(
     care_manager: User | None = None,
     psychiatric_consultant: User | None = None,
 ) -> Episode:
-    consent = services.Consent(consent_on, "verbal", by) if consent_on else None
+    consent = (
+        services.Consent(
+            consent_on,
+            "verbal",
+            by,
+            cost_sharing_explained=True,
+            psychiatric_consultation_explained=True,
+        )
+        if consent_on
+        else None
+    )
     return services.open_episode(
         the_patient or patient(where.organization),
         where,

@@ -39,6 +39,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refer_patient": frozenset({CM, PCP}),
     "view_referrals": frozenset({PCP}),
     "enroll_patient": frozenset({CM}),
+    # Consent (docs/toolkit.md): anyone the patient tells may record a revocation; the
+    # signed form is documentation billing staff audit too.
+    "revoke_consent": frozenset({CM, PC, PCP}),
+    "print_consent_form": frozenset({CM, PCP}),
+    "view_consent_document": frozenset({CM, PC, PCP, BILLING}),
+    # Parents and guardians of patients under 18 (docs/pediatric.md).
+    "manage_guardians": frozenset({CM, PCP, ADMIN}),
     "change_episode_status": frozenset({CM, PC}),
     "edit_care_team": frozenset({CM, PC, PCP}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),

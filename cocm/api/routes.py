@@ -163,6 +163,11 @@ def episode_out(episode: Episode) -> dict:
             "obtained_on": episode.consent_on,
             "method": episode.consent_method,
             "obtained_by": username(episode.consent_obtained_by),
+            "cost_sharing_explained": episode.consent_cost_sharing_explained,
+            "psychiatric_consultation_explained": (
+                episode.consent_psychiatric_consultation_explained
+            ),
+            "revoked_on": episode.consent_revoked_on,
         }
     return {
         "id": episode.id,
@@ -267,7 +272,13 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
     )
     consent = None
     if payload.consent:
-        consent = services.Consent(payload.consent.obtained_on, payload.consent.method, user)
+        consent = services.Consent(
+            payload.consent.obtained_on,
+            payload.consent.method,
+            user,
+            cost_sharing_explained=payload.consent.cost_sharing_explained,
+            psychiatric_consultation_explained=payload.consent.psychiatric_consultation_explained,
+        )
     with transaction.atomic():
         episode = services.open_episode(
             patient,
@@ -347,6 +358,9 @@ def assessment_out(assessment: Assessment) -> dict:
             )
         },
         "amends": assessment.amends_id,
+        "respondent_guardian": (
+            str(assessment.respondent_guardian) if assessment.respondent_guardian_id else None
+        ),
     }
 
 
@@ -358,6 +372,13 @@ def assessment_out(assessment: Assessment) -> dict:
 def create_assessment(request: HttpRequest, episode_id: int, payload: AssessmentIn) -> Status:
     user = require(request, "record_assessment")
     episode = load_episode(user, episode_id)
+    guardian = None
+    if payload.respondent_guardian_id is not None:
+        guardian = episode.patient.guardians.filter(id=payload.respondent_guardian_id).first()
+        if guardian is None:
+            raise services.InvalidRequest(
+                "No such guardian of this patient.", "respondent_guardian_id"
+            )
     with transaction.atomic():
         assessment = measures.record_assessment(
             episode,
@@ -368,6 +389,7 @@ def create_assessment(request: HttpRequest, episode_id: int, payload: Assessment
             by=user,
             as_of=user.organization.today(),
             respondent=payload.respondent,
+            respondent_guardian=guardian,
         )
         audit(request, "create", "assessment", episode.patient_id, assessment.id)
     return Status(201, assessment_out(assessment))
@@ -624,3 +646,6 @@ api.add_router("/", indicators_router)
 api.add_router("/finance", "cocm.finance.api.router")
 # GET /patients shares its path with POST /patients, so it joins the default router.
 import cocm.interop.api  # noqa: E402, F401
+from cocm.registry.api import router as consent_router  # noqa: E402
+
+api.add_router("", consent_router)

@@ -68,6 +68,10 @@ class PatientOut(Schema):
 class ConsentIn(Schema):
     obtained_on: date
     method: Literal["verbal", "written"]
+    # The two Medicare disclosures (cocm-rules.md 1.5). A client sending consent attests
+    # both by default; false records that one was not made, and enrollment is refused.
+    cost_sharing_explained: bool = True
+    psychiatric_consultation_explained: bool = True
 
 
 class EpisodeIn(Schema):
@@ -111,6 +115,14 @@ class ConsentOut(Schema):
     obtained_on: date
     method: str
     obtained_by: str | None
+    cost_sharing_explained: bool
+    psychiatric_consultation_explained: bool
+    revoked_on: date | None  # the revocation in force: no minute from then counts
+
+
+class RevocationIn(Schema):
+    on: date
+    reason: str = Field(..., max_length=500)
 
 
 class EpisodeOut(Schema):
@@ -135,14 +147,16 @@ class EpisodeOut(Schema):
 class AssessmentIn(Schema):
     instrument: str = Field(..., max_length=16)
     taken_on: date
-    answers: list[int | None] = Field(..., max_length=40)
-    respondent: str = Field("patient", max_length=32)
+    # Up to 60: SCARED has 41 items; the instrument itself checks the exact count.
+    answers: list[int | None] = Field(..., max_length=60)
+    respondent: str = Field("patient", max_length=32)  # "patient" or "guardian"
+    respondent_guardian_id: int | None = None  # which guardian answered
     method: Literal["in_clinic", "phone", "video", "self_report"] = "in_clinic"
 
 
 class AmendmentIn(Schema):
     taken_on: date | None = None
-    answers: list[int | None] = Field(..., max_length=40)
+    answers: list[int | None] = Field(..., max_length=60)
     reason: str = Field(..., min_length=1, max_length=200)
 
 
@@ -158,6 +172,7 @@ class AssessmentOut(Schema):
     flags: list[str]
     method: str
     respondent: str
+    respondent_guardian: str | None = None  # the guardian's name and relationship
     is_current: bool
     amends: int | None
 

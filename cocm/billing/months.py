@@ -18,7 +18,9 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
+from cocm.domain.consent import RevokedPeriod
 from cocm.registry.models import Episode
+from cocm.registry.services import revoked_periods
 
 
 @contextmanager
@@ -44,7 +46,9 @@ def shift(month: engine.Month, months: int) -> engine.Month:
     return engine.Month(year, index + 1)
 
 
-def episode_facts(episode: Episode) -> engine.EpisodeFacts:
+def episode_facts(
+    episode: Episode, consent_revoked: tuple[RevokedPeriod, ...] = ()
+) -> engine.EpisodeFacts:
     return engine.EpisodeFacts(
         program=engine.Program(episode.billing_program),
         clinic_setting=engine.ClinicSetting(episode.clinic.setting),
@@ -53,6 +57,7 @@ def episode_facts(episode: Episode) -> engine.EpisodeFacts:
         psychiatric_consultant_assigned=episode.psychiatric_consultant_id is not None,
         started_on=episode.referred_on,
         registry_episode=episode.id,
+        consent_revoked=consent_revoked,
     )
 
 
@@ -168,8 +173,9 @@ def month_results(
         Contact.objects.filter(episode_id__in=[episode.id for episode in episodes]),
         gap_months=rules.base.gap_months_for_new_episode,
     )
+    revoked = revoked_periods([episode.id for episode in episodes])
     return decide(
-        [(e.id, e.patient_id, episode_facts(e)) for e in episodes],
+        [(e.id, e.patient_id, episode_facts(e, revoked.get(e.id, ()))) for e in episodes],
         month,
         time,
         rules=rules,

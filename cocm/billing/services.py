@@ -29,8 +29,9 @@ from cocm.billing.months import (
 from cocm.billing.rules import organization_rules, payer_on
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
+from cocm.domain.consent import RevokedPeriod
 from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
-from cocm.registry.services import InvalidRequest
+from cocm.registry.services import InvalidRequest, revoked_periods
 
 
 def parse_month(text: str) -> engine.Month:
@@ -79,6 +80,7 @@ class BilledEpisode(NamedTuple):
     referred_on: date
     psychiatric_consultant_id: int | None
     referring_pcp: str
+    consent_revoked: tuple[RevokedPeriod, ...] = ()
 
     @property
     def facts(self) -> engine.EpisodeFacts:
@@ -90,6 +92,7 @@ class BilledEpisode(NamedTuple):
             psychiatric_consultant_assigned=self.psychiatric_consultant_id is not None,
             started_on=self.referred_on,
             registry_episode=self.id,
+            consent_revoked=self.consent_revoked,
         )
 
 
@@ -117,6 +120,8 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
         "referring_pcp__last_name",
         "referring_pcp__credentials",
     )
+    # Revocations of consent (rare): one more query, whatever the number of episodes.
+    revoked = revoked_periods(scope.values("id"))
     return [
         BilledEpisode(
             episode_id,
@@ -131,6 +136,7 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
             referred_on,
             consultant_id,
             staff_name(username, first, last, credentials) if username else "",
+            revoked.get(episode_id, ()),
         )
         for (
             episode_id,

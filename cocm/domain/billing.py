@@ -16,6 +16,8 @@ from enum import StrEnum
 from functools import cache
 from typing import NamedTuple
 
+from cocm.domain.consent import RevokedPeriod, revoked_period_on
+
 
 class Code(StrEnum):
     CPT_99492 = "99492"  # initial month CoCM, first 70 minutes
@@ -182,6 +184,8 @@ class EpisodeFacts:
     cocm_billed_this_month: bool = False  # a separate CoCM claim exists this month
     started_on: date | None = None  # CoCM start (referral); None: the consent date is used
     registry_episode: int | str | None = None  # registry episode this month belongs to
+    # Revocations of consent: no minute from a revocation to the next consent counts (1.5).
+    consent_revoked: tuple[RevokedPeriod, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +277,7 @@ REASON_INPATIENT = "inpatient or observation time"
 REASON_OVERLAP = "overlapping time by the same staff member (counted once)"
 REASON_NO_CONSULTANT = "no psychiatric consultant assigned"
 REASON_NO_SHOW = "no-show (the patient did not attend)"
+REASON_REVOKED = "consent revoked"
 
 
 def month_index(month: MonthLike) -> int:
@@ -560,6 +565,7 @@ def bill_month(
     excluded: dict[str, int] = {}
     countable: list[TimeEntry] = []
     consent_on = episode.consent_on
+    revoked = episode.consent_revoked
     latest_before_consent: date | None = None
     any_on_or_after_consent = False
     for entry in entries:
@@ -571,6 +577,10 @@ def bill_month(
             reason = f"before consent on {consent_on.isoformat()}"
             if latest_before_consent is None or on > latest_before_consent:
                 latest_before_consent = on
+        elif revoked and (period := revoked_period_on(revoked, on)) is not None:
+            # Consent withdrawn: the basis for billing ends on that day (1.5).
+            any_on_or_after_consent = True
+            reason = f"{REASON_REVOKED} on {period.revoked_on.isoformat()}"
         else:
             any_on_or_after_consent = True
             reason = _exclusion_reason(entry, rules)
@@ -596,6 +606,7 @@ def bill_month(
     decision = _decision(
         minutes, plan, _context(program, kind, setting, g0512_until), rules.max_99494_units
     )
+    decision += _revocation_note(target, revoked)
     if reasons:
         status = BillingStatus.BLOCKED
         decision = f"blocked ({'; '.join(reasons)}); by minutes alone: {decision}"
@@ -619,6 +630,21 @@ def bill_month(
         status=status,
         threshold_reached_on=_reached_on(merged, plan.threshold_crossed),
     )
+
+
+def _revocation_note(month: Month, revoked: Sequence[RevokedPeriod]) -> str:
+    """What the explanation says of revocations in force during the month (1.5)."""
+    notes = []
+    for period in revoked:
+        if period.revoked_on > month.last_day:
+            continue
+        if period.renewed_on is not None and period.renewed_on <= month.first_day:
+            continue
+        note = f"{REASON_REVOKED} on {period.revoked_on.isoformat()}: no minute from then counts"
+        if period.renewed_on is not None:
+            note += f" until consent was given again on {period.renewed_on.isoformat()}"
+        notes.append(note)
+    return "".join(f"; {note}" for note in notes)
 
 
 def _reached_on(entries: Sequence[TimeEntry], threshold: int | None) -> date | None:

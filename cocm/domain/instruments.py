@@ -45,6 +45,8 @@ __all__ = [
     "ScoringError",
     "ScreenResult",
     "Severity",
+    "Subscale",
+    "SubscaleScore",
     "TreatToTarget",
     "gad7_severity",
     "get_instrument",
@@ -99,6 +101,8 @@ class InstrumentCode(StrEnum):
     PCL5 = "PCL-5"
     AUDITC = "AUDIT-C"
     EPDS = "EPDS"
+    SCARED_CHILD = "SCARED-C"
+    SCARED_PARENT = "SCARED-P"
 
 
 class ScoringError(ValueError):
@@ -166,6 +170,28 @@ class Band:
 
 
 @dataclass(frozen=True)
+class Subscale:
+    """A named sum of some items with its own cut-off (SCARED's five factors)."""
+
+    code: str
+    name: str
+    items: tuple[int, ...]  # 1-based item numbers
+    positive_at: int
+
+
+@dataclass(frozen=True)
+class SubscaleScore:
+    code: str
+    name: str
+    total: int
+    positive_at: int
+
+    @property
+    def positive(self) -> bool:
+        return self.total >= self.positive_at
+
+
+@dataclass(frozen=True)
 class Instrument:
     """A rating scale. Adding an instrument is adding one of these to INSTRUMENTS.
 
@@ -192,6 +218,9 @@ class Instrument:
     total_loinc: Loinc | None = None
     # False until the Spanish text has been checked against the licensed translation.
     spanish_checked: bool = False
+    subscales: tuple[Subscale, ...] = ()
+    # Who answers this version: the patient, or a parent/guardian about the patient.
+    answered_by: str = "patient"
 
     def __post_init__(self) -> None:
         numbers = [item.number for item in self.items]
@@ -204,6 +233,9 @@ class Instrument:
                 raise ValueError(f"{self.code} cut-off {cutoff} is outside the total range")
         if not 0 <= self.max_missing < len(self.items):
             raise ValueError(f"{self.code} max_missing must be below the number of items")
+        for subscale in self.subscales:
+            if not set(subscale.items) <= set(numbers):
+                raise ValueError(f"{self.code} subscale {subscale.code} names unknown items")
 
     @cached_property
     def min_total(self) -> int:
@@ -730,6 +762,297 @@ _EPDS_ITEMS = (
 )
 
 
+# --- SCARED ----------------------------------------------------------------------------------
+# Screen for Child Anxiety Related Emotional Disorders, 41-item version: Birmaher et al.,
+# J Am Acad Child Adolesc Psychiatry 1997;36:545-53 and 1999;38:1230-6 (the replication that
+# added the 41st item and the school-avoidance factor). Items are scored 0-2 in printed order.
+# Subscale items and cut-offs are those of the published scoring key (University of
+# Pittsburgh, Department of Psychiatry, "SCARED scoring"): total >=25 may indicate an anxiety
+# disorder; panic disorder or significant somatic symptoms >=7; generalized anxiety >=9;
+# separation anxiety >=5; social anxiety >=8; significant school avoidance >=3. The child and
+# parent versions share the key. English: the published wording. Spanish: written for this
+# registry, not the validated Spanish SCARED: check before production (spanish_checked=False).
+_SCARED_OPTIONS = _options(
+    ("Not True or Hardly Ever True", "No es cierto o casi nunca es cierto"),
+    ("Somewhat True or Sometimes True", "Algo cierto o a veces cierto"),
+    ("Very True or Often True", "Muy cierto o a menudo cierto"),
+)
+_SCARED_CHILD_TEXTS = (
+    ("When I feel frightened, it is hard to breathe.", "Cuando tengo miedo, me cuesta respirar."),
+    ("I get headaches when I am at school.", "Me duele la cabeza cuando estoy en la escuela."),
+    (
+        "I don't like to be with people I don't know well.",
+        "No me gusta estar con personas que no conozco bien.",
+    ),
+    ("I get scared if I sleep away from home.", "Me da miedo dormir fuera de casa."),
+    ("I worry about other people liking me.", "Me preocupa si les caigo bien a los demás."),
+    (
+        "When I get frightened, I feel like passing out.",
+        "Cuando tengo miedo, siento que me voy a desmayar.",
+    ),
+    ("I am nervous.", "Soy nervioso(a)."),
+    (
+        "I follow my mother or father wherever they go.",
+        "Sigo a mi mamá o a mi papá a dondequiera que vayan.",
+    ),
+    ("People tell me that I look nervous.", "La gente me dice que parezco nervioso(a)."),
+    (
+        "I feel nervous with people I don't know well.",
+        "Me siento nervioso(a) con personas que no conozco bien.",
+    ),
+    ("I get stomachaches at school.", "Me duele el estómago en la escuela."),
+    (
+        "When I get frightened, I feel like I am going crazy.",
+        "Cuando tengo miedo, siento que me estoy volviendo loco(a).",
+    ),
+    ("I worry about sleeping alone.", "Me preocupa dormir solo(a)."),
+    (
+        "I worry about being as good as other kids.",
+        "Me preocupa ser tan bueno(a) como los demás niños.",
+    ),
+    (
+        "When I get frightened, I feel like things are not real.",
+        "Cuando tengo miedo, siento que las cosas no son reales.",
+    ),
+    (
+        "I have nightmares about something bad happening to my parents.",
+        "Tengo pesadillas de que algo malo les pasa a mis padres.",
+    ),
+    ("I worry about going to school.", "Me preocupa ir a la escuela."),
+    (
+        "When I get frightened, my heart beats fast.",
+        "Cuando tengo miedo, mi corazón late muy rápido.",
+    ),
+    ("I get shaky.", "Me tiembla el cuerpo."),
+    (
+        "I have nightmares about something bad happening to me.",
+        "Tengo pesadillas de que algo malo me pasa a mí.",
+    ),
+    ("I worry about things working out for me.", "Me preocupa que las cosas me salgan bien."),
+    ("When I get frightened, I sweat a lot.", "Cuando tengo miedo, sudo mucho."),
+    ("I am a worrier.", "Me preocupo mucho por todo."),
+    (
+        "I get really frightened for no reason at all.",
+        "Me da mucho miedo sin ningún motivo.",
+    ),
+    ("I am afraid to be alone in the house.", "Me da miedo quedarme solo(a) en casa."),
+    (
+        "It is hard for me to talk with people I don't know well.",
+        "Me cuesta hablar con personas que no conozco bien.",
+    ),
+    (
+        "When I get frightened, I feel like I am choking.",
+        "Cuando tengo miedo, siento que me ahogo.",
+    ),
+    ("People tell me that I worry too much.", "La gente me dice que me preocupo demasiado."),
+    ("I don't like to be away from my family.", "No me gusta estar lejos de mi familia."),
+    (
+        "I am afraid of having anxiety (or panic) attacks.",
+        "Tengo miedo de tener ataques de ansiedad (o de pánico).",
+    ),
+    (
+        "I worry that something bad might happen to my parents.",
+        "Me preocupa que algo malo les pase a mis padres.",
+    ),
+    (
+        "I feel shy with people I don't know well.",
+        "Siento timidez con personas que no conozco bien.",
+    ),
+    (
+        "I worry about what is going to happen in the future.",
+        "Me preocupa lo que va a pasar en el futuro.",
+    ),
+    (
+        "When I get frightened, I feel like throwing up.",
+        "Cuando tengo miedo, siento ganas de vomitar.",
+    ),
+    ("I worry about how well I do things.", "Me preocupa qué tan bien hago las cosas."),
+    ("I am scared to go to school.", "Me da miedo ir a la escuela."),
+    (
+        "I worry about things that have already happened.",
+        "Me preocupan cosas que ya pasaron.",
+    ),
+    ("When I get frightened, I feel dizzy.", "Cuando tengo miedo, me mareo."),
+    (
+        "I feel nervous when I am with other children or adults and I have to do something "
+        "while they watch me (for example: read aloud, speak, play a game, play a sport.)",
+        "Me pongo nervioso(a) cuando estoy con otros niños o adultos y tengo que hacer algo "
+        "mientras me miran (por ejemplo: leer en voz alta, hablar, jugar un juego, hacer "
+        "un deporte).",
+    ),
+    (
+        "I feel nervous when I am going to parties, dances, or any place where there will be "
+        "people that I don't know well.",
+        "Me pongo nervioso(a) cuando voy a fiestas, bailes o cualquier lugar donde habrá "
+        "personas que no conozco bien.",
+    ),
+    ("I am shy.", "Soy tímido(a)."),
+)
+_SCARED_PARENT_TEXTS = (
+    (
+        "When my child feels frightened, it is hard for him/her to breathe.",
+        "Cuando mi hijo(a) tiene miedo, le cuesta respirar.",
+    ),
+    (
+        "My child gets headaches when he/she is at school.",
+        "A mi hijo(a) le duele la cabeza cuando está en la escuela.",
+    ),
+    (
+        "My child doesn't like to be with people he/she doesn't know well.",
+        "A mi hijo(a) no le gusta estar con personas que no conoce bien.",
+    ),
+    (
+        "My child gets scared if he/she sleeps away from home.",
+        "A mi hijo(a) le da miedo dormir fuera de casa.",
+    ),
+    (
+        "My child worries about other people liking him/her.",
+        "A mi hijo(a) le preocupa si les cae bien a los demás.",
+    ),
+    (
+        "When my child gets frightened, he/she feels like passing out.",
+        "Cuando mi hijo(a) tiene miedo, siente que se va a desmayar.",
+    ),
+    ("My child is nervous.", "Mi hijo(a) es nervioso(a)."),
+    ("My child follows me wherever I go.", "Mi hijo(a) me sigue a dondequiera que voy."),
+    (
+        "People tell me that my child looks nervous.",
+        "La gente me dice que mi hijo(a) parece nervioso(a).",
+    ),
+    (
+        "My child feels nervous with people he/she doesn't know well.",
+        "Mi hijo(a) se siente nervioso(a) con personas que no conoce bien.",
+    ),
+    ("My child gets stomachaches at school.", "A mi hijo(a) le duele el estómago en la escuela."),
+    (
+        "When my child gets frightened, he/she feels like he/she is going crazy.",
+        "Cuando mi hijo(a) tiene miedo, siente que se está volviendo loco(a).",
+    ),
+    ("My child worries about sleeping alone.", "A mi hijo(a) le preocupa dormir solo(a)."),
+    (
+        "My child worries about being as good as other kids.",
+        "A mi hijo(a) le preocupa ser tan bueno(a) como los demás niños.",
+    ),
+    (
+        "When he/she gets frightened, he/she feels like things are not real.",
+        "Cuando tiene miedo, siente que las cosas no son reales.",
+    ),
+    (
+        "My child has nightmares about something bad happening to his/her parents.",
+        "Mi hijo(a) tiene pesadillas de que algo malo les pasa a sus padres.",
+    ),
+    ("My child worries about going to school.", "A mi hijo(a) le preocupa ir a la escuela."),
+    (
+        "When my child gets frightened, his/her heart beats fast.",
+        "Cuando mi hijo(a) tiene miedo, su corazón late muy rápido.",
+    ),
+    ("He/she gets shaky.", "Le tiembla el cuerpo."),
+    (
+        "My child has nightmares about something bad happening to him/her.",
+        "Mi hijo(a) tiene pesadillas de que algo malo le pasa a él/ella.",
+    ),
+    (
+        "My child worries about things working out for him/her.",
+        "A mi hijo(a) le preocupa que las cosas le salgan bien.",
+    ),
+    (
+        "When my child gets frightened, he/she sweats a lot.",
+        "Cuando mi hijo(a) tiene miedo, suda mucho.",
+    ),
+    ("My child is a worrier.", "Mi hijo(a) se preocupa mucho por todo."),
+    (
+        "My child gets really frightened for no reason at all.",
+        "A mi hijo(a) le da mucho miedo sin ningún motivo.",
+    ),
+    (
+        "My child is afraid to be alone in the house.",
+        "A mi hijo(a) le da miedo quedarse solo(a) en casa.",
+    ),
+    (
+        "It is hard for my child to talk with people he/she doesn't know well.",
+        "A mi hijo(a) le cuesta hablar con personas que no conoce bien.",
+    ),
+    (
+        "When my child gets frightened, he/she feels like he/she is choking.",
+        "Cuando mi hijo(a) tiene miedo, siente que se ahoga.",
+    ),
+    (
+        "People tell me that my child worries too much.",
+        "La gente me dice que mi hijo(a) se preocupa demasiado.",
+    ),
+    (
+        "My child doesn't like to be away from his/her family.",
+        "A mi hijo(a) no le gusta estar lejos de su familia.",
+    ),
+    (
+        "My child is afraid of having anxiety (or panic) attacks.",
+        "Mi hijo(a) tiene miedo de tener ataques de ansiedad (o de pánico).",
+    ),
+    (
+        "My child worries that something bad might happen to his/her parents.",
+        "A mi hijo(a) le preocupa que algo malo les pase a sus padres.",
+    ),
+    (
+        "My child feels shy with people he/she doesn't know well.",
+        "Mi hijo(a) siente timidez con personas que no conoce bien.",
+    ),
+    (
+        "My child worries about what is going to happen in the future.",
+        "A mi hijo(a) le preocupa lo que va a pasar en el futuro.",
+    ),
+    (
+        "When my child gets frightened, he/she feels like throwing up.",
+        "Cuando mi hijo(a) tiene miedo, siente ganas de vomitar.",
+    ),
+    (
+        "My child worries about how well he/she does things.",
+        "A mi hijo(a) le preocupa qué tan bien hace las cosas.",
+    ),
+    ("My child is scared to go to school.", "A mi hijo(a) le da miedo ir a la escuela."),
+    (
+        "My child worries about things that have already happened.",
+        "A mi hijo(a) le preocupan cosas que ya pasaron.",
+    ),
+    (
+        "When my child gets frightened, he/she feels dizzy.",
+        "Cuando mi hijo(a) tiene miedo, se marea.",
+    ),
+    (
+        "My child feels nervous when he/she is with other children or adults and he/she has "
+        "to do something while they watch him/her (for example: read aloud, speak, play a "
+        "game, play a sport).",
+        "Mi hijo(a) se pone nervioso(a) cuando está con otros niños o adultos y tiene que "
+        "hacer algo mientras lo(a) miran (por ejemplo: leer en voz alta, hablar, jugar un "
+        "juego, hacer un deporte).",
+    ),
+    (
+        "My child feels nervous when he/she is going to parties, dances, or any place where "
+        "there will be people that he/she doesn't know well.",
+        "Mi hijo(a) se pone nervioso(a) cuando va a fiestas, bailes o cualquier lugar donde "
+        "habrá personas que no conoce bien.",
+    ),
+    ("My child is shy.", "Mi hijo(a) es tímido(a)."),
+)
+SCARED_SUBSCALES = (
+    Subscale(
+        "panic_somatic",
+        "Panic disorder or significant somatic symptoms",
+        (1, 6, 9, 12, 15, 18, 19, 22, 24, 27, 30, 34, 38),
+        7,
+    ),
+    Subscale(
+        "generalized_anxiety", "Generalized anxiety disorder", (5, 7, 14, 21, 23, 28, 33, 35, 37), 9
+    ),
+    Subscale("separation_anxiety", "Separation anxiety", (4, 8, 13, 16, 20, 25, 29, 31), 5),
+    Subscale("social_anxiety", "Social anxiety disorder", (3, 10, 26, 32, 39, 40, 41), 8),
+    Subscale("school_avoidance", "Significant school avoidance", (2, 11, 17, 36), 3),
+)
+_SCARED_SOURCE = (
+    "Birmaher et al., J Am Acad Child Adolesc Psychiatry 1997;36:545-53 and 1999;38:1230-6; "
+    "cut-offs from the published SCARED scoring key (University of Pittsburgh)"
+)
+
+
 INSTRUMENTS: dict[str, Instrument] = {
     instrument.code: instrument
     for instrument in (
@@ -875,6 +1198,36 @@ INSTRUMENTS: dict[str, Instrument] = {
             panel_loinc=Loinc("71354-5", verified=False),  # [S]
             total_loinc=Loinc("99046-5", verified=False),  # [S]
         ),
+        Instrument(
+            code=InstrumentCode.SCARED_CHILD,
+            name="SCARED, child version (Screen for Child Anxiety Related Emotional Disorders)",
+            source=_SCARED_SOURCE,
+            stem_en="Below is a list of sentences that describe how people feel. For each "
+            "sentence, choose the answer that describes you best over the last 3 months.",
+            stem_es="A continuación hay una lista de frases que describen cómo se sienten las "
+            "personas. Para cada frase, elige la respuesta que mejor te describa en los "
+            "últimos 3 meses.",
+            items=_items(_SCARED_CHILD_TEXTS, _SCARED_OPTIONS),
+            # Total >=25 may indicate an anxiety disorder (scoring key); no item may be
+            # missing (the key sums every item).
+            positive_at=25,
+            subscales=SCARED_SUBSCALES,
+        ),
+        Instrument(
+            code=InstrumentCode.SCARED_PARENT,
+            name="SCARED, parent version (Screen for Child Anxiety Related Emotional Disorders)",
+            source=_SCARED_SOURCE,
+            stem_en="Below is a list of statements that describe how people feel. For each "
+            "statement, choose the answer that describes your child best over the last 3 "
+            "months.",
+            stem_es="A continuación hay una lista de frases que describen cómo se sienten las "
+            "personas. Para cada frase, elija la respuesta que mejor describa a su hijo(a) en "
+            "los últimos 3 meses.",
+            items=_items(_SCARED_PARENT_TEXTS, _SCARED_OPTIONS),
+            positive_at=25,
+            subscales=SCARED_SUBSCALES,
+            answered_by="guardian",
+        ),
     )
 }
 
@@ -893,6 +1246,7 @@ class Score:
     missing: int
     safety_items: tuple[int, ...]
     flags: tuple[str, ...]
+    subscales: tuple[SubscaleScore, ...] = ()
 
 
 def get_instrument(code: str) -> Instrument:
@@ -954,6 +1308,15 @@ def score(
         missing=missing,
         safety_items=safety,
         flags=tuple(flags),
+        subscales=tuple(
+            SubscaleScore(
+                subscale.code,
+                subscale.name,
+                sum(points[number - 1] or 0 for number in subscale.items),
+                subscale.positive_at,
+            )
+            for subscale in instrument.subscales
+        ),
     )
 
 

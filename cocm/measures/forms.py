@@ -1,8 +1,11 @@
+from collections.abc import Iterable
+
 from django import forms
 
 from cocm.domain.instruments import INSTRUMENTS, Instrument
 from cocm.measures.models import Channel, Method, SafetyAlert, TreatmentChange
 from cocm.registry.forms import DateInput
+from cocm.registry.models import Guardian
 
 INSTRUMENT_CHOICES = [(code, code) for code in INSTRUMENTS]
 
@@ -37,13 +40,29 @@ class AssessmentForm(forms.Form):
         choices=[c for c in Method.choices if c[0] != Method.SELF_REPORT], label="How"
     )
 
-    def __init__(self, *args, instrument: Instrument, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, instrument: Instrument, guardians: Iterable[Guardian] = (), **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.instrument = instrument
+        self.guardians = list(guardians)
+        if self.guardians:
+            # Patients under 18: the teen or a guardian answers (docs/pediatric.md).
+            self.fields["respondent"] = forms.ChoiceField(
+                choices=[
+                    ("patient", "The patient"),
+                    *[(str(g.id), str(g)) for g in self.guardians],
+                ],
+                label="Answered by",
+            )
         self.fields.update(item_fields(instrument, "en", required=False))
 
     def answers(self) -> list[int | None]:
         return answers_from(self.instrument, self.cleaned_data)
+
+    def respondent(self) -> tuple[str, Guardian | None]:
+        """("patient", None) or ("guardian", the guardian chosen)."""
+        chosen = self.cleaned_data.get("respondent", "patient")
+        guardian = next((g for g in self.guardians if str(g.id) == chosen), None)
+        return ("guardian" if guardian else "patient"), guardian
 
 
 class AmendForm(AssessmentForm):
@@ -79,6 +98,22 @@ class InvitationForm(forms.Form):
         choices=INSTRUMENT_CHOICES, widget=forms.CheckboxSelectMultiple, label="Questionnaires"
     )
     channel = forms.ChoiceField(choices=Channel.choices, widget=forms.RadioSelect, label="Send by")
+
+    def __init__(self, *args: object, guardians: Iterable[Guardian] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        guardians = list(guardians)
+        if guardians:
+            # A patient under 18: the link goes to the teen or to a guardian, as chosen.
+            self.fields["recipient"] = forms.ChoiceField(
+                choices=[("patient", "The patient"), *[(str(g.id), str(g)) for g in guardians]],
+                initial="patient",
+                widget=forms.RadioSelect,
+                label="Send to",
+            )
+
+    def guardian(self, guardians: Iterable[Guardian]) -> Guardian | None:
+        chosen = self.cleaned_data.get("recipient", "patient")
+        return next((g for g in guardians if str(g.id) == chosen), None)
 
 
 class ScheduleForm(InvitationForm):

@@ -40,6 +40,10 @@ class Assessment(models.Model):
     flags = models.JSONField(default=list)
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.IN_CLINIC)
     respondent = models.CharField(max_length=32, default="patient")
+    # The guardian who answered, when the respondent is a guardian (docs/pediatric.md).
+    respondent_guardian = models.ForeignKey(
+        "registry.Guardian", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     administered_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -66,6 +70,13 @@ class Assessment(models.Model):
     @property
     def severity_label(self) -> str:
         return self.severity.replace("_", " ")
+
+    @property
+    def respondent_label(self) -> str:
+        """Who answered: the patient, or the named guardian (docs/pediatric.md)."""
+        if self.respondent_guardian_id:
+            return f"guardian: {self.respondent_guardian}"
+        return self.respondent
 
 
 class SafetyAlert(models.Model):
@@ -172,6 +183,11 @@ class Invitation(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     schedule = models.ForeignKey(
         "Schedule", on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations"
+    )
+    # Sent to a guardian about the patient (the answers record the guardian as respondent);
+    # empty: sent to the patient.
+    guardian = models.ForeignKey(
+        "registry.Guardian", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:

@@ -21,6 +21,8 @@ from cocm.domain.instruments import (
     score,
     treat_to_target,
 )
+from cocm.domain.pediatric import PediatricError, Respondent
+from cocm.domain.pediatric import check_respondent as pediatric_respondent
 from cocm.measures import texts
 from cocm.measures.models import (
     Assessment,
@@ -33,8 +35,8 @@ from cocm.measures.models import (
     TreatmentChange,
 )
 from cocm.measures.sms import send_text
-from cocm.registry.models import Episode
-from cocm.registry.services import InvalidRequest
+from cocm.registry.models import Episode, Guardian, Patient
+from cocm.registry.services import InvalidRequest, guardian_access
 
 # Instruments whose trajectory the chart draws and the caseload summarizes.
 TRACKED = ("PHQ-9", "GAD-7")
@@ -60,6 +62,28 @@ def scored(episode: Episode, instrument: str, answers: Sequence[int | None]):  #
         raise InvalidRequest(error.message, error.field) from error
 
 
+def check_respondent(
+    episode: Episode, instrument: str, respondent: str, guardian: Guardian | None
+) -> str:
+    """The patient or one of the patient's guardians; a parent version needs a guardian."""
+    try:
+        definition = get_instrument(instrument)
+    except ScoringError as error:
+        raise InvalidRequest(error.message, error.field) from error
+    try:
+        who = pediatric_respondent(respondent, answered_by=definition.answered_by)
+    except PediatricError as error:
+        raise InvalidRequest(error.message, error.field) from error
+    if guardian is not None:
+        if guardian.patient_id != episode.patient_id:
+            raise InvalidRequest("That guardian is not this patient's.", "respondent_guardian_id")
+        if who is not Respondent.GUARDIAN:
+            raise InvalidRequest(
+                "A guardian is named, so the respondent is 'guardian'.", "respondent"
+            )
+    return who.value
+
+
 def record_assessment(
     episode: Episode,
     instrument: str,
@@ -70,9 +94,11 @@ def record_assessment(
     by: User | None,
     as_of: date,
     respondent: str = "patient",
+    respondent_guardian: Guardian | None = None,
 ) -> Assessment:
     """Score on the server, store item-level answers, open a safety alert if needed."""
     check_taken_on(episode, taken_on, as_of)
+    respondent = check_respondent(episode, instrument, respondent, respondent_guardian)
     result = scored(episode, instrument, answers)
     assessment = Assessment.objects.create(
         episode=episode,
@@ -85,6 +111,7 @@ def record_assessment(
         flags=list(result.flags),
         method=method,
         respondent=respondent,
+        respondent_guardian=respondent_guardian,
         administered_by=by,
     )
     open_safety_alerts(assessment, result.safety_items)
@@ -123,6 +150,7 @@ def amend_assessment(
         flags=list(result.flags),
         method=original.method,
         respondent=original.respondent,
+        respondent_guardian=original.respondent_guardian,
         administered_by=by,
         amends=original,
         amendment_reason=reason.strip(),
@@ -334,8 +362,10 @@ def send_invitation(
     by: User | None,
     now: datetime,
     schedule: Schedule | None = None,
+    guardian: Guardian | None = None,
 ) -> Invitation:
-    """Send a single-use, expiring link to the patient by email or text message."""
+    """Send a single-use, expiring link to the patient (or to a guardian of a patient under
+    18, who then answers as the respondent) by email or text message."""
     if not instruments:
         raise InvalidRequest("Choose at least one questionnaire.", "instruments")
     for code in instruments:
@@ -346,10 +376,20 @@ def send_invitation(
     if not episode.is_open:
         raise InvalidRequest("The episode is discharged.", "episode")
     patient = episode.patient
-    address = patient.email if channel == Channel.EMAIL else patient.phone
+    recipient: Patient | Guardian = patient
+    if guardian is not None:
+        check_guardian_recipient(guardian, patient, now=now)
+        recipient = guardian
+    for code in instruments:
+        if guardian is None and get_instrument(code).answered_by == Respondent.GUARDIAN:
+            raise InvalidRequest(
+                f"{code} is the parent version: send it to a parent or guardian.", "instruments"
+            )
+    address = recipient.email if channel == Channel.EMAIL else recipient.phone
     if not address:
         what = "email address" if channel == Channel.EMAIL else "phone number"
-        raise InvalidRequest(f"The patient has no {what} on file.", "channel")
+        who = "The guardian" if guardian is not None else "The patient"
+        raise InvalidRequest(f"{who} has no {what} on file.", "channel")
     token, token_digest = Invitation.new_token()
     language = patient.preferred_language if patient.preferred_language in ("en", "es") else "en"
     invitation = Invitation.objects.create(
@@ -362,18 +402,37 @@ def send_invitation(
         created_at=now,
         expires_at=now + timedelta(days=settings.COCM_SELF_REPORT_DAYS),
         schedule=schedule,
+        guardian=guardian,
     )
     deliver(invitation, token, reminder=False)
     return invitation
 
 
+def check_guardian_recipient(guardian: Guardian, patient: Patient, *, now: datetime) -> None:
+    """A link goes to a guardian of this patient who may receive links and still has access
+    (it ends on the patient's 18th birthday unless renewed: docs/pediatric.md)."""
+    if guardian.patient_id != patient.id:
+        raise InvalidRequest("That guardian is not this patient's.", "guardian")
+    if not guardian.may_receive_links:
+        raise InvalidRequest(f"{guardian} may not receive questionnaire links.", "guardian")
+    today = timezone.localdate(now, patient.organization.tz)
+    if not guardian_access(guardian, today):
+        raise InvalidRequest(
+            f"{guardian}'s access ended when the patient turned 18; renew it first.", "guardian"
+        )
+
+
 def deliver(invitation: Invitation, token: str, *, reminder: bool) -> None:
-    """Email or text the link; the message names only the patient's first name."""
+    """Email or text the link; the message names only the recipient's first name."""
     patient = invitation.episode.patient
+    guardian = invitation.guardian
+    first_name = guardian.first_name if guardian else patient.given_name
+    email = guardian.email if guardian else patient.email
+    phone = guardian.phone if guardian else patient.phone
     tz = invitation.episode.clinic.organization.tz
     message = texts.invitation_message(
         invitation.language,
-        first_name=patient.given_name,
+        first_name=first_name,
         clinic=invitation.episode.clinic.name,
         link=invitation_link(token),
         expires=timezone.localtime(invitation.expires_at, tz).date(),
@@ -381,16 +440,18 @@ def deliver(invitation: Invitation, token: str, *, reminder: bool) -> None:
     )
     if invitation.channel == Channel.EMAIL:
         subject = texts.invitation_subject(invitation.language)
-        transaction.on_commit(lambda: send_mail(subject, message, None, [patient.email]))
+        transaction.on_commit(lambda: send_mail(subject, message, None, [email]))
     else:
-        transaction.on_commit(lambda: send_text(patient.phone, message))
+        transaction.on_commit(lambda: send_text(phone, message))
 
 
 def find_invitation(token: str) -> Invitation | None:
     from cocm.measures.models import digest
 
     return (
-        Invitation.objects.select_related("episode__patient", "episode__clinic__organization")
+        Invitation.objects.select_related(
+            "episode__patient", "episode__clinic__organization", "guardian"
+        )
         .filter(token_digest=digest(token))
         .first()
     )
@@ -419,6 +480,8 @@ def submit_self_report(
             method=Method.SELF_REPORT,
             by=None,
             as_of=today,
+            respondent=Respondent.GUARDIAN if invitation.guardian else Respondent.PATIENT,
+            respondent_guardian=invitation.guardian,
         )
         for code in invitation.instruments
     ]
@@ -576,9 +639,13 @@ def chart_context(episode: Episode) -> dict[str, object]:
         "open_alerts": [a for a in alerts if a.is_open],
         "past_alerts": [a for a in alerts if not a.is_open][:5],
         "assessments": list(
-            episode.assessments.select_related("administered_by").order_by("-taken_on", "-id")
+            episode.assessments.select_related("administered_by", "respondent_guardian").order_by(
+                "-taken_on", "-id"
+            )
         ),
-        "invitations": list(episode.invitations.order_by("-created_at")[:5]),
+        "invitations": list(
+            episode.invitations.select_related("guardian").order_by("-created_at")[:5]
+        ),
         "schedules": list(episode.schedules.filter(active=True)),
         "treatment_changes": changes,
     }

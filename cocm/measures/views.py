@@ -41,9 +41,11 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = AssessmentForm(
         request.POST or None,
         instrument=instrument,
+        guardians=episode.patient.guardians.all(),
         initial={"taken_on": today, "method": "in_clinic"},
     )
     if request.method == "POST" and form.is_valid():
+        respondent, guardian = form.respondent()
         try:
             with transaction.atomic():
                 assessment = services.record_assessment(
@@ -54,6 +56,8 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
                     method=form.cleaned_data["method"],
                     by=request.user,
                     as_of=today,
+                    respondent=respondent,
+                    respondent_guardian=guardian,
                 )
                 record_access(
                     request,
@@ -159,6 +163,10 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
             "rows": rows,
             "versions": versions,
             "newer": getattr(assessment, "amended_by", None),
+            # Subscales (SCARED) are recomputed from the stored answers by the same rules.
+            "subscales": services.scored(
+                assessment.episode, assessment.instrument, assessment.answers
+            ).subscales,
         },
     )
 
@@ -207,7 +215,8 @@ def follow_up_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
 @requires("send_self_report")
 def send_invitation(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    form = InvitationForm(request.POST)
+    guardians = list(episode.patient.guardians.all())
+    form = InvitationForm(request.POST, guardians=guardians)
     if form.is_valid():
         try:
             with transaction.atomic():
@@ -217,6 +226,7 @@ def send_invitation(request: HttpRequest, episode_id: int) -> HttpResponse:
                     channel=form.cleaned_data["channel"],
                     by=request.user,
                     now=timezone.now(),
+                    guardian=form.guardian(guardians),
                 )
                 record_access(
                     request,
@@ -228,9 +238,10 @@ def send_invitation(request: HttpRequest, episode_id: int) -> HttpResponse:
         except InvalidRequest as error:
             messages.error(request, error.message)
         else:
+            to = f" to {invitation.guardian}" if invitation.guardian else ""
             messages.success(
                 request,
-                f"Sent {', '.join(invitation.instruments)} by "
+                f"Sent {', '.join(invitation.instruments)}{to} by "
                 f"{invitation.get_channel_display().lower()}.",
             )
     else:
@@ -422,7 +433,11 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             "lang": lang,
             "form": form,
             "groups": list(form.groups(lang)),
-            "first_name": invitation.episode.patient.given_name,
+            "first_name": (
+                invitation.guardian.first_name
+                if invitation.guardian
+                else invitation.episode.patient.given_name
+            ),
         },
     )
 

@@ -3,7 +3,8 @@ from django import forms
 from cocm.accounts.models import Clinic, Role, User
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import ConsentMethod, DischargeReason, EpisodeStatus
-from cocm.registry.models import BillingProgram, Coverage, Patient, PayerKind
+from cocm.registry.models import BillingProgram, Coverage, Guardian, Patient, PayerKind
+from cocm.registry.services import Consent
 
 
 class DateInput(forms.DateInput):
@@ -125,6 +126,51 @@ class ConsentFields(forms.Form):
         required=False,
         label="How consent was given",
     )
+    # The two Medicare disclosures (cocm-rules.md 1.5); the service requires both.
+    cost_sharing_explained = forms.BooleanField(
+        required=False, label="Patient told that cost sharing (copay, coinsurance) may apply"
+    )
+    psychiatric_consultation_explained = forms.BooleanField(
+        required=False,
+        label="Patient agreed to psychiatric consultation about their care",
+    )
+    consent_document = forms.FileField(
+        required=False,
+        label="Signed consent form (written consent: PDF, PNG or JPEG)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+    )
+    # Patients under 18 (docs/pediatric.md): shown only when the patient has guardians.
+    consent_guardian = forms.ModelChoiceField(
+        queryset=Guardian.objects.none(),
+        required=False,
+        label="Consent given by (parent or guardian)",
+    )
+    patient_assent = forms.BooleanField(required=False, label="The patient gave their assent")
+
+    def __init__(self, *args: object, patient: Patient | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        guardians = patient.guardians.all() if patient is not None else Guardian.objects.none()
+        if patient is None or not guardians.exists():
+            del self.fields["consent_guardian"]
+            if patient is None or patient.age_on(patient.organization.today()) >= 18:
+                del self.fields["patient_assent"]
+        else:
+            self.fields["consent_guardian"].queryset = guardians
+
+    def consent(self, user: User) -> Consent | None:
+        data = self.cleaned_data
+        if not data.get("consent_on"):
+            return None
+        return Consent(
+            data["consent_on"],
+            data["consent_method"],
+            user,
+            cost_sharing_explained=data["cost_sharing_explained"],
+            psychiatric_consultation_explained=data["psychiatric_consultation_explained"],
+            document=data.get("consent_document"),
+            guardian=data.get("consent_guardian"),
+            patient_assent=bool(data.get("patient_assent")),
+        )
 
     def clean(self) -> dict:
         data = super().clean()
@@ -162,6 +208,9 @@ class ReferralForm(ConsentFields):
                 "psychiatric_consultant",
                 "consent_on",
                 "consent_method",
+                "cost_sharing_explained",
+                "psychiatric_consultation_explained",
+                "consent_document",
                 "initiating_visit_on",
                 "billing_program",
             ]
@@ -223,4 +272,50 @@ class PatientSearchForm(forms.Form):
         max_length=100,
         label="Name, MRN or birth date",
         help_text='e.g. "Wright, Rosa", "Rosa Wright", an MRN, or 1980-05-17',
+    )
+
+
+class RevocationForm(forms.Form):
+    on = forms.DateField(widget=DateInput, label="Consent withdrawn on")
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 3}), label="Reason"
+    )
+
+
+class RenewalForm(ConsentFields):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["consent_on"].required = True
+        self.fields["consent_method"].required = True
+
+
+class GuardianForm(forms.ModelForm):
+    class Meta:
+        model = Guardian
+        fields = [
+            "name",
+            "relationship",
+            "phone",
+            "email",
+            "legal_authority",
+            "may_receive_links",
+            "may_see_results",
+            "access_renewed_until",
+        ]
+        widgets = {"access_renewed_until": DateInput}
+        labels = {"access_renewed_until": "Access renewed until (past the 18th birthday)"}
+
+    def _post_clean(self) -> None:
+        # The service checks a guardian (a contact, the renewal date) and names the field;
+        # the model's own constraint check would only say "constraint violated".
+        pass
+
+
+class PediatricSettingsForm(forms.Form):
+    assent_from_age = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=17,
+        label="Require the patient's assent from age",
+        help_text="Leave empty if assent is not required.",
     )

@@ -1,3 +1,4 @@
+import uuid
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -111,6 +112,12 @@ class BillingProgram(models.TextChoices):
     GENERAL_BHI = "general_bhi", "General behavioral health integration"
 
 
+def consent_document_path(instance: object, filename: str) -> str:
+    """A random name: nothing identifying the patient in the storage path."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"consent/{uuid.uuid4().hex}.{extension}"
+
+
 class EpisodeQuerySet(models.QuerySet["Episode"]):
     def open(self) -> "EpisodeQuerySet":
         return self.exclude(status=EpisodeStatus.DISCHARGED)
@@ -150,6 +157,18 @@ class Episode(models.Model):
     consent_obtained_by = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # The two disclosures Medicare requires with consent (cocm-rules.md 1.5).
+    consent_cost_sharing_explained = models.BooleanField(default=False)
+    consent_psychiatric_consultation_explained = models.BooleanField(default=False)
+    consent_document = models.FileField(upload_to=consent_document_path, blank=True)
+    # The revocation in force (empty once consent is given again); history in ConsentRevocation.
+    consent_revoked_on = models.DateField(null=True, blank=True)
+    # A minor's consent is given by a guardian with legal authority, with the minor's assent
+    # from the organization's age (docs/pediatric.md).
+    consent_guardian = models.ForeignKey(
+        "Guardian", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    consent_patient_assent = models.BooleanField(default=False)
     initiating_visit_on = models.DateField(null=True, blank=True)
     billing_program = models.CharField(
         max_length=16, choices=BillingProgram.choices, default=BillingProgram.COCM
@@ -282,3 +301,87 @@ class CareTeamChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.from_user or '—'} → {self.to_user or '—'}"
+
+
+class ConsentRevocation(models.Model):
+    """The patient withdrew consent on a day; no minute from then counts for billing until
+    consent is given again (`renewed_on`)."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="revocations")
+    revoked_on = models.DateField()
+    reason = models.CharField(max_length=500)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    renewed_on = models.DateField(null=True, blank=True)
+    renewed_method = models.CharField(
+        max_length=8, choices=Episode.ConsentMethodChoices.choices, blank=True
+    )
+    renewed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    renewal_document = models.FileField(upload_to=consent_document_path, blank=True)
+
+    class Meta:
+        ordering = ["revoked_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(renewed_on__isnull=True) | Q(renewed_on__gte=models.F("revoked_on")),
+                name="revocation_renewal_after_revocation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent revoked on {self.revoked_on}"
+
+
+class Relationship(models.TextChoices):
+    MOTHER = "mother", "Mother"
+    FATHER = "father", "Father"
+    LEGAL_GUARDIAN = "legal_guardian", "Legal guardian"
+    GRANDPARENT = "grandparent", "Grandparent"
+    FOSTER_PARENT = "foster_parent", "Foster parent"
+    OTHER = "other", "Other"
+
+
+class Guardian(models.Model):
+    """A parent or guardian of a patient under 18 (docs/pediatric.md)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="guardians")
+    name = models.CharField(max_length=150)
+    relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    legal_authority = models.BooleanField("Has legal authority to consent", default=False)
+    may_receive_links = models.BooleanField("May receive questionnaire links", default=False)
+    may_see_results = models.BooleanField("May see results", default=False)
+    # Access ends when the patient turns 18 unless renewed up to this day.
+    access_renewed_until = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(phone="") | ~Q(email=""), name="guardian_has_a_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_relationship_display().lower()})"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.name
+
+
+class PediatricSettings(models.Model):
+    """An organization's rules for minors: from which age the patient's assent is required."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="pediatric_settings"
+    )
+    # None: assent is not required; else required of minors of this age or older.
+    assent_from_age = models.PositiveSmallIntegerField(null=True, blank=True, default=12)
+
+    def __str__(self) -> str:
+        return f"Pediatric settings of {self.organization}"

@@ -522,6 +522,8 @@ class EpisodePlan:
             consent_on=consent_on,
             consent_method=("verbal" if rng.random() < 0.7 else "written") if consent_on else "",
             consent_obtained_by=care_manager if consent_on else None,
+            consent_cost_sharing_explained=consent_on is not None,
+            consent_psychiatric_consultation_explained=consent_on is not None,
             initiating_visit_on=(
                 self.referred_on - timedelta(days=rng.randint(0, 200))
                 if rng.random() < 0.95

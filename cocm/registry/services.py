@@ -8,11 +8,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from cocm.accounts.models import BreakGlassGrant, Clinic, Organization, Role, User
+from cocm.domain.consent import (
+    ConsentError,
+    RevokedPeriod,
+    check_disclosures,
+    check_renewal,
+    check_revocation,
+)
 from cocm.domain.dates import DateOutOfBounds, check_birth_date, check_record_date
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import (
@@ -23,13 +31,23 @@ from cocm.domain.episodes import (
     TransitionError,
     check_transition,
 )
+from cocm.domain.pediatric import (
+    PediatricError,
+    check_guardian_contact,
+    consent_party,
+    guardian_has_access,
+    majority_on,
+)
 from cocm.registry.models import (
     CareTeamChange,
     CareTeamRole,
+    ConsentRevocation,
     Coverage,
     Diagnosis,
     Episode,
+    Guardian,
     Patient,
+    PediatricSettings,
     StatusChange,
 )
 
@@ -314,9 +332,64 @@ def normalized_codes(codes: list[str], field: str = "diagnoses") -> list[str]:
 
 @dataclass(frozen=True)
 class Consent:
+    """Consent as documented at enrollment (cocm-rules.md 1.5): the two Medicare
+    disclosures are recorded, and written consent may come with its signed scan."""
+
     obtained_on: date
     method: ConsentMethod
     obtained_by: User | None
+    cost_sharing_explained: bool = False
+    psychiatric_consultation_explained: bool = False
+    document: UploadedFile | None = None
+    guardian: Guardian | None = None  # who consented for a minor
+    patient_assent: bool = False  # the minor's assent, where the organization requires it
+
+
+# What a signed consent scan may be, recognised by its first bytes (not by its name).
+DOCUMENT_SIGNATURES = (
+    (b"%PDF-", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+)
+
+
+def consent_document_kind(document: UploadedFile, field: str) -> str:
+    """The file's type (pdf, png, jpg) if it is a PDF or an image within the size limit."""
+    limit = settings.COCM_CONSENT_DOCUMENT_MAX_BYTES
+    if document.size is None or document.size > limit:
+        raise InvalidRequest(
+            f"The file is larger than {limit // (1024 * 1024)} MB; scan it at a lower resolution.",
+            field,
+        )
+    if not document.size:
+        raise InvalidRequest("The file is empty.", field)
+    document.seek(0)
+    head = document.read(8)
+    document.seek(0)
+    for signature, kind in DOCUMENT_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    raise InvalidRequest("Upload the signed consent as a PDF, PNG or JPEG file.", field)
+
+
+def check_consent(consent: Consent, patient: Patient | None = None) -> str | None:
+    """Refuse incomplete consent; the type of its scan, if any."""
+    if patient is not None:
+        check_consent_party(consent, patient)
+    try:
+        check_disclosures(
+            cost_sharing_explained=consent.cost_sharing_explained,
+            psychiatric_consultation_explained=consent.psychiatric_consultation_explained,
+        )
+    except ConsentError as error:
+        raise InvalidRequest(error.message, error.field) from error
+    if consent.document is None:
+        return None
+    if consent.method != ConsentMethod.WRITTEN:
+        raise InvalidRequest(
+            "Only written consent has a signed form to attach.", "consent_document"
+        )
+    return consent_document_kind(consent.document, "consent_document")
 
 
 @dataclass(frozen=True)
@@ -396,15 +469,97 @@ def open_episode(
 
 
 def record_consent(episode: Episode, consent: Consent) -> None:
+    """Document consent on the episode: date, method, who obtained it, the disclosures."""
     if consent.obtained_on < episode.referred_on:
         raise InvalidRequest(
             f"Consent ({consent.obtained_on}) cannot precede the referral ({episode.referred_on}).",
             "consent",
         )
+    kind = check_consent(consent, episode.patient)
     episode.consent_on = consent.obtained_on
+    episode.consent_guardian = consent.guardian
+    episode.consent_patient_assent = consent.patient_assent
     episode.consent_method = consent.method
     episode.consent_obtained_by = consent.obtained_by
-    episode.save(update_fields=["consent_on", "consent_method", "consent_obtained_by"])
+    episode.consent_cost_sharing_explained = consent.cost_sharing_explained
+    episode.consent_psychiatric_consultation_explained = consent.psychiatric_consultation_explained
+    fields = [
+        "consent_on",
+        "consent_method",
+        "consent_obtained_by",
+        "consent_cost_sharing_explained",
+        "consent_psychiatric_consultation_explained",
+        "consent_guardian",
+        "consent_patient_assent",
+    ]
+    if consent.document is not None:
+        episode.consent_document.save(f"consent.{kind}", consent.document, save=False)
+        fields.append("consent_document")
+    episode.save(update_fields=fields)
+
+
+def revoke_consent(
+    episode: Episode, *, on: date, reason: str, by: User, as_of: date
+) -> ConsentRevocation:
+    """The patient withdrew consent: from `on`, no minute counts for billing (1.5)."""
+    reason = reason.strip()
+    try:
+        check_revocation(
+            consent_on=episode.consent_on,
+            revoked_on=on,
+            as_of=as_of,
+            open_revocation_on=episode.consent_revoked_on,
+        )
+    except ConsentError as error:
+        raise InvalidRequest(error.message, error.field) from error
+    if not reason:
+        raise InvalidRequest("Say why the patient withdrew consent.", "reason")
+    if len(reason) > 500:
+        raise InvalidRequest("Keep the reason under 500 characters.", "reason")
+    latest = episode.revocations.order_by("-revoked_on").first()
+    if latest is not None and latest.renewed_on is not None and on < latest.renewed_on:
+        raise InvalidRequest(
+            f"The revocation date {on} is before the latest consent ({latest.renewed_on}).", "on"
+        )
+    revocation = ConsentRevocation.objects.create(
+        episode=episode, revoked_on=on, reason=reason, recorded_by=by
+    )
+    episode.consent_revoked_on = on
+    episode.save(update_fields=["consent_revoked_on"])  # also refreshes the caseload row
+    return revocation
+
+
+def renew_consent(episode: Episode, consent: Consent, *, as_of: date) -> ConsentRevocation:
+    """Consent given again after a revocation: minutes count again from its date (1.5)."""
+    try:
+        check_renewal(
+            revoked_on=episode.consent_revoked_on, renewed_on=consent.obtained_on, as_of=as_of
+        )
+    except ConsentError as error:
+        raise InvalidRequest(error.message, error.field) from error
+    kind = check_consent(consent, episode.patient)
+    revocation = episode.revocations.get(revoked_on=episode.consent_revoked_on, renewed_on=None)
+    revocation.renewed_on = consent.obtained_on
+    revocation.renewed_method = consent.method
+    revocation.renewed_by = consent.obtained_by
+    if consent.document is not None:
+        revocation.renewal_document.save(f"consent.{kind}", consent.document, save=False)
+    revocation.save()
+    episode.consent_revoked_on = None
+    episode.save(update_fields=["consent_revoked_on"])
+    return revocation
+
+
+def revoked_periods(episode_ids: Iterable[int]) -> dict[int, tuple[RevokedPeriod, ...]]:
+    """Each episode's revocations as the billing engine reads them, in one query."""
+    periods: dict[int, list[RevokedPeriod]] = {}
+    for episode_id, revoked_on, renewed_on in (
+        ConsentRevocation.objects.filter(episode_id__in=episode_ids)
+        .order_by("revoked_on", "id")
+        .values_list("episode_id", "revoked_on", "renewed_on")
+    ):
+        periods.setdefault(episode_id, []).append(RevokedPeriod(revoked_on, renewed_on))
+    return {episode_id: tuple(rows) for episode_id, rows in periods.items()}
 
 
 def enroll(episode: Episode, *, consent: Consent | None, on: date, by: User, as_of: date) -> None:
@@ -512,4 +667,122 @@ def timeline(episodes: Iterable[Episode]) -> list[TimelineEntry]:
                     f"Consent documented ({episode.consent_method})",
                 )
             )
+        for revocation in episode.revocations.all():
+            entries.append(
+                TimelineEntry(
+                    revocation.revoked_on,
+                    "consent",
+                    f"Consent revoked — {revocation.reason}; no minute from this day counts "
+                    "for billing",
+                )
+            )
+            if revocation.renewed_on is not None:
+                entries.append(
+                    TimelineEntry(
+                        revocation.renewed_on,
+                        "consent",
+                        f"Consent given again ({revocation.renewed_method}); minutes count again",
+                    )
+                )
     return sorted(entries, key=lambda entry: entry.on, reverse=True)
+
+
+# --------------------------------------------------------------------------- pediatric
+
+
+def assent_from_age(organization: Organization) -> int | None:
+    """The organization's assent age (docs/pediatric.md); 12 unless it set another."""
+    settings_row = PediatricSettings.objects.filter(organization=organization).first()
+    return settings_row.assent_from_age if settings_row else 12
+
+
+def check_consent_party(consent: Consent, patient: Patient) -> None:
+    """A minor's consent comes from a guardian with legal authority, with the minor's
+    assent from the organization's age (cocm.domain.pediatric.consent_party)."""
+    party = consent_party(
+        patient.birth_date,
+        consent.obtained_on,
+        assent_from_age=assent_from_age(patient.organization),
+    )
+    guardian = consent.guardian
+    if guardian is not None:
+        if guardian.patient_id != patient.id:
+            raise InvalidRequest("That guardian is not this patient's.", "consent_guardian")
+        if not guardian.legal_authority:
+            raise InvalidRequest(
+                f"{guardian} has no legal authority to consent for the patient.",
+                "consent_guardian",
+            )
+    if party.by_guardian and guardian is None:
+        raise InvalidRequest(
+            "The patient is under 18: a parent or guardian with legal authority consents.",
+            "consent_guardian",
+        )
+    if party.assent_required and not consent.patient_assent:
+        raise InvalidRequest(
+            "The organization requires the patient's own assent at this age; record it.",
+            "patient_assent",
+        )
+
+
+@dataclass(frozen=True)
+class GuardianData:
+    name: str
+    relationship: str
+    phone: str = ""
+    email: str = ""
+    legal_authority: bool = False
+    may_receive_links: bool = False
+    may_see_results: bool = False
+    access_renewed_until: date | None = None
+
+
+def check_guardian(patient: Patient, data: GuardianData, *, as_of: date) -> None:
+    if not data.name.strip():
+        raise InvalidRequest("Give the guardian's name.", "name")
+    try:
+        check_guardian_contact(phone=data.phone, email=data.email)
+    except PediatricError as error:
+        raise InvalidRequest(error.message, error.field) from error
+    renewed = data.access_renewed_until
+    if renewed is not None and renewed < majority_on(patient.birth_date):
+        raise InvalidRequest(
+            f"Access is renewed past the 18th birthday ({majority_on(patient.birth_date)}); "
+            "give a later date or leave it empty.",
+            "access_renewed_until",
+        )
+    if renewed is not None and renewed < as_of:
+        raise InvalidRequest("The renewal date is in the past.", "access_renewed_until")
+
+
+def add_guardian(patient: Patient, data: GuardianData, *, as_of: date) -> Guardian:
+    """Record a parent or guardian; at least one contact (docs/pediatric.md)."""
+    check_guardian(patient, data, as_of=as_of)
+    return Guardian.objects.create(patient=patient, **_guardian_fields(data))
+
+
+def update_guardian(guardian: Guardian, data: GuardianData, *, as_of: date) -> None:
+    check_guardian(guardian.patient, data, as_of=as_of)
+    for name, value in _guardian_fields(data).items():
+        setattr(guardian, name, value)
+    guardian.save()
+
+
+def _guardian_fields(data: GuardianData) -> dict[str, object]:
+    return {
+        "name": data.name.strip(),
+        "relationship": data.relationship,
+        "phone": data.phone.strip(),
+        "email": data.email.strip(),
+        "legal_authority": data.legal_authority,
+        "may_receive_links": data.may_receive_links,
+        "may_see_results": data.may_see_results,
+        "access_renewed_until": data.access_renewed_until,
+    }
+
+
+def guardian_access(guardian: Guardian, on: date) -> bool:
+    """Whether the guardian still has access: until the patient's 18th birthday, unless renewed."""
+    return guardian_has_access(
+        guardian.patient.birth_date, on, renewed_until=guardian.access_renewed_until
+    )

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cocm.accounts.audit import record_access
@@ -18,18 +18,23 @@ from cocm.measures.forms import (
     TreatmentChangeForm,
 )
 from cocm.registry import services
+from cocm.registry.consent_texts import LANGUAGES, consent_text
 from cocm.registry.forms import (
     CareTeamForm,
     CoverageForm,
     DiagnosisForm,
     EnrollForm,
+    GuardianForm,
     PatientEditForm,
     PatientForm,
     PatientSearchForm,
+    PediatricSettingsForm,
     ReferralForm,
+    RenewalForm,
+    RevocationForm,
     StatusForm,
 )
-from cocm.registry.models import Episode, Patient
+from cocm.registry.models import Episode, Guardian, Patient, PediatricSettings
 
 
 def form_error(form, error: services.InvalidRequest) -> None:  # type: ignore[no-untyped-def]
@@ -227,7 +232,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "referring_pcp",
             "consent_obtained_by",
         )
-        .prefetch_related("diagnoses", "status_changes")
+        .prefetch_related("diagnoses", "status_changes", "revocations")
         .order_by("-referred_on", "-id")
     )
     today = request.user.organization.today()
@@ -266,6 +271,14 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_edit_patient": can(request.user, "edit_patient"),
             "can_refer": can(request.user, "refer_patient"),
             "can_enroll": can(request.user, "enroll_patient"),
+            "can_revoke_consent": can(request.user, "revoke_consent"),
+            "can_manage_guardians": can(request.user, "manage_guardians"),
+            "guardians": [
+                (guardian, services.guardian_access(guardian, today))
+                for guardian in patient.guardians.all()
+            ],
+            "is_minor": patient.age_on(today) < 18,
+            "can_view_consent_document": can(request.user, "view_consent_document"),
             "can_change_status": can(request.user, "change_episode_status"),
             "can_edit_care_team": can(request.user, "edit_care_team"),
             "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
@@ -283,7 +296,12 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_change_treatment": can(request.user, "record_treatment_change"),
             "instruments": INSTRUMENTS,
             "invitation_form": InvitationForm(
-                initial={"instruments": ["PHQ-9"], "channel": "email"}
+                initial={"instruments": ["PHQ-9"], "channel": "email"},
+                guardians=[
+                    guardian
+                    for guardian in patient.guardians.all()
+                    if guardian.may_receive_links and services.guardian_access(guardian, today)
+                ],
             ),
             "schedule_form": ScheduleForm(
                 initial={
@@ -311,12 +329,12 @@ def refer_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
         initial["referring_pcp"] = user.id
     if len(user.clinic_ids) == 1:
         initial["clinic"] = next(iter(user.clinic_ids))
-    form = ReferralForm(request.POST or None, user=user, initial=initial)
+    form = ReferralForm(
+        request.POST or None, request.FILES or None, user=user, patient=patient, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        consent = None
-        if data["consent_on"]:
-            consent = services.Consent(data["consent_on"], data["consent_method"], user)
+        consent = form.consent(user)
         try:
             with transaction.atomic():
                 episode = services.open_episode(
@@ -343,7 +361,11 @@ def refer_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Episode opened: {episode.get_status_display()}.")
             return redirect("patient_chart", patient_id=patient.id)
-    return render(request, "registry/referral_form.html", {"form": form, "patient": patient})
+    return render(
+        request,
+        "registry/referral_form.html",
+        {"form": form, "patient": patient, **consent_script_context(request, patient)},
+    )
 
 
 @requires("enroll_patient")
@@ -353,8 +375,10 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
     today = user.organization.today()
     form = EnrollForm(
         request.POST or None,
+        request.FILES or None,
         user=user,
         clinic=episode.clinic,
+        patient=episode.patient,
         initial={
             "enrolled_on": today,
             "consent_on": episode.consent_on or today,
@@ -377,7 +401,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
                 episode.save(update_fields=["care_manager", "psychiatric_consultant"])
                 services.enroll(
                     episode,
-                    consent=services.Consent(data["consent_on"], data["consent_method"], user),
+                    consent=form.consent(user),
                     on=data["enrolled_on"],
                     by=user,
                     as_of=today,
@@ -394,7 +418,11 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
         else:
             messages.success(request, "Patient enrolled.")
             return redirect("patient_chart", patient_id=episode.patient_id)
-    return render(request, "registry/enroll_form.html", {"form": form, "episode": episode})
+    return render(
+        request,
+        "registry/enroll_form.html",
+        {"form": form, "episode": episode, **consent_script_context(request, episode.patient)},
+    )
 
 
 @requires("change_episode_status")
@@ -456,3 +484,202 @@ def add_diagnosis(request: HttpRequest, episode_id: int) -> HttpResponse:
             messages.success(request, "Diagnosis added.")
             return redirect("patient_chart", patient_id=episode.patient_id)
     return render(request, "registry/diagnosis_form.html", {"form": form, "episode": episode})
+
+
+def consent_script_context(request: HttpRequest, patient: Patient) -> dict[str, object]:
+    """The introduction script in the patient's language (or the one asked for)."""
+    language = request.GET.get("lang") or patient.preferred_language
+    text = consent_text(language)
+    return {"script": text, "script_languages": LANGUAGES}
+
+
+@requires("revoke_consent")
+def revoke_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    today = request.user.organization.today()
+    form = RevocationForm(request.POST or None, initial={"on": today})
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.revoke_consent(
+                    episode,
+                    on=form.cleaned_data["on"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                    as_of=today,
+                )
+                record_access(
+                    request,
+                    "update",
+                    "consent revocation",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(
+                request, "Consent revoked: no minute from that day counts for billing."
+            )
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(request, "registry/revocation_form.html", {"form": form, "episode": episode})
+
+
+@requires("enroll_patient")
+def renew_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
+    episode = visible_episode(request, episode_id)
+    today = request.user.organization.today()
+    form = RenewalForm(
+        request.POST or None,
+        request.FILES or None,
+        patient=episode.patient,
+        initial={"consent_on": today},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.renew_consent(episode, form.consent(request.user), as_of=today)
+                record_access(
+                    request,
+                    "update",
+                    "consent renewal",
+                    patient_id=episode.patient_id,
+                    object_id=episode.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Consent documented again: minutes count from its date.")
+            return redirect("patient_chart", patient_id=episode.patient_id)
+    return render(
+        request,
+        "registry/renewal_form.html",
+        {"form": form, "episode": episode, **consent_script_context(request, episode.patient)},
+    )
+
+
+@requires("print_consent_form")
+def consent_form(request: HttpRequest, episode_id: int) -> HttpResponse:
+    """The printable consent form (`?lang=en|es`, else the patient's language), with the
+    patient's name and care team filled in."""
+    episode = get_object_or_404(
+        services.visible_episodes(request.user).select_related(
+            "patient", "clinic", "care_manager", "psychiatric_consultant"
+        ),
+        id=episode_id,
+    )
+    language = request.GET.get("lang") or episode.patient.preferred_language
+    if language not in LANGUAGES:
+        language = "en"
+    record_access(
+        request, "view", "consent form", patient_id=episode.patient_id, object_id=episode.id
+    )
+    return render(
+        request,
+        "registry/consent_form.html",
+        {
+            "episode": episode,
+            "text": consent_text(language),
+            "is_minor": episode.patient.age_on(request.user.organization.today()) < 18,
+        },
+    )
+
+
+@requires("view_consent_document")
+def consent_document(request: HttpRequest, episode_id: int) -> HttpResponse:
+    """The signed consent scan, to signed-in staff of the patient's clinic only (audited)."""
+    episode = visible_episode(request, episode_id)
+    if not episode.consent_document:
+        return render(request, "registry/no_consent_document.html", {"episode": episode})
+    record_access(
+        request, "view", "consent document", patient_id=episode.patient_id, object_id=episode.id
+    )
+    extension = episode.consent_document.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        episode.consent_document.open("rb"),
+        content_type=DOCUMENT_TYPES.get(extension, "application/octet-stream"),
+    )
+    response["Content-Disposition"] = f'inline; filename="consent.{extension}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+DOCUMENT_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg"}
+
+
+def guardian_data(form: GuardianForm) -> services.GuardianData:
+    return services.GuardianData(
+        **{name: form.cleaned_data[name] for name in GuardianForm.Meta.fields}
+    )
+
+
+@requires("manage_guardians")
+def add_guardian(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = visible_patient(request, patient_id)
+    form = GuardianForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                guardian = services.add_guardian(
+                    patient, guardian_data(form), as_of=request.user.organization.today()
+                )
+                record_access(
+                    request, "create", "guardian", patient_id=patient.id, object_id=guardian.id
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Guardian added: {guardian}.")
+            return redirect("patient_chart", patient_id=patient.id)
+    return render(request, "registry/guardian_form.html", {"form": form, "patient": patient})
+
+
+@requires("manage_guardians")
+def edit_guardian(request: HttpRequest, guardian_id: int) -> HttpResponse:
+    guardian = get_object_or_404(
+        Guardian.objects.filter(patient__in=services.visible_patients(request.user)),
+        id=guardian_id,
+    )
+    form = GuardianForm(request.POST or None, instance=guardian)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.update_guardian(
+                    guardian, guardian_data(form), as_of=request.user.organization.today()
+                )
+                record_access(
+                    request,
+                    "update",
+                    "guardian",
+                    patient_id=guardian.patient_id,
+                    object_id=guardian.id,
+                )
+        except services.InvalidRequest as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Guardian saved: {guardian}.")
+            return redirect("patient_chart", patient_id=guardian.patient_id)
+    return render(
+        request,
+        "registry/guardian_form.html",
+        {"form": form, "patient": guardian.patient},
+    )
+
+
+@requires("manage_organization")
+def pediatric_settings(request: HttpRequest) -> HttpResponse:
+    organization = request.user.organization
+    current = services.assent_from_age(organization)
+    form = PediatricSettingsForm(request.POST or None, initial={"assent_from_age": current})
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            PediatricSettings.objects.update_or_create(
+                organization=organization,
+                defaults={"assent_from_age": form.cleaned_data["assent_from_age"]},
+            )
+            record_access(request, "update", "pediatric settings", patient_id=None)
+        messages.success(request, "Pediatric settings saved.")
+        return redirect("pediatric_settings")
+    return render(
+        request, "registry/pediatric_settings.html", {"form": form, "assent_from_age": current}
+    )

@@ -41,6 +41,8 @@ def test_care_manager_signs_in_sees_caseload_and_enrolls_a_referred_patient(page
     page.get_by_role("link", name="Enroll").click()
     page.get_by_label("Consent date").fill("2026-11-20")
     page.get_by_label("How consent was given").select_option("verbal")
+    page.get_by_label("cost sharing").check()
+    page.get_by_label("psychiatric consultation").check()
     page.get_by_label("Enrollment date").fill("2026-11-20")
     page.get_by_label("Add diagnoses (ICD-10-CM)").fill("F33.1")
     page.get_by_label("Psychiatric consultant").select_option(str(consultant.id))
@@ -63,6 +65,8 @@ def test_enrolling_without_a_diagnosis_shows_the_reason(page, live_server):
     sign_in(page, live_server, "carla", PASSWORD)
     page.goto(f"{live_server.url}/episodes/{referred.id}/enroll/")
     page.get_by_label("How consent was given").select_option("written")
+    page.get_by_label("cost sharing").check()
+    page.get_by_label("psychiatric consultation").check()
     page.get_by_role("button", name="Enroll").click()
 
     expect(page.get_by_text("cannot be enrolled without a provisional diagnosis")).to_be_visible()

@@ -41,9 +41,10 @@ PROPERTY = settings(database=None, deadline=None, max_examples=200)
 # --------------------------------------------------------------------------- registry
 
 
-def test_the_registry_holds_the_eight_api_codes():
+def test_the_registry_holds_the_ten_api_codes():
     assert list(INSTRUMENTS) == [
         "PHQ-9", "PHQ-2", "GAD-7", "GAD-2", "PHQ-A", "PCL-5", "AUDIT-C", "EPDS",
+        "SCARED-C", "SCARED-P",
     ]  # fmt: skip
 
 
@@ -466,6 +467,7 @@ def test_a_score_serialises_to_json_with_plain_lowercase_strings():
         "missing": 0,
         "safety_items": [9],
         "flags": ["safety", "positive_screen", "severe"],
+        "subscales": [],
     }
 
 

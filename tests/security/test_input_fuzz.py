@@ -93,6 +93,8 @@ def context():
         "instruments": [get_instrument("PHQ-9"), get_instrument("GAD-7")],
         "language": "en",
         "missing": "Please answer.",
+        "guardians": [],
+        "patient": factories.patient(clinic.organization),
     }
 
 

@@ -19,7 +19,9 @@ GENESIS_HASH = "0" * 64
 
 def _digest(event):
     # The same content and encoding as cocm.accounts.audit.entry_digest (kept frozen here).
-    address = ipaddress.ip_address(str(event.remote_addr)).packed.hex() if event.remote_addr else None
+    address = (
+        ipaddress.ip_address(str(event.remote_addr)).packed.hex() if event.remote_addr else None
+    )
     content = {
         "sequence": event.sequence,
         "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -69,9 +71,20 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AuditChainHead",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("sequence", models.BigIntegerField(default=0)),
-                ("entry_hash", models.CharField(default="0000000000000000000000000000000000000000000000000000000000000000", max_length=64)),
+                (
+                    "entry_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
@@ -82,12 +95,29 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="apitoken",
             name="scope",
-            field=models.CharField(choices=[("read", "Read only"), ("read_write", "Read and write")], default="read_write", max_length=16),
+            field=models.CharField(
+                choices=[("read", "Read only"), ("read_write", "Read and write")],
+                default="read_write",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
             model_name="auditevent",
             name="action",
-            field=models.CharField(choices=[("view", "View"), ("create", "Create"), ("update", "Update"), ("export", "Export"), ("emergency", "Emergency (break-glass) access"), ("sign_in", "Signed in"), ("sign_out", "Signed out"), ("sign_in_failed", "Sign-in failed"), ("settings", "Security settings changed")], max_length=16),
+            field=models.CharField(
+                choices=[
+                    ("view", "View"),
+                    ("create", "Create"),
+                    ("update", "Update"),
+                    ("export", "Export"),
+                    ("emergency", "Emergency (break-glass) access"),
+                    ("sign_in", "Signed in"),
+                    ("sign_out", "Signed out"),
+                    ("sign_in_failed", "Sign-in failed"),
+                    ("settings", "Security settings changed"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddField(
             model_name="auditevent",
@@ -114,24 +144,55 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="auditevent",
-            constraint=models.CheckConstraint(condition=models.Q(("sequence__gte", 1)), name="audit_sequence_positive"),
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sequence__gte", 1)), name="audit_sequence_positive"
+            ),
         ),
         migrations.CreateModel(
             name="BreakGlassGrant",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("reason", models.CharField(max_length=500)),
                 ("granted_at", models.DateTimeField(default=django.utils.timezone.now)),
                 ("expires_at", models.DateTimeField()),
-                ("patient", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="break_glass_grants", to="registry.patient")),
-                ("user", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="break_glass_grants", to=settings.AUTH_USER_MODEL)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="break_glass_grants",
+                        to="registry.patient",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="break_glass_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
                 "ordering": ["-granted_at"],
-                "indexes": [models.Index(fields=["user", "expires_at"], name="accounts_br_user_id_a2edfe_idx")],
+                "indexes": [
+                    models.Index(
+                        fields=["user", "expires_at"], name="accounts_br_user_id_a2edfe_idx"
+                    )
+                ],
                 "constraints": [
-                    models.CheckConstraint(condition=models.Q(("reason", ""), _negated=True), name="break_glass_has_reason"),
-                    models.CheckConstraint(condition=models.Q(("expires_at__gt", models.F("granted_at"))), name="break_glass_expires_after_grant"),
+                    models.CheckConstraint(
+                        condition=models.Q(("reason", ""), _negated=True),
+                        name="break_glass_has_reason",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_at__gt", models.F("granted_at"))),
+                        name="break_glass_expires_after_grant",
+                    ),
                 ],
             },
         ),

@@ -4,43 +4,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_security'),
+        ("accounts", "0002_security"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditchainhead',
-            name='chain',
+            model_name="auditchainhead",
+            name="chain",
             field=models.BigIntegerField(default=0, unique=True),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='chain',
+            model_name="auditevent",
+            name="chain",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='entry_hash',
+            model_name="auditevent",
+            name="entry_hash",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='previous_hash',
+            model_name="auditevent",
+            name="previous_hash",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='sequence',
+            model_name="auditevent",
+            name="sequence",
             field=models.BigIntegerField(null=True),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(condition=models.Q(('sequence', None)), fields=['id'], name='audit_event_pending'),
+            model_name="auditevent",
+            index=models.Index(
+                condition=models.Q(("sequence", None)), fields=["id"], name="audit_event_pending"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='auditevent',
-            constraint=models.UniqueConstraint(fields=('chain', 'sequence'), name='audit_chain_position'),
+            model_name="auditevent",
+            constraint=models.UniqueConstraint(
+                fields=("chain", "sequence"), name="audit_chain_position"
+            ),
         ),
     ]

@@ -7,91 +7,235 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_security'),
-        ('registry', '0002_record_versions'),
+        ("accounts", "0002_security"),
+        ("registry", "0002_record_versions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingSettings',
+            name="BillingSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date_of_service', models.CharField(choices=[('last_day', 'Last day of the month'), ('threshold_day', 'Day the billable threshold was reached')], default='last_day', max_length=16)),
-                ('restart_on_reenrollment', models.BooleanField(default=False, help_text='[I] a re-enrollment within 6 months starts a new initial month')),
-                ('first_short_month_is_initial', models.BooleanField(default=True)),
-                ('g2214_in_initial_31_to_35', models.BooleanField(default=True)),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='billing_settings', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "date_of_service",
+                    models.CharField(
+                        choices=[
+                            ("last_day", "Last day of the month"),
+                            ("threshold_day", "Day the billable threshold was reached"),
+                        ],
+                        default="last_day",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "restart_on_reenrollment",
+                    models.BooleanField(
+                        default=False,
+                        help_text="[I] a re-enrollment within 6 months starts a new initial month",
+                    ),
+                ),
+                ("first_short_month_is_initial", models.BooleanField(default=True)),
+                ("g2214_in_initial_31_to_35", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing_settings",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FeeSchedule',
+            name="FeeSchedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField()),
-                ('payer_kind', models.CharField(choices=[('medicare', 'Medicare'), ('medicaid', 'Medicaid'), ('commercial', 'Commercial'), ('self_pay', 'Self-pay')], max_length=16)),
-                ('code', models.CharField(max_length=8)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('source', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField()),
+                (
+                    "payer_kind",
+                    models.CharField(
+                        choices=[
+                            ("medicare", "Medicare"),
+                            ("medicaid", "Medicaid"),
+                            ("commercial", "Commercial"),
+                            ("self_pay", "Self-pay"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("code", models.CharField(max_length=8)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("source", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('year', 'payer_kind', 'code'), name='fee_unique'), models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='fee_not_negative')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("year", "payer_kind", "code"), name="fee_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gte", 0)), name="fee_not_negative"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ClaimLine',
+            name="ClaimLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.CharField(max_length=7)),
-                ('status', models.CharField(choices=[('ready', 'Ready to bill'), ('blocked', 'Blocked'), ('not_billable', 'Not billable')], max_length=16)),
-                ('codes', models.JSONField(default=list)),
-                ('minutes', models.PositiveIntegerField()),
-                ('decision', models.TextField()),
-                ('blocked_reasons', models.JSONField(default=list)),
-                ('expected_amount', models.DecimalField(decimal_places=2, max_digits=9, null=True)),
-                ('date_of_service', models.DateField(null=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('frozen', models.BooleanField(default=False)),
-                ('saved_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claim_lines', to='registry.episode')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month", models.CharField(max_length=7)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ready", "Ready to bill"),
+                            ("blocked", "Blocked"),
+                            ("not_billable", "Not billable"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("codes", models.JSONField(default=list)),
+                ("minutes", models.PositiveIntegerField()),
+                ("decision", models.TextField()),
+                ("blocked_reasons", models.JSONField(default=list)),
+                ("expected_amount", models.DecimalField(decimal_places=2, max_digits=9, null=True)),
+                ("date_of_service", models.DateField(null=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("frozen", models.BooleanField(default=False)),
+                ("saved_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claim_lines",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['month', 'status'], name='billing_cla_month_8cce6f_idx')],
-                'constraints': [models.UniqueConstraint(fields=('episode', 'month'), name='claim_line_unique')],
+                "indexes": [
+                    models.Index(fields=["month", "status"], name="billing_cla_month_8cce6f_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("episode", "month"), name="claim_line_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ClosedMonth',
+            name="ClosedMonth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.CharField(max_length=7)),
-                ('closed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='closed_months', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month", models.CharField(max_length=7)),
+                ("closed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="closed_months",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organization', 'month'), name='closed_month_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "month"), name="closed_month_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PayerRule',
+            name="PayerRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payer_kind', models.CharField(choices=[('medicare', 'Medicare'), ('medicaid', 'Medicaid'), ('commercial', 'Commercial'), ('self_pay', 'Self-pay')], max_length=16)),
-                ('max_99494_units', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('count_consultant_minutes', models.BooleanField(default=False)),
-                ('count_inpatient_minutes', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payer_rules', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "payer_kind",
+                    models.CharField(
+                        choices=[
+                            ("medicare", "Medicare"),
+                            ("medicaid", "Medicaid"),
+                            ("commercial", "Commercial"),
+                            ("self_pay", "Self-pay"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("max_99494_units", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("count_consultant_minutes", models.BooleanField(default=False)),
+                ("count_inpatient_minutes", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payer_rules",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organization', 'payer_kind'), name='payer_rule_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "payer_kind"), name="payer_rule_unique"
+                    )
+                ],
             },
         ),
     ]

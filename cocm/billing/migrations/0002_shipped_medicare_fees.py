@@ -12,14 +12,17 @@ def load(apps, schema_editor):
     FeeSchedule = apps.get_model("billing", "FeeSchedule")
     for code, amount in FEES:
         FeeSchedule.objects.update_or_create(
-            year=2025, payer_kind="medicare", code=code,
+            year=2025,
+            payer_kind="medicare",
+            code=code,
             defaults={"amount": Decimal(amount), "source": SOURCE},
         )
 
 
 def unload(apps, schema_editor):
     apps.get_model("billing", "FeeSchedule").objects.filter(
-        year=2025, payer_kind="medicare", source=SOURCE).delete()
+        year=2025, payer_kind="medicare", source=SOURCE
+    ).delete()
 
 
 class Migration(migrations.Migration):

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_shipped_medicare_fees'),
+        ("billing", "0002_shipped_medicare_fees"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='billingsettings',
-            options={'verbose_name': 'billing settings', 'verbose_name_plural': 'billing settings'},
+            name="billingsettings",
+            options={"verbose_name": "billing settings", "verbose_name_plural": "billing settings"},
         ),
     ]

@@ -7,158 +7,443 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('registry', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_on', models.DateField()),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('minutes', models.PositiveSmallIntegerField()),
-                ('mode', models.CharField(choices=[('in_person', 'In person'), ('phone', 'Phone'), ('video', 'Video'), ('secure_message', 'Secure message'), ('text', 'Text message')], max_length=16)),
-                ('activity', models.CharField(choices=[('outreach', 'Outreach / engagement'), ('initial_assessment', 'Initial assessment'), ('follow_up', 'Follow-up'), ('behavioral_activation', 'Brief intervention: behavioral activation'), ('problem_solving', 'Brief intervention: problem-solving treatment'), ('motivational_interviewing', 'Brief intervention: motivational interviewing'), ('care_coordination', 'Care coordination'), ('caseload_review', 'Caseload review'), ('relapse_prevention', 'Relapse prevention'), ('other', 'Other')], max_length=32)),
-                ('role', models.CharField(choices=[('care_manager', 'Care manager'), ('billing_practitioner', 'Billing practitioner'), ('psychiatric_consultant', 'Psychiatric consultant')], default='care_manager', max_length=24)),
-                ('separately_billed', models.BooleanField(default=False, help_text='time of a separately billed service (e.g. psychotherapy)')),
-                ('no_show', models.BooleanField(default=False, help_text='patient did not attend / not reached')),
-                ('note', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='registry.episode')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_on", models.DateField()),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("minutes", models.PositiveSmallIntegerField()),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("in_person", "In person"),
+                            ("phone", "Phone"),
+                            ("video", "Video"),
+                            ("secure_message", "Secure message"),
+                            ("text", "Text message"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "activity",
+                    models.CharField(
+                        choices=[
+                            ("outreach", "Outreach / engagement"),
+                            ("initial_assessment", "Initial assessment"),
+                            ("follow_up", "Follow-up"),
+                            ("behavioral_activation", "Brief intervention: behavioral activation"),
+                            ("problem_solving", "Brief intervention: problem-solving treatment"),
+                            (
+                                "motivational_interviewing",
+                                "Brief intervention: motivational interviewing",
+                            ),
+                            ("care_coordination", "Care coordination"),
+                            ("caseload_review", "Caseload review"),
+                            ("relapse_prevention", "Relapse prevention"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("care_manager", "Care manager"),
+                            ("billing_practitioner", "Billing practitioner"),
+                            ("psychiatric_consultant", "Psychiatric consultant"),
+                        ],
+                        default="care_manager",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "separately_billed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="time of a separately billed service (e.g. psychotherapy)",
+                    ),
+                ),
+                (
+                    "no_show",
+                    models.BooleanField(
+                        default=False, help_text="patient did not attend / not reached"
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contacts",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "staff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contacts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_on', 'id'],
+                "ordering": ["occurred_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CaseReview',
+            name="CaseReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reviewed_on', models.DateField()),
-                ('minutes', models.PositiveSmallIntegerField()),
-                ('summary', models.TextField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('consultant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to='registry.episode')),
-                ('contact', models.OneToOneField(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='care.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reviewed_on", models.DateField()),
+                ("minutes", models.PositiveSmallIntegerField()),
+                ("summary", models.TextField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "consultant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.OneToOneField(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="care.contact",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-reviewed_on', '-id'],
+                "ordering": ["-reviewed_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='FollowUp',
+            name="FollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('due_on', models.DateField()),
-                ('what', models.CharField(blank=True, max_length=200)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('assigned_to', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='registry.episode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("due_on", models.DateField()),
+                ("what", models.CharField(blank=True, max_length=200)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to="registry.episode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_on', 'id'],
+                "ordering": ["due_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Recommendation',
+            name="Recommendation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('start_medication', 'Start a medication'), ('change_medication', 'Change a medication'), ('stop_medication', 'Stop a medication'), ('psychotherapy', 'Change psychotherapy'), ('refer_specialty', 'Refer to specialty care'), ('other', 'Other')], max_length=24)),
-                ('medication', models.CharField(blank=True, max_length=100)),
-                ('dose', models.CharField(blank=True, max_length=100)),
-                ('text', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for the PCP'), ('accepted', 'Accepted'), ('modified', 'Accepted with changes'), ('declined', 'Declined')], default='pending', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('responded_at', models.DateTimeField(blank=True, null=True)),
-                ('response_note', models.CharField(blank=True, max_length=500)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='recommendations', to='registry.episode')),
-                ('pcp', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='recommendations', to=settings.AUTH_USER_MODEL)),
-                ('responded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('review', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='recommendations', to='care.casereview')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("start_medication", "Start a medication"),
+                            ("change_medication", "Change a medication"),
+                            ("stop_medication", "Stop a medication"),
+                            ("psychotherapy", "Change psychotherapy"),
+                            ("refer_specialty", "Refer to specialty care"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("medication", models.CharField(blank=True, max_length=100)),
+                ("dose", models.CharField(blank=True, max_length=100)),
+                ("text", models.CharField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for the PCP"),
+                            ("accepted", "Accepted"),
+                            ("modified", "Accepted with changes"),
+                            ("declined", "Declined"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("responded_at", models.DateTimeField(blank=True, null=True)),
+                ("response_note", models.CharField(blank=True, max_length=500)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recommendations",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "pcp",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recommendations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "responded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "review",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recommendations",
+                        to="care.casereview",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RelapsePreventionPlan',
+            name="RelapsePreventionPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('warning_signs', models.TextField()),
-                ('coping_steps', models.TextField()),
-                ('whom_to_call', models.TextField()),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('episode', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='relapse_prevention_plan', to='registry.episode')),
-                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("warning_signs", models.TextField()),
+                ("coping_steps", models.TextField()),
+                ("whom_to_call", models.TextField()),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "episode",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="relapse_prevention_plan",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReviewRequest',
+            name="ReviewRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=300)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='review_requests', to='registry.episode')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('review', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='requests', to='care.casereview')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=300)),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="review_requests",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "review",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="requests",
+                        to="care.casereview",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CareSettings',
+            name="CareSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('not_improved_week', models.PositiveSmallIntegerField(default=10, help_text='AIMS: not 50% improved after 10-12 weeks')),
-                ('no_contact_days', models.PositiveSmallIntegerField(default=30)),
-                ('no_measure_days', models.PositiveSmallIntegerField(default=30)),
-                ('recommendation_wait_days', models.PositiveSmallIntegerField(default=7)),
-                ('early_follow_up_days', models.PositiveSmallIntegerField(default=28, help_text='Bao 2016: a follow-up contact within 4 weeks of enrollment')),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='care_settings', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "not_improved_week",
+                    models.PositiveSmallIntegerField(
+                        default=10, help_text="AIMS: not 50% improved after 10-12 weeks"
+                    ),
+                ),
+                ("no_contact_days", models.PositiveSmallIntegerField(default=30)),
+                ("no_measure_days", models.PositiveSmallIntegerField(default=30)),
+                ("recommendation_wait_days", models.PositiveSmallIntegerField(default=7)),
+                (
+                    "early_follow_up_days",
+                    models.PositiveSmallIntegerField(
+                        default=28,
+                        help_text="Bao 2016: a follow-up contact within 4 weeks of enrollment",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="care_settings",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('not_improved_week__gte', 10), ('not_improved_week__lte', 12)), name='care_settings_week_10_to_12')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("not_improved_week__gte", 10), ("not_improved_week__lte", 12)
+                        ),
+                        name="care_settings_week_10_to_12",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['episode', 'occurred_on'], name='care_contac_episode_be8903_idx'),
+            model_name="contact",
+            index=models.Index(
+                fields=["episode", "occurred_on"], name="care_contac_episode_be8903_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('minutes__gte', 0), ('minutes__lte', 1440)), name='contact_minutes_range'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("minutes__gte", 0), ("minutes__lte", 1440)),
+                name="contact_minutes_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='casereview',
-            index=models.Index(fields=['episode', 'reviewed_on'], name='care_casere_episode_266e40_idx'),
+            model_name="casereview",
+            index=models.Index(
+                fields=["episode", "reviewed_on"], name="care_casere_episode_266e40_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='followup',
-            index=models.Index(fields=['assigned_to', 'done_at', 'due_on'], name='care_follow_assigne_26bcd1_idx'),
+            model_name="followup",
+            index=models.Index(
+                fields=["assigned_to", "done_at", "due_on"], name="care_follow_assigne_26bcd1_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followup',
-            constraint=models.UniqueConstraint(condition=models.Q(('done_at__isnull', True)), fields=('episode',), name='follow_up_one_open_per_episode'),
+            model_name="followup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("done_at__isnull", True)),
+                fields=("episode",),
+                name="follow_up_one_open_per_episode",
+            ),
         ),
         migrations.AddIndex(
-            model_name='recommendation',
-            index=models.Index(fields=['pcp', 'status'], name='care_recomm_pcp_id_73e054_idx'),
+            model_name="recommendation",
+            index=models.Index(fields=["pcp", "status"], name="care_recomm_pcp_id_73e054_idx"),
         ),
         migrations.AddIndex(
-            model_name='recommendation',
-            index=models.Index(fields=['episode', 'status'], name='care_recomm_episode_912d60_idx'),
+            model_name="recommendation",
+            index=models.Index(fields=["episode", "status"], name="care_recomm_episode_912d60_idx"),
         ),
         migrations.AddConstraint(
-            model_name='recommendation',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'pending'), ('responded_at__isnull', False), _connector='OR'), name='recommendation_response_dated'),
+            model_name="recommendation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "pending"), ("responded_at__isnull", False), _connector="OR"
+                ),
+                name="recommendation_response_dated",
+            ),
         ),
     ]

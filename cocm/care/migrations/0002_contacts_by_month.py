@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0001_initial'),
-        ('registry', '0003_open_caseload_index'),
+        ("care", "0001_initial"),
+        ("registry", "0003_open_caseload_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['occurred_on', 'episode'], name='care_contac_occurre_7cb0b7_idx'),
+            model_name="contact",
+            index=models.Index(
+                fields=["occurred_on", "episode"], name="care_contac_occurre_7cb0b7_idx"
+            ),
         ),
     ]

@@ -5,22 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0002_contacts_by_month'),
-        ('registry', '0003_open_caseload_index'),
+        ("care", "0002_contacts_by_month"),
+        ("registry", "0003_open_caseload_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseloadRow',
+            name="CaseloadRow",
             fields=[
-                ('episode', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='caseload_row', serialize=False, to='registry.episode')),
-                ('generation', models.PositiveBigIntegerField(default=0)),
-                ('computed_generation', models.BigIntegerField(default=-1)),
-                ('as_of', models.DateField(null=True)),
-                ('rules_key', models.CharField(blank=True, max_length=200)),
-                ('data', models.JSONField(null=True)),
+                (
+                    "episode",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="caseload_row",
+                        serialize=False,
+                        to="registry.episode",
+                    ),
+                ),
+                ("generation", models.PositiveBigIntegerField(default=0)),
+                ("computed_generation", models.BigIntegerField(default=-1)),
+                ("as_of", models.DateField(null=True)),
+                ("rules_key", models.CharField(blank=True, max_length=200)),
+                ("data", models.JSONField(null=True)),
             ],
         ),
     ]

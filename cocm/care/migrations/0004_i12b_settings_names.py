@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0003_caseload_rows'),
+        ("care", "0003_caseload_rows"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='caresettings',
-            options={'verbose_name': 'care settings', 'verbose_name_plural': 'care settings'},
+            name="caresettings",
+            options={"verbose_name": "care settings", "verbose_name_plural": "care settings"},
         ),
     ]

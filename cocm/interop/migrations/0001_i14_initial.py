@@ -6,55 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_security'),
-        ('measures', '0002_i14_imported_method'),
-        ('registry', '0004_i14_home_clinic_deceased'),
+        ("accounts", "0002_security"),
+        ("measures", "0002_i14_imported_method"),
+        ("registry", "0004_i14_home_clinic_deceased"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InteropSettings',
+            name="InteropSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('import_clinic', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.clinic')),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='interop_settings', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "import_clinic",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.clinic",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interop_settings",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ImportedResource',
+            name="ImportedResource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_type', models.CharField(max_length=64)),
-                ('resource_id', models.CharField(max_length=64)),
-                ('body', models.JSONField()),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('codes', models.TextField(blank=True, default='')),
-                ('effective_on', models.DateField(blank=True, null=True)),
-                ('assessment', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='imported_from', to='measures.assessment')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='imported_resources', to='accounts.organization')),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='imported_resources', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_type", models.CharField(max_length=64)),
+                ("resource_id", models.CharField(max_length=64)),
+                ("body", models.JSONField()),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("codes", models.TextField(blank=True, default="")),
+                ("effective_on", models.DateField(blank=True, null=True)),
+                (
+                    "assessment",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="imported_from",
+                        to="measures.assessment",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="imported_resources",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="imported_resources",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['patient', 'resource_type', 'effective_on'], name='interop_imp_patient_25ae31_idx')],
-                'constraints': [models.UniqueConstraint(fields=('organization', 'resource_type', 'resource_id'), name='imported_resource_unique')],
+                "indexes": [
+                    models.Index(
+                        fields=["patient", "resource_type", "effective_on"],
+                        name="interop_imp_patient_25ae31_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "resource_type", "resource_id"),
+                        name="imported_resource_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PatientIdentifier',
+            name="PatientIdentifier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('system', models.CharField(blank=True, max_length=255)),
-                ('value', models.CharField(max_length=255)),
-                ('type_code', models.CharField(blank=True, help_text='v2-0203, e.g. MR', max_length=32)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identifiers', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("system", models.CharField(blank=True, max_length=255)),
+                ("value", models.CharField(max_length=255)),
+                (
+                    "type_code",
+                    models.CharField(blank=True, help_text="v2-0203, e.g. MR", max_length=32),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identifiers",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['system', 'value'], name='interop_pat_system_2c1111_idx')],
-                'constraints': [models.UniqueConstraint(fields=('patient', 'system', 'value'), name='patient_identifier_unique')],
+                "indexes": [
+                    models.Index(fields=["system", "value"], name="interop_pat_system_2c1111_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("patient", "system", "value"), name="patient_identifier_unique"
+                    )
+                ],
             },
         ),
     ]

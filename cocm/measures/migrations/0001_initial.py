@@ -7,136 +7,361 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Assessment',
+            name="Assessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('instrument', models.CharField(choices=[('PHQ-9', 'PHQ-9'), ('PHQ-2', 'PHQ-2'), ('GAD-7', 'GAD-7'), ('GAD-2', 'GAD-2'), ('PHQ-A', 'PHQ-A'), ('PCL-5', 'PCL-5'), ('AUDIT-C', 'AUDIT-C'), ('EPDS', 'EPDS')], max_length=16)),
-                ('taken_on', models.DateField()),
-                ('answers', models.JSONField(help_text='chosen option per item (0-based), null if missing')),
-                ('total', models.PositiveSmallIntegerField()),
-                ('severity', models.CharField(max_length=24)),
-                ('prorated', models.BooleanField(default=False)),
-                ('flags', models.JSONField(default=list)),
-                ('method', models.CharField(choices=[('in_clinic', 'In clinic'), ('phone', 'By phone'), ('video', 'By video'), ('self_report', 'Self-report (patient link)')], default='in_clinic', max_length=16)),
-                ('respondent', models.CharField(default='patient', max_length=32)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('amendment_reason', models.CharField(blank=True, max_length=200)),
-                ('is_current', models.BooleanField(default=True)),
-                ('administered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('amends', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='amended_by', to='measures.assessment')),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assessments', to='registry.episode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.CharField(
+                        choices=[
+                            ("PHQ-9", "PHQ-9"),
+                            ("PHQ-2", "PHQ-2"),
+                            ("GAD-7", "GAD-7"),
+                            ("GAD-2", "GAD-2"),
+                            ("PHQ-A", "PHQ-A"),
+                            ("PCL-5", "PCL-5"),
+                            ("AUDIT-C", "AUDIT-C"),
+                            ("EPDS", "EPDS"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("taken_on", models.DateField()),
+                (
+                    "answers",
+                    models.JSONField(help_text="chosen option per item (0-based), null if missing"),
+                ),
+                ("total", models.PositiveSmallIntegerField()),
+                ("severity", models.CharField(max_length=24)),
+                ("prorated", models.BooleanField(default=False)),
+                ("flags", models.JSONField(default=list)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("in_clinic", "In clinic"),
+                            ("phone", "By phone"),
+                            ("video", "By video"),
+                            ("self_report", "Self-report (patient link)"),
+                        ],
+                        default="in_clinic",
+                        max_length=16,
+                    ),
+                ),
+                ("respondent", models.CharField(default="patient", max_length=32)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("amendment_reason", models.CharField(blank=True, max_length=200)),
+                ("is_current", models.BooleanField(default=True)),
+                (
+                    "administered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "amends",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="amended_by",
+                        to="measures.assessment",
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assessments",
+                        to="registry.episode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['taken_on', 'id'],
+                "ordering": ["taken_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=200)),
-                ('url', models.CharField(blank=True, max_length=200)),
-                ('urgent', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.CharField(max_length=200)),
+                ("url", models.CharField(blank=True, max_length=200)),
+                ("urgent", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SafetyAlert',
+            name="SafetyAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item', models.PositiveSmallIntegerField()),
-                ('item_answer', models.PositiveSmallIntegerField()),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('action', models.CharField(blank=True, choices=[('safety_plan', 'Spoke with the patient; safety plan reviewed'), ('risk_assessment', 'Suicide risk assessment done'), ('crisis_services', 'Crisis services / 988 contacted'), ('emergency', 'Emergency services / emergency department'), ('pcp_informed', 'PCP or psychiatric consultant informed'), ('not_reached', 'Could not reach the patient (outreach continues)'), ('other', 'Other')], max_length=24)),
-                ('note', models.TextField(blank=True)),
-                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='measures.assessment')),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='safety_alerts', to='registry.episode')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("item", models.PositiveSmallIntegerField()),
+                ("item_answer", models.PositiveSmallIntegerField()),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "action",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("safety_plan", "Spoke with the patient; safety plan reviewed"),
+                            ("risk_assessment", "Suicide risk assessment done"),
+                            ("crisis_services", "Crisis services / 988 contacted"),
+                            ("emergency", "Emergency services / emergency department"),
+                            ("pcp_informed", "PCP or psychiatric consultant informed"),
+                            ("not_reached", "Could not reach the patient (outreach continues)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="measures.assessment",
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="safety_alerts",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Schedule',
+            name="Schedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('instruments', models.JSONField()),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Text message')], max_length=8)),
-                ('every_days', models.PositiveSmallIntegerField(default=28)),
-                ('next_on', models.DateField()),
-                ('active', models.BooleanField(default=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='schedules', to='registry.episode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("instruments", models.JSONField()),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "Text message")], max_length=8
+                    ),
+                ),
+                ("every_days", models.PositiveSmallIntegerField(default=28)),
+                ("next_on", models.DateField()),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="schedules",
+                        to="registry.episode",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('instruments', models.JSONField()),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Text message')], max_length=8)),
-                ('language', models.CharField(default='en', max_length=8)),
-                ('token_digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('reminded_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invitations', to='registry.episode')),
-                ('schedule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='invitations', to='measures.schedule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("instruments", models.JSONField()),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "Text message")], max_length=8
+                    ),
+                ),
+                ("language", models.CharField(default="en", max_length=8)),
+                ("token_digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("reminded_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invitations",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="invitations",
+                        to="measures.schedule",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TreatmentChange',
+            name="TreatmentChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField()),
-                ('kind', models.CharField(choices=[('medication_start', 'Medication started'), ('medication_change', 'Medication changed'), ('medication_stop', 'Medication stopped'), ('psychotherapy', 'Psychotherapy changed'), ('referral', 'Referred to specialty care'), ('other', 'Other')], max_length=24)),
-                ('description', models.CharField(max_length=200)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='treatment_changes', to='registry.episode')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("on", models.DateField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("medication_start", "Medication started"),
+                            ("medication_change", "Medication changed"),
+                            ("medication_stop", "Medication stopped"),
+                            ("psychotherapy", "Psychotherapy changed"),
+                            ("referral", "Referred to specialty care"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("description", models.CharField(max_length=200)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="treatment_changes",
+                        to="registry.episode",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['on', 'id'],
+                "ordering": ["on", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='assessment',
-            index=models.Index(condition=models.Q(('is_current', True)), fields=['episode', 'instrument', 'taken_on'], name='assessment_current_idx'),
+            model_name="assessment",
+            index=models.Index(
+                condition=models.Q(("is_current", True)),
+                fields=["episode", "instrument", "taken_on"],
+                name="assessment_current_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['user', 'read_at'], name='measures_no_user_id_40db78_idx'),
+            model_name="notification",
+            index=models.Index(fields=["user", "read_at"], name="measures_no_user_id_40db78_idx"),
         ),
         migrations.AddIndex(
-            model_name='safetyalert',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['episode'], name='alert_open_idx'),
+            model_name="safetyalert",
+            index=models.Index(
+                condition=models.Q(("resolved_at__isnull", True)),
+                fields=["episode"],
+                name="alert_open_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='safetyalert',
-            constraint=models.CheckConstraint(condition=models.Q(('resolved_at__isnull', True), models.Q(('resolved_by__isnull', False), models.Q(('action', ''), _negated=True)), _connector='OR'), name='alert_resolution_documented'),
+            model_name="safetyalert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("resolved_at__isnull", True),
+                    models.Q(
+                        ("resolved_by__isnull", False), models.Q(("action", ""), _negated=True)
+                    ),
+                    _connector="OR",
+                ),
+                name="alert_resolution_documented",
+            ),
         ),
         migrations.AddIndex(
-            model_name='schedule',
-            index=models.Index(fields=['active', 'next_on'], name='measures_sc_active_a86be8_idx'),
+            model_name="schedule",
+            index=models.Index(fields=["active", "next_on"], name="measures_sc_active_a86be8_idx"),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['completed_at', 'expires_at'], name='measures_in_complet_401dff_idx'),
+            model_name="invitation",
+            index=models.Index(
+                fields=["completed_at", "expires_at"], name="measures_in_complet_401dff_idx"
+            ),
         ),
     ]

@@ -5,21 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('measures', '0001_initial'),
-        ('registry', '0003_open_caseload_index'),
+        ("measures", "0001_initial"),
+        ("registry", "0003_open_caseload_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='patient',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='registry.patient'),
+            model_name="notification",
+            name="patient",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="registry.patient",
+            ),
         ),
         migrations.AddField(
-            model_name='safetyalert',
-            name='resolved_by_credentials',
+            model_name="safetyalert",
+            name="resolved_by_credentials",
             field=models.CharField(blank=True, max_length=32),
         ),
     ]

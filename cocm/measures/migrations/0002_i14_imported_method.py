@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('measures', '0001_initial'),
+        ("measures", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='assessment',
-            name='method',
-            field=models.CharField(choices=[('in_clinic', 'In clinic'), ('phone', 'By phone'), ('video', 'By video'), ('self_report', 'Self-report (patient link)'), ('imported', 'Imported (FHIR, from the EHR)')], default='in_clinic', max_length=16),
+            model_name="assessment",
+            name="method",
+            field=models.CharField(
+                choices=[
+                    ("in_clinic", "In clinic"),
+                    ("phone", "By phone"),
+                    ("video", "By video"),
+                    ("self_report", "Self-report (patient link)"),
+                    ("imported", "Imported (FHIR, from the EHR)"),
+                ],
+                default="in_clinic",
+                max_length=16,
+            ),
         ),
     ]

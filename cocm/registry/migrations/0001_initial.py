@@ -9,138 +9,395 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mrn', models.CharField(max_length=32, verbose_name='MRN')),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('birth_date', models.DateField()),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other'), ('unknown', 'Unknown')], max_length=8)),
-                ('preferred_language', models.CharField(choices=[('en', 'English'), ('es', 'Spanish'), ('other', 'Other')], default='en', max_length=8)),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("mrn", models.CharField(max_length=32, verbose_name="MRN")),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("birth_date", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other"),
+                            ("unknown", "Unknown"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "preferred_language",
+                    models.CharField(
+                        choices=[("en", "English"), ("es", "Spanish"), ("other", "Other")],
+                        default="en",
+                        max_length=8,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="patients",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Episode',
+            name="Episode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('referred_on', models.DateField()),
-                ('status', models.CharField(choices=[('referred', 'Referred'), ('enrolled', 'Enrolled'), ('active', 'Active'), ('relapse_prevention', 'Relapse prevention'), ('discharged', 'Discharged')], default=cocm.domain.episodes.EpisodeStatus['REFERRED'], max_length=24)),
-                ('consent_on', models.DateField(blank=True, null=True)),
-                ('consent_method', models.CharField(blank=True, choices=[('verbal', 'Verbal'), ('written', 'Written')], max_length=8)),
-                ('initiating_visit_on', models.DateField(blank=True, null=True)),
-                ('billing_program', models.CharField(choices=[('cocm', 'Collaborative care (CoCM)'), ('general_bhi', 'General behavioral health integration')], default='cocm', max_length=16)),
-                ('enrolled_on', models.DateField(blank=True, null=True)),
-                ('discharged_on', models.DateField(blank=True, null=True)),
-                ('discharge_reason', models.CharField(blank=True, choices=[('goals_met', 'Treatment goals met'), ('referred_to_specialty', 'Referred to specialty care'), ('disengaged', 'Disengaged'), ('declined', 'Declined'), ('moved', 'Moved'), ('deceased', 'Deceased'), ('other', 'Other')], max_length=24)),
-                ('status_changed_on', models.DateField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('care_manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='managed_episodes', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='episodes', to='accounts.clinic')),
-                ('consent_obtained_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('psychiatric_consultant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consulted_episodes', to=settings.AUTH_USER_MODEL)),
-                ('referring_pcp', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referred_episodes', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='episodes', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("referred_on", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("referred", "Referred"),
+                            ("enrolled", "Enrolled"),
+                            ("active", "Active"),
+                            ("relapse_prevention", "Relapse prevention"),
+                            ("discharged", "Discharged"),
+                        ],
+                        default=cocm.domain.episodes.EpisodeStatus["REFERRED"],
+                        max_length=24,
+                    ),
+                ),
+                ("consent_on", models.DateField(blank=True, null=True)),
+                (
+                    "consent_method",
+                    models.CharField(
+                        blank=True,
+                        choices=[("verbal", "Verbal"), ("written", "Written")],
+                        max_length=8,
+                    ),
+                ),
+                ("initiating_visit_on", models.DateField(blank=True, null=True)),
+                (
+                    "billing_program",
+                    models.CharField(
+                        choices=[
+                            ("cocm", "Collaborative care (CoCM)"),
+                            ("general_bhi", "General behavioral health integration"),
+                        ],
+                        default="cocm",
+                        max_length=16,
+                    ),
+                ),
+                ("enrolled_on", models.DateField(blank=True, null=True)),
+                ("discharged_on", models.DateField(blank=True, null=True)),
+                (
+                    "discharge_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("goals_met", "Treatment goals met"),
+                            ("referred_to_specialty", "Referred to specialty care"),
+                            ("disengaged", "Disengaged"),
+                            ("declined", "Declined"),
+                            ("moved", "Moved"),
+                            ("deceased", "Deceased"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("status_changed_on", models.DateField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "care_manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="managed_episodes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="episodes",
+                        to="accounts.clinic",
+                    ),
+                ),
+                (
+                    "consent_obtained_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "psychiatric_consultant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consulted_episodes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "referring_pcp",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referred_episodes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="episodes",
+                        to="registry.patient",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Coverage',
+            name="Coverage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payer_kind', models.CharField(choices=[('medicare', 'Medicare'), ('medicaid', 'Medicaid'), ('commercial', 'Commercial'), ('self_pay', 'Self-pay')], max_length=16)),
-                ('payer_name', models.CharField(blank=True, max_length=100)),
-                ('member_id', models.CharField(blank=True, max_length=64)),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverages', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "payer_kind",
+                    models.CharField(
+                        choices=[
+                            ("medicare", "Medicare"),
+                            ("medicaid", "Medicaid"),
+                            ("commercial", "Commercial"),
+                            ("self_pay", "Self-pay"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("payer_name", models.CharField(blank=True, max_length=100)),
+                ("member_id", models.CharField(blank=True, max_length=64)),
+                ("starts_on", models.DateField()),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coverages",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_on'],
+                "ordering": ["-starts_on"],
             },
         ),
         migrations.CreateModel(
-            name='StatusChange',
+            name="StatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=24)),
-                ('to_status', models.CharField(max_length=24)),
-                ('on', models.DateField()),
-                ('reason', models.CharField(blank=True, max_length=24)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='registry.episode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=24)),
+                ("to_status", models.CharField(max_length=24)),
+                ("on", models.DateField()),
+                ("reason", models.CharField(blank=True, max_length=24)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="registry.episode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['on', 'id'],
+                "ordering": ["on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Diagnosis',
+            name="Diagnosis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=8, validators=[cocm.registry.models.validate_icd10cm], verbose_name='ICD-10-CM')),
-                ('onset_on', models.DateField(blank=True, null=True)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='diagnoses', to='registry.episode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=8,
+                        validators=[cocm.registry.models.validate_icd10cm],
+                        verbose_name="ICD-10-CM",
+                    ),
+                ),
+                ("onset_on", models.DateField(blank=True, null=True)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="diagnoses",
+                        to="registry.episode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['recorded_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('episode', 'code'), name='diagnosis_unique_code')],
+                "ordering": ["recorded_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("episode", "code"), name="diagnosis_unique_code"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['organization', 'family_name', 'given_name'], name='registry_pa_organiz_85bf3e_idx'),
+            model_name="patient",
+            index=models.Index(
+                fields=["organization", "family_name", "given_name"],
+                name="registry_pa_organiz_85bf3e_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('organization', 'mrn'), name='patient_mrn_unique'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "mrn"), name="patient_mrn_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('sex__in', ['female', 'male', 'other', 'unknown'])), name='patient_sex_valid'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sex__in", ["female", "male", "other", "unknown"])),
+                name="patient_sex_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(fields=['care_manager', 'status'], name='registry_ep_care_ma_8ed436_idx'),
+            model_name="episode",
+            index=models.Index(
+                fields=["care_manager", "status"], name="registry_ep_care_ma_8ed436_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(fields=['clinic', 'status'], name='registry_ep_clinic__ff32fd_idx'),
+            model_name="episode",
+            index=models.Index(fields=["clinic", "status"], name="registry_ep_clinic__ff32fd_idx"),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', cocm.domain.episodes.EpisodeStatus['DISCHARGED']), _negated=True), fields=('patient',), name='episode_one_open_per_patient'),
+            model_name="episode",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status", cocm.domain.episodes.EpisodeStatus["DISCHARGED"]), _negated=True
+                ),
+                fields=("patient",),
+                name="episode_one_open_per_patient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['referred', 'enrolled', 'active', 'relapse_prevention', 'discharged'])), name='episode_status_valid'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["referred", "enrolled", "active", "relapse_prevention", "discharged"],
+                    )
+                ),
+                name="episode_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(('status', cocm.domain.episodes.EpisodeStatus['REFERRED']), models.Q(('enrolled_on__isnull', True), ('status', cocm.domain.episodes.EpisodeStatus['DISCHARGED'])), models.Q(('consent_on__isnull', False), ('enrolled_on__isnull', False)), _connector='OR'), name='episode_enrolled_has_consent'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", cocm.domain.episodes.EpisodeStatus["REFERRED"]),
+                    models.Q(
+                        ("enrolled_on__isnull", True),
+                        ("status", cocm.domain.episodes.EpisodeStatus["DISCHARGED"]),
+                    ),
+                    models.Q(("consent_on__isnull", False), ("enrolled_on__isnull", False)),
+                    _connector="OR",
+                ),
+                name="episode_enrolled_has_consent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', cocm.domain.episodes.EpisodeStatus['DISCHARGED']), _negated=True), models.Q(('discharged_on__isnull', False), models.Q(('discharge_reason', ''), _negated=True)), _connector='OR'), name='episode_discharge_has_reason'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status", cocm.domain.episodes.EpisodeStatus["DISCHARGED"]), _negated=True
+                    ),
+                    models.Q(
+                        ("discharged_on__isnull", False),
+                        models.Q(("discharge_reason", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="episode_discharge_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coverage',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='coverage_dates_ordered'),
+            model_name="coverage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("ends_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="coverage_dates_ordered",
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='episode',
-            name='version',
+            model_name="episode",
+            name="version",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='version',
+            model_name="patient",
+            name="version",
             field=models.PositiveIntegerField(default=0),
         ),
     ]

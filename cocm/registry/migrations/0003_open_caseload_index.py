@@ -6,16 +6,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_security'),
-        ('registry', '0002_record_versions'),
+        ("accounts", "0002_security"),
+        ("registry", "0002_record_versions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(condition=models.Q(('status', cocm.domain.episodes.EpisodeStatus['DISCHARGED']), _negated=True), fields=['care_manager'], name='episode_open_by_care_manager'),
+            model_name="episode",
+            index=models.Index(
+                condition=models.Q(
+                    ("status", cocm.domain.episodes.EpisodeStatus["DISCHARGED"]), _negated=True
+                ),
+                fields=["care_manager"],
+                name="episode_open_by_care_manager",
+            ),
         ),
     ]

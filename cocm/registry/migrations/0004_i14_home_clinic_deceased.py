@@ -5,26 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_security'),
-        ('registry', '0003_open_caseload_index'),
+        ("accounts", "0002_security"),
+        ("registry", "0003_open_caseload_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='deceased',
+            model_name="patient",
+            name="deceased",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='deceased_on',
+            model_name="patient",
+            name="deceased_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='home_clinic',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='home_patients', to='accounts.clinic'),
+            model_name="patient",
+            name="home_clinic",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="home_patients",
+                to="accounts.clinic",
+            ),
         ),
     ]

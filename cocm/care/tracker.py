@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 
 from cocm.billing.months import month_results
@@ -289,7 +290,9 @@ def add_scores(
     for key, series, code in (("phq9", phq9, "PHQ-9"), ("gad7", gad7, "GAD-7")):
         if not series:
             continue
-        summary = treat_to_target(code, series, enrolled_on=enrolled_on)
+        summary = treat_to_target(
+            code, series, enrolled_on=enrolled_on, remission_cutoff=settings.COCM_REMISSION_CUTOFF
+        )
         setattr(row, f"{key}_first", summary.baseline)
         setattr(row, f"{key}_last", summary.latest)
         setattr(row, f"{key}_change", summary.percent_change)

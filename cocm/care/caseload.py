@@ -47,6 +47,7 @@ from cocm.measures.models import Assessment, SafetyAlert
 from cocm.registry.models import (
     CareTeamChange,
     Clinic,
+    ConsentRevocation,
     Coverage,
     Episode,
     StatusChange,
@@ -258,6 +259,9 @@ _WRITES: dict[type[Model], Any] = {
     StatusChange: _episode_of,
     # The psychiatric consultant decides a flag (and the caseload a row is on).
     CareTeamChange: _episode_of,
+    # A revocation stops the episode's minutes counting, which changes the billing history
+    # of the patient's other episodes too (as a contact does).
+    ConsentRevocation: _episodes_of_patient_of_episode,
     Episode: lambda episode: Episode.objects.filter(id=episode.id),
     Coverage: _episodes_of_patient,
     # The clinic's setting (FQHC/RHC) decides the billing codes.

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cocm.accounts.models import User
+from cocm.care.caseload import mark_changed
 from cocm.care.models import (
     Activity,
     CaseReview,
@@ -210,6 +211,7 @@ def record_review(
             text=item.text.strip(),
         )
     ReviewRequest.objects.filter(episode=episode, review__isnull=True).update(review=review)
+    mark_changed(Episode.objects.filter(pk=episode.pk))  # update() sends no signal
     if recommendations and episode.referring_pcp_id:
         notify(
             episode.referring_pcp,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from cocm.accounts.models import BreakGlassGrant, Clinic, Organization, Role, User
@@ -50,6 +51,12 @@ from cocm.registry.models import (
     PediatricSettings,
     StatusChange,
 )
+
+
+def updated_in_place(episode: Episode) -> None:
+    """Say that an episode changed through `QuerySet.update()`, which sends no signal: what
+    listens for its saves (the stored caseload rows, care.caseload) must hear of it."""
+    post_save.send(sender=Episode, instance=episode, created=False)
 
 
 class InvalidRequest(ValueError):
@@ -288,6 +295,7 @@ def change_care_team(episode: Episode, team: "CareTeam", *, version: int, by: Us
     )
     if not updated:
         raise EditConflict
+    updated_in_place(episode)
     # Saved one by one: each save marks the episode's caseload row changed (care.caseload).
     for change in changes:
         change.save()
@@ -624,6 +632,7 @@ def change_status(
     if not updated:
         raise EditConflict
     episode.version = expected + 1
+    updated_in_place(episode)
 
 
 def add_diagnosis(episode: Episode, code: str, *, onset_on: date | None, by: User) -> Diagnosis:

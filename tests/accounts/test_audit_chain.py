@@ -31,7 +31,7 @@ def raw_sql(statement: str, *params: object) -> None:
 def test_it_chains_each_event_to_the_one_before():
     three_events()
 
-    rows = list(AuditEvent.objects.order_by("sequence"))
+    rows = list(AuditEvent.objects.order_by("id"))
 
     assert [row.sequence for row in rows] == [1, 2, 3]
     assert rows[0].previous_hash == GENESIS_HASH

@@ -103,7 +103,7 @@ def test_the_patient_list_names_each_patient_with_a_link_to_the_chart(registry):
     assert f'<a href="/patients/{ben.patient_id}/">Baker, Ben</a>' in html
     assert "Gray, Gus" not in html  # another clinic
     assert "Ford, Fay" not in html  # never enrolled
-    event = AuditEvent.objects.order_by("-sequence").first()
+    event = AuditEvent.objects.order_by("-id").first()
     assert AuditEvent.objects.count() == before + 1
     assert event.what == "indicator contacted_last_30_days_pct patients"
     assert event.user == registry.admin

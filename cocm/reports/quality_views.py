@@ -9,6 +9,7 @@ from django.shortcuts import render
 from cocm.accounts.audit import record_access
 from cocm.accounts.permissions import requires
 from cocm.registry.services import InvalidRequest, visible_episodes, visible_patients
+from cocm.replica import reads_from_replica
 from cocm.reports import quality
 from cocm.spreadsheets import spreadsheet_response
 
@@ -29,6 +30,7 @@ def _rows(report: quality.QualityReport, patients: list[dict[str, Any]]) -> list
 
 
 @requires("view_quality_measures")
+@reads_from_replica
 def quality_measures(request: HttpRequest) -> HttpResponseBase:
     """/reports/quality/?measure=cms159&period=2025 (&export=csv|xlsx)."""
     user = request.user

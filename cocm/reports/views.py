@@ -11,6 +11,7 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import requires
 from cocm.registry.services import InvalidRequest
+from cocm.replica import reads_from_replica
 from cocm.reports import exports, program
 from cocm.reports.charts import report_charts
 from cocm.reports.pdf import program_pdf
@@ -44,6 +45,7 @@ def filter_choices(user: User) -> dict:
 
 
 @requires("view_program_indicators")
+@reads_from_replica
 def program_dashboard(request: HttpRequest) -> HttpResponseBase:
     """Program indicators with their numerators, denominators and charts (rules 4.4)."""
     user = request.user
@@ -106,6 +108,7 @@ def program_dashboard(request: HttpRequest) -> HttpResponseBase:
 
 
 @requires("view_program_indicators")
+@reads_from_replica
 def indicator_patients(request: HttpRequest) -> HttpResponseBase:
     """The patients behind one figure, with the same filters as the dashboard."""
     user = request.user
@@ -148,6 +151,7 @@ def indicator_patients(request: HttpRequest) -> HttpResponseBase:
 
 
 @requires("view_program_indicators")
+@reads_from_replica
 def program_report_pdf(request: HttpRequest) -> HttpResponse:
     """The printable monthly program report (`?month=YYYY-MM`, default this month)."""
     user = request.user

@@ -2,6 +2,7 @@
 lag-tolerant reads reach the standby, writes and read-after-write stay on the primary."""
 
 import time
+from datetime import date
 
 import dj_database_url
 import pytest
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from cocm.accounts.models import Role
 from cocm.registry.models import Patient
 from cocm.replica import replica_reads
 from tests import factories
@@ -67,3 +69,18 @@ def test_after_a_write_the_request_reads_its_own_write_from_the_primary(standby)
 
     assert found.given_name == "Ana"
     assert not on_standby.captured_queries
+
+
+def test_the_program_dashboard_reads_from_the_standby(standby, client):
+    clinic = factories.clinic()
+    admin = factories.user(Role.ORG_ADMIN, clinic)
+    care_manager = factories.user(Role.CARE_MANAGER, clinic)
+    episode = factories.episode(clinic, care_manager, consent_on=date(2026, 9, 2))
+    assert replayed(standby, episode.patient_id)
+    client.force_login(admin)
+
+    with CaptureQueriesContext(standby) as on_standby:
+        response = client.get("/reports/")
+
+    assert response.status_code == 200
+    assert any("registry_episode" in query["sql"] for query in on_standby.captured_queries)

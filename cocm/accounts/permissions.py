@@ -116,6 +116,10 @@ CLINICAL_TERMS: tuple[str, ...] = (
     "relapse-prevention plan",
     "Relapse-prevention plan",
 )
+# Pages whose subject is the program's outcomes (rates of response and remission, measure
+# populations and the patients behind them): their capability is the minimum-necessary
+# decision (the program's leadership), so the clinical words above are expected on them.
+OUTCOME_CAPABILITIES = frozenset({"view_program_indicators", "view_quality_measures"})
 
 
 def can(user: Any, capability: str) -> bool:

@@ -1,6 +1,7 @@
 from django import forms
 
 from cocm.accounts.models import Organization, Role, User
+from cocm.queryparams import MAX_ID
 
 
 class DateInput(forms.DateInput):
@@ -34,7 +35,9 @@ class AuditFilterForm(forms.Form):
     """Search the audit log by user, patient and period (ids only: no names in URLs)."""
 
     user = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
+    patient_id = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, label="Patient id"
+    )
     since = forms.DateField(required=False, widget=DateInput, label="From")
     until = forms.DateField(required=False, widget=DateInput, label="To")
 

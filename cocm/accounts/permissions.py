@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_relapse_plan": frozenset({CM, PC}),
     "view_billing": frozenset({BILLING, ADMIN}),
     "close_billing_month": frozenset({BILLING}),
+    "manage_fee_schedules": frozenset({BILLING, ADMIN}),
     "manage_organization": frozenset({ADMIN}),
     # Security (docs/security.md).
     "view_clinics": frozenset({CM, PC, PCP, BILLING, ADMIN}),

@@ -40,12 +40,11 @@ COLUMNS: tuple[tuple[str, str, Callable[[BillingLine], Any]], ...] = (
     ("codes", "Codes", lambda line: " ".join(c.code for c in billed_codes(line)) or None),
     ("expected", "Expected", lambda line: line.expected_amount if line.result.codes else None),
     ("date_of_service", "Date of service", date_of_service),
-    ("decision", "Decision", lambda line: line.result.decision),
-    ("not_counted", "Not counted", lambda line: sum(e.minutes for e in line.result.excluded)),
+    ("decision", "Decision · not counted", lambda line: line.result.decision),
     ("review", "Review", lambda line: review_rank(line)),
 )
 SORT_KEYS = {key: sort_key for key, _, sort_key in COLUMNS}
-NUMERIC = frozenset({"minutes", "to_next", "expected", "not_counted"})
+NUMERIC = frozenset({"minutes", "to_next", "expected"})
 
 
 def review_rank(line: BillingLine) -> int:

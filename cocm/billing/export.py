@@ -9,9 +9,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from cocm.billing.fees import fee_table
 from cocm.billing.services import BillingLine, diagnosis_codes
@@ -23,24 +22,6 @@ PLACE_OF_SERVICE = {"practice": "11", "fqhc": "50", "rhc": "72"}
 # CMS-1500 item 21 holds up to twelve diagnoses (A-L); the first is the primary one.
 MAX_DIAGNOSES = 12
 KINDS = ("claims", "self_pay", "problems")
-
-
-class CodeUnits(NamedTuple):
-    code: str
-    units: int
-
-
-def billed_codes(line: BillingLine) -> list[CodeUnits]:
-    """The codes of a line: as frozen at the month close, else as the engine decides now."""
-    if line.saved is not None and line.saved.frozen:
-        return [CodeUnits(str(c["code"]), int(c["units"])) for c in line.saved.codes]
-    return [CodeUnits(str(c.code), c.units) for c in line.result.codes]
-
-
-def date_of_service(line: BillingLine) -> date | None:
-    if line.saved is not None and line.saved.frozen:
-        return line.saved.date_of_service
-    return line.date_of_service
 
 
 def claim_lines(lines: Sequence[BillingLine]) -> list[BillingLine]:
@@ -91,7 +72,7 @@ def claims_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
             episode = line.episode
             codes = diagnoses.get(episode.id, [])[:width]
             padded = [*codes, *([None] * (width - len(codes)))]
-            for code, units in billed_codes(line):
+            for code, units in line.claim_codes:
                 fee = fees.get((year, line.payer, code))
                 yield [
                     month,
@@ -105,7 +86,7 @@ def claims_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
                     *padded,
                     code,
                     units,
-                    date_of_service(line),
+                    line.service_date,
                     PLACE_OF_SERVICE.get(episode.clinic_setting, ""),
                     None if fee is None else (fee * units).quantize(Decimal("0.01")),
                     str(line.result.month_type),
@@ -135,9 +116,9 @@ def self_pay_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
             line.episode.birth_date,
             line.episode.mrn,
             line.payer_label or "no coverage on file",
-            " + ".join(f"{code} x{units}" for code, units in billed_codes(line)),
+            " + ".join(f"{code} x{units}" for code, units in line.claim_codes),
             line.result.minutes_counted,
-            date_of_service(line),
+            line.service_date,
             line.expected_amount,
         ]
         for line in self_pay_lines(lines)

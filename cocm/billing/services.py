@@ -62,6 +62,24 @@ class BillingLine:
         return PayerKind(self.payer).label if self.payer else ""
 
     @property
+    def frozen(self) -> bool:
+        return self.saved is not None and self.saved.frozen
+
+    @property
+    def claim_codes(self) -> list[CodeUnits]:
+        """The codes of the line: as frozen at the month close, else as decided now."""
+        if self.saved is not None and self.saved.frozen:
+            return [CodeUnits(str(c["code"]), int(c["units"])) for c in self.saved.codes]
+        return [CodeUnits(str(c.code), c.units) for c in self.result.codes]
+
+    @property
+    def service_date(self) -> date | None:
+        """The date of service: as frozen at the month close, else as decided now."""
+        if self.saved is not None and self.saved.frozen:
+            return self.saved.date_of_service
+        return self.date_of_service
+
+    @property
     def is_claim(self) -> bool:
         """Self-pay and uninsured patient-months are billed to the patient, not claimed."""
         return self.payer not in NOT_CLAIMED
@@ -74,6 +92,11 @@ class BillingLine:
     @property
     def status(self) -> str:
         return self.saved.status if self.saved and self.saved.frozen else self.result.status
+
+
+class CodeUnits(NamedTuple):
+    code: str
+    units: int
 
 
 NOT_CLAIMED = frozenset({PayerKind.SELF_PAY.value, ""})

@@ -15,7 +15,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 
-from cocm.billing.export import billed_codes, date_of_service
 from cocm.billing.services import BillingLine
 from cocm.queryparams import int_filter, page_param
 from cocm.registry.models import Episode, PayerKind
@@ -37,9 +36,9 @@ COLUMNS: tuple[tuple[str, str, Callable[[BillingLine], Any]], ...] = (
     ("month_type", "Month", lambda line: str(line.result.month_type)),
     ("minutes", "Minutes", lambda line: line.result.minutes_counted),
     ("to_next", "To next", lambda line: line.result.minutes_to_next_threshold),
-    ("codes", "Codes", lambda line: " ".join(c.code for c in billed_codes(line)) or None),
-    ("expected", "Expected", lambda line: line.expected_amount if line.result.codes else None),
-    ("date_of_service", "Date of service", date_of_service),
+    ("codes", "Codes", lambda line: " ".join(c.code for c in line.claim_codes) or None),
+    ("expected", "Expected", lambda line: line.expected_amount if line.claim_codes else None),
+    ("date_of_service", "Date of service", lambda line: line.service_date),
     ("decision", "Decision · not counted", lambda line: line.result.decision),
     ("review", "Review", lambda line: review_rank(line)),
 )

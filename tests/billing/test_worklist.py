@@ -568,3 +568,28 @@ def test_a_page_past_the_last_shows_the_last(client, clinic, care_manager, consu
     response = client.get(PAGE, {"ready_page": "999"})
 
     assert [len(g.page.object_list) for g in response.context["groups"]] == [1, 0, 0]
+
+
+def test_a_closed_month_shows_frozen_lines_without_actions(
+    client, clinic, care_manager, consultant, biller
+):
+    episode = month_of(clinic, care_manager, consultant, given="Maria", family="Lopez")
+    client.post(reverse("close_month", args=["2026-10"]))
+    care.record_contact(
+        episode,
+        occurred_on=date(2026, 10, 6),
+        minutes=60,
+        mode="phone",
+        activity="follow_up",
+        staff=care_manager,
+        by=care_manager,
+        as_of=TODAY,
+    )
+
+    text = client.get(PAGE).content.decode()
+
+    assert "Lines are frozen." in text
+    assert "Changed after the close" in text
+    assert "Lopez, Maria" in text
+    assert "99492</span> ×1" in text and "99494</span>" not in text  # the codes closed
+    assert ">Reviewed</button>" not in text and ">Submitted</button>" not in text

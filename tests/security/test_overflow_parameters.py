@@ -95,3 +95,12 @@ def test_no_page_or_api_operation_fails_on_an_overflowing_id(registry, role):
             failures.append(f"{method} {route}: {response.status_code}, expected 403/404/422")
 
     assert failures == []
+
+
+@pytest.mark.django_db
+def test_the_not_found_page_says_why_or_that_nothing_is_there(client):
+    unknown = client.get("/no-such-page/")
+
+    assert unknown.status_code == 404
+    assert "There is nothing at this address." in unknown.content.decode()
+    assert "Resolver404" not in unknown.content.decode()

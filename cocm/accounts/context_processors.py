@@ -14,6 +14,7 @@ NAVIGATION = (
     ("patient_search", "Find patient", "view_patient"),
     ("register_patient", "Register patient", "register_patient"),
     ("billing_home", "Billing", "view_billing"),
+    ("fee_schedules", "Fee schedules", "manage_fee_schedules"),
     ("organization", "Organization", "manage_organization"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),

@@ -119,7 +119,7 @@ def self_pay_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
             " + ".join(f"{code} x{units}" for code, units in line.claim_codes),
             line.result.minutes_counted,
             line.service_date,
-            line.expected_amount,
+            line.amount,
         ]
         for line in self_pay_lines(lines)
     )

@@ -73,6 +73,13 @@ class BillingLine:
         return [CodeUnits(str(c.code), c.units) for c in self.result.codes]
 
     @property
+    def amount(self) -> Decimal | None:
+        """The expected amount: as frozen at the month close, else from the fees on file."""
+        if self.saved is not None and self.saved.frozen:
+            return self.saved.expected_amount
+        return self.expected_amount
+
+    @property
     def service_date(self) -> date | None:
         """The date of service: as frozen at the month close, else as decided now."""
         if self.saved is not None and self.saved.frozen:

@@ -37,7 +37,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[BillingLine], Any]], ...] = (
     ("minutes", "Minutes", lambda line: line.result.minutes_counted),
     ("to_next", "To next", lambda line: line.result.minutes_to_next_threshold),
     ("codes", "Codes", lambda line: " ".join(c.code for c in line.claim_codes) or None),
-    ("expected", "Expected", lambda line: line.expected_amount if line.claim_codes else None),
+    ("expected", "Expected", lambda line: line.amount if line.claim_codes else None),
     ("date_of_service", "Date of service", lambda line: line.service_date),
     ("decision", "Decision · not counted", lambda line: line.result.decision),
     ("review", "Review", lambda line: review_rank(line)),
@@ -147,7 +147,7 @@ def paged_groups(lines: list[BillingLine], filters: Filters, query: QueryDict) -
 
 def totals(lines: Sequence[BillingLine]) -> dict[str, Any]:
     ready = [line for line in lines if line.status == "ready"]
-    amounts = [line.expected_amount for line in ready]
+    amounts = [line.amount for line in ready]
     return {
         "counts": {key: sum(1 for line in lines if line.status == key) for key, _ in GROUPS},
         "expected_total": sum((a for a in amounts if a is not None), Decimal("0.00")),

@@ -17,6 +17,7 @@ NAVIGATION = (
     ("quality_measures", "Quality", "view_quality_measures"),
     ("program_dashboard", "Program", "view_program_indicators"),
     ("finance_model", "Financial model", "view_finance"),
+    ("fee_schedules", "Fee schedules", "manage_fee_schedules"),
     ("organization", "Organization", "manage_organization"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),

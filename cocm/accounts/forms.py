@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 
 from cocm.accounts.models import Organization, Role, User
+from cocm.queryparams import MAX_ID
 
 
 class DateInput(forms.DateInput):
@@ -48,7 +49,7 @@ class AuditFilterForm(forms.Form):
         required=False, max_length=100, label="Patient (name or MRN)", strip=True
     )
     patient_id = forms.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
     )
     action = forms.ChoiceField(required=False, label="Action")
     since = forms.DateField(required=False, widget=DateInput, label="From")

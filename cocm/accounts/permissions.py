@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_relapse_plan": frozenset({CM, PC}),
     "view_billing": frozenset({BILLING, ADMIN}),
     "close_billing_month": frozenset({BILLING}),
+    "manage_fee_schedules": frozenset({BILLING, ADMIN}),
     "manage_organization": frozenset({ADMIN}),
     # The financial model (docs/finance.md): practice administrators, not care managers.
     "view_finance": frozenset({BILLING, ADMIN}),

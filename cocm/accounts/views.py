@@ -1,6 +1,3 @@
-import csv
-import io
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -10,7 +7,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
@@ -28,8 +26,10 @@ from cocm.accounts.models import (
     User,
 )
 from cocm.accounts.permissions import PERMISSIONS, can, requires
+from cocm.queryparams import page_param
 from cocm.registry.models import Patient
 from cocm.registry.services import visible_patients
+from cocm.spreadsheets import Sheet, spreadsheet_response
 
 # Each role lands on its own home; a user with several roles lands on the first listed.
 ROLE_HOMES = (
@@ -137,7 +137,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     organization = request.user.organization
     data = request.POST if request.method == "POST" else request.GET
     form = AuditFilterForm(data or None, organization=organization)
-    page = Paginator(audit_events_for(organization, form), 100).get_page(data.get("page"))
+    page = Paginator(audit_events_for(organization, form), 100).get_page(page_param(data))
     labels = patient_labels(request.user, {e.patient_id for e in page if e.patient_id})
     record_access(request, "view", "audit log", patient_id=None)
     filters = [
@@ -158,43 +158,57 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @requires("view_audit_log")
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponseBase:
     """The filtered log as CSV; the export itself is an audited event."""
     organization = request.user.organization
     data = request.POST if request.method == "POST" else request.GET
     form = AuditFilterForm(data or None, organization=organization)
+    if form.is_bound and not form.is_valid():
+        # A filter that does not parse must not export the whole log instead.
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponse(
+            f"The filter is not valid ({problems}).", status=400, content_type="text/plain"
+        )
     events = audit_events_for(organization, form)
-    patient_id = form.cleaned_data.get("patient_id") if form.is_valid() else None
+    patient_id = form.cleaned_data.get("patient_id") if form.is_bound else None
     record_access(request, "export", "audit log", patient_id=patient_id)
+    rows = (
+        (
+            event.id,
+            event.chain,
+            event.sequence,
+            event.occurred_at.isoformat(),
+            event.user.username if event.user else "",
+            event.patient_id,
+            event.action,
+            event.what,
+            event.object_id,
+            event.channel,
+            event.remote_addr,
+            event.entry_hash,
+        )
+        for event in events.iterator(chunk_size=2000)
+    )
+    sheet = Sheet("Audit log", AUDIT_HEADINGS, rows)
+    return spreadsheet_response(sheet, "csv", "audit-log")
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        header = ["sequence", "occurred_at", "user", "patient_id", "action", "what"]
-        writer.writerow([*header, "object_id", "channel", "remote_addr", "entry_hash"])
-        for event in events.iterator(chunk_size=2000):
-            writer.writerow(
-                [
-                    event.sequence,
-                    event.occurred_at.isoformat(),
-                    event.user.username if event.user else "",
-                    event.patient_id or "",
-                    event.action,
-                    event.what,
-                    event.object_id or "",
-                    event.channel,
-                    event.remote_addr or "",
-                    event.entry_hash,
-                ]
-            )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-    return response
+# id: the order of appends; chain and sequence: the event's place in its organization's hash
+# chain, set by the seal (empty for an event not sealed yet).
+AUDIT_HEADINGS = (
+    "id",
+    "chain",
+    "sequence",
+    "occurred_at",
+    "user",
+    "patient_id",
+    "action",
+    "what",
+    "object_id",
+    "channel",
+    "remote_addr",
+    "entry_hash",
+)
 
 
 @requires("break_glass")

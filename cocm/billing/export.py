@@ -1,78 +1,171 @@
-"""Claim lines for the billing system, as CSV and XLSX."""
+"""The month's billing files, written by cocm.spreadsheets (formula-like text neutralised).
 
-import csv
-import io
+- claims: one row per claim line (one code, its units in their own column) of the ready
+  patient-months billed to a payer, with what a claim form asks for;
+- self-pay: the ready patient-months of self-pay or uninsured patients (not claims);
+- problems: the blocked and not-billable patient-months with their reasons.
+"""
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from cocm.billing.fees import fee_table
 from cocm.billing.services import BillingLine, diagnosis_codes
+from cocm.spreadsheets import Sheet
 
-HEADINGS = (
-    "Patient",
-    "MRN",
-    "Payer",
-    "Billing practitioner",
-    "Date of service",
-    "Codes",
-    "Units",
-    "ICD-10-CM",
-    "Minutes",
-    "Expected amount",
-    "Month type",
-)
+# CMS Place of Service code set: 11 office, 50 federally qualified health center, 72 rural
+# health clinic (https://www.cms.gov/medicare/coding-billing/place-of-service-codes).
+PLACE_OF_SERVICE = {"practice": "11", "fqhc": "50", "rhc": "72"}
+# CMS-1500 item 21 holds up to twelve diagnoses (A-L); the first is the primary one.
+MAX_DIAGNOSES = 12
+KINDS = ("claims", "self_pay", "problems")
 
 
-def claim_rows(lines: list[BillingLine]) -> list[list[object]]:
-    """Ready lines only: what goes to the claim."""
-    ready = [line for line in lines if line.status == "ready"]
-    diagnoses = diagnosis_codes([line.episode.id for line in ready])
-    rows = []
-    for line in ready:
-        source = line.saved if line.saved and line.saved.frozen else None
-        codes = (
-            source.codes
-            if source
-            else [{"code": str(c.code), "units": c.units} for c in line.result.codes]
-        )
-        rows.append(
-            [
-                line.episode.patient,
-                line.episode.mrn,
-                line.payer,
-                line.episode.referring_pcp,
-                (source.date_of_service if source else line.date_of_service),
-                " ".join(c["code"] for c in codes),
-                " ".join(str(c["units"]) for c in codes),
-                " ".join(diagnoses.get(line.episode.id, [])),
-                source.minutes if source else line.result.minutes_counted,
-                source.expected_amount if source else line.expected_amount,
-                str(line.result.month_type),
-            ]
-        )
-    return rows
+def claim_lines(lines: Sequence[BillingLine]) -> list[BillingLine]:
+    """Ready patient-months billed to a payer (self-pay and uninsured ones are not claims)."""
+    return [line for line in lines if line.status == "ready" and line.is_claim]
 
 
-def as_csv(lines: list[BillingLine]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADINGS)
-    for row in claim_rows(lines):
-        writer.writerow(["" if value is None else value for value in row])
-    return buffer.getvalue()
+def self_pay_lines(lines: Sequence[BillingLine]) -> list[BillingLine]:
+    return [line for line in lines if line.status == "ready" and not line.is_claim]
 
 
-def as_xlsx(lines: list[BillingLine]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Claims"
-    sheet.append(HEADINGS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in claim_rows(lines):
-        sheet.append([float(v) if hasattr(v, "as_tuple") else v for v in row])
-    for (cell,) in sheet.iter_rows(min_row=2, min_col=5, max_col=5):
-        cell.number_format = "yyyy-mm-dd"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def problem_lines(lines: Sequence[BillingLine]) -> list[BillingLine]:
+    return [line for line in lines if line.status in ("blocked", "not_billable")]
+
+
+def claims_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
+    """One row per code of every claim: patient, payer, practitioner, diagnoses, service."""
+    chosen = claim_lines(lines)
+    diagnoses = diagnosis_codes([line.episode.id for line in chosen])
+    width = max([1, *(len(diagnoses.get(line.episode.id, [])) for line in chosen)])
+    width = min(width, MAX_DIAGNOSES)
+    year = int(month[:4])
+    fees = fee_table({year})
+    headings = [
+        "Month",
+        "Patient",
+        "Birth date",
+        "MRN",
+        "Payer",
+        "Payer name",
+        "Member ID",
+        "Rendering/billing practitioner",
+        *(
+            f"Diagnosis {index} (ICD-10-CM{', primary' if index == 1 else ''})"
+            for index in range(1, width + 1)
+        ),
+        "Code",
+        "Units",
+        "Date of service",
+        "Place of service",
+        "Expected amount",
+        "Month type",
+        "Minutes counted",
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        for line in chosen:
+            episode = line.episode
+            codes = diagnoses.get(episode.id, [])[:width]
+            padded = [*codes, *([None] * (width - len(codes)))]
+            for code, units in line.claim_codes:
+                fee = fees.get((year, line.payer, code))
+                yield [
+                    month,
+                    episode.patient,
+                    episode.birth_date,
+                    episode.mrn,
+                    line.payer_label,
+                    line.payer_name,
+                    line.member_id,
+                    episode.referring_pcp,
+                    *padded,
+                    code,
+                    units,
+                    line.service_date,
+                    PLACE_OF_SERVICE.get(episode.clinic_setting, ""),
+                    None if fee is None else (fee * units).quantize(Decimal("0.01")),
+                    str(line.result.month_type),
+                    line.result.minutes_counted,
+                ]
+
+    return Sheet("Claims", headings, rows())
+
+
+def self_pay_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
+    """Ready patient-months of self-pay or uninsured patients: billed to the patient."""
+    headings = [
+        "Month",
+        "Patient",
+        "Birth date",
+        "MRN",
+        "Coverage",
+        "Codes",
+        "Minutes counted",
+        "Date of service",
+        "Expected amount",
+    ]
+    rows = (
+        [
+            month,
+            line.episode.patient,
+            line.episode.birth_date,
+            line.episode.mrn,
+            line.payer_label or "no coverage on file",
+            " + ".join(f"{code} x{units}" for code, units in line.claim_codes),
+            line.result.minutes_counted,
+            line.service_date,
+            line.amount,
+        ]
+        for line in self_pay_lines(lines)
+    )
+    return Sheet("Self-pay", headings, rows)
+
+
+def problems_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
+    """Blocked and not-billable patient-months, with why and what to fix."""
+    headings = [
+        "Month",
+        "Patient",
+        "MRN",
+        "Clinic",
+        "Payer",
+        "Status",
+        "Month type",
+        "Minutes counted",
+        "Minutes to next threshold",
+        "Blocking reasons",
+        "What to fix",
+        "Minutes not counted",
+        "Decision",
+    ]
+    rows = (
+        [
+            month,
+            line.episode.patient,
+            line.episode.mrn,
+            line.episode.clinic,
+            line.payer_label or "no coverage on file",
+            "blocked" if line.status == "blocked" else "not billable",
+            str(line.result.month_type),
+            line.result.minutes_counted,
+            line.result.minutes_to_next_threshold,
+            "; ".join(line.result.blocked_reasons),
+            " ".join(fix.action for fix in line.fixes),
+            "; ".join(f"{e.minutes} min {e.reason}" for e in line.result.excluded),
+            line.result.decision,
+        ]
+        for line in problem_lines(lines)
+    )
+    return Sheet("Blocked and not billable", headings, rows)
+
+
+SHEETS = {"claims": claims_sheet, "self_pay": self_pay_sheet, "problems": problems_sheet}
+
+
+def sheet(kind: str, lines: Sequence[BillingLine], month: str) -> Sheet:
+    return SHEETS[kind](lines, month)

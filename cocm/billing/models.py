@@ -14,6 +14,8 @@ class FeeSchedule(models.Model):
     code = models.CharField(max_length=8)
     amount = models.DecimalField(max_digits=9, decimal_places=2)
     source = models.CharField(max_length=200, blank=True)
+    # Made-up amounts of the demo population (`cocm seed`): never a payer's real fee.
+    illustrative = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

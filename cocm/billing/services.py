@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cocm.accounts.models import Organization, User, staff_name
-from cocm.billing.fees import fee_table
+from cocm.billing.fees import fee_table, illustrative_fees
 from cocm.billing.models import (
     BillingSettings,
     ClaimLine,
@@ -26,7 +26,7 @@ from cocm.billing.months import (
     shift,
     without_cycle_collection,
 )
-from cocm.billing.rules import organization_rules, payer_on
+from cocm.billing.rules import coverages_on, organization_rules
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
 from cocm.domain.consent import RevokedPeriod
@@ -54,14 +54,87 @@ class BillingLine:
     date_of_service: date | None
     saved: ClaimLine | None
     changed_since_close: bool = False
+    member_id: str = ""
+    payer_name: str = ""
+    illustrative_fee: bool = False  # the expected amount uses the demo's made-up fees
 
     @property
     def payer_label(self) -> str:
         return PayerKind(self.payer).label if self.payer else ""
 
     @property
+    def frozen(self) -> bool:
+        return self.saved is not None and self.saved.frozen
+
+    @property
+    def claim_codes(self) -> list[CodeUnits]:
+        """The codes of the line: as frozen at the month close, else as decided now."""
+        if self.saved is not None and self.saved.frozen:
+            return [CodeUnits(str(c["code"]), int(c["units"])) for c in self.saved.codes]
+        return [CodeUnits(str(c.code), c.units) for c in self.result.codes]
+
+    @property
+    def amount(self) -> Decimal | None:
+        """The expected amount: as frozen at the month close, else from the fees on file."""
+        if self.saved is not None and self.saved.frozen:
+            return self.saved.expected_amount
+        return self.expected_amount
+
+    @property
+    def service_date(self) -> date | None:
+        """The date of service: as frozen at the month close, else as decided now."""
+        if self.saved is not None and self.saved.frozen:
+            return self.saved.date_of_service
+        return self.date_of_service
+
+    @property
+    def is_claim(self) -> bool:
+        """Self-pay and uninsured patient-months are billed to the patient, not claimed."""
+        return self.payer not in NOT_CLAIMED
+
+    @property
+    def fixes(self) -> list[Fix]:
+        """What to change in the chart, and where, for each reason the line is blocked."""
+        return [fix_for(reason) for reason in self.result.blocked_reasons]
+
+    @property
     def status(self) -> str:
         return self.saved.status if self.saved and self.saved.frozen else self.result.status
+
+
+class CodeUnits(NamedTuple):
+    code: str
+    units: int
+
+
+NOT_CLAIMED = frozenset({PayerKind.SELF_PAY.value, ""})
+
+
+class Fix(NamedTuple):
+    reason: str  # the engine's blocking reason
+    action: str  # what to record to unblock the line
+    anchor: str  # where on the patient's chart it is recorded
+
+
+def fix_for(reason: str) -> Fix:
+    """The chart entry that removes a blocking reason of the engine (cocm-rules.md 1.5-1.6)."""
+    if reason.startswith(engine.REASON_NO_CONSENT):
+        return Fix(reason, "Document the patient's consent (date and method).", "consent")
+    if reason.startswith("no initiating visit"):
+        return Fix(
+            reason,
+            "Record the initiating visit with the billing practitioner (within 12 months "
+            "before the episode started).",
+            "initiating-visit",
+        )
+    if reason == engine.REASON_NO_CONSULTANT:
+        return Fix(reason, "Assign a psychiatric consultant to the episode.", "consultant")
+    return Fix(
+        reason,
+        "CoCM and general BHI (99484) cannot both be billed in one month: check the "
+        "episode's program.",
+        "program",
+    )
 
 
 class BilledEpisode(NamedTuple):
@@ -81,6 +154,9 @@ class BilledEpisode(NamedTuple):
     psychiatric_consultant_id: int | None
     referring_pcp: str
     consent_revoked: tuple[RevokedPeriod, ...] = ()
+    birth_date: date | None = None
+    clinic_id: int | None = None
+    care_manager_id: int | None = None
 
     @property
     def facts(self) -> engine.EpisodeFacts:
@@ -119,6 +195,9 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
         "referring_pcp__first_name",
         "referring_pcp__last_name",
         "referring_pcp__credentials",
+        "patient__birth_date",
+        "clinic_id",
+        "care_manager_id",
     )
     # Revocations of consent (rare): one more query, whatever the number of episodes.
     revoked = revoked_periods(scope.values("id"))
@@ -137,6 +216,9 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
             consultant_id,
             staff_name(username, first, last, credentials) if username else "",
             revoked.get(episode_id, ()),
+            birth_date,
+            clinic_id,
+            care_manager_id,
         )
         for (
             episode_id,
@@ -155,6 +237,9 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
             first,
             last,
             credentials,
+            birth_date,
+            clinic_id,
+            care_manager_id,
         ) in rows
     ]
 
@@ -186,7 +271,8 @@ def month_lines(
     )
     chosen = billed_episodes(scope)
     last_day = end.toordinal() - 1
-    payers = payer_on(scope.values("patient_id"), date.fromordinal(last_day))
+    coverages = coverages_on(scope.values("patient_id"), date.fromordinal(last_day))
+    payers = {patient_id: coverage.payer_kind for patient_id, coverage in coverages.items()}
     rules = organization_rules(organization)
     time = load_month_time(
         month,
@@ -198,6 +284,7 @@ def month_lines(
         [(e.id, e.patient_id, e.facts) for e in chosen], month, time, rules=rules, payers=payers
     )
     fees = fee_table({month.year})
+    illustrative = illustrative_fees({month.year})
     settings = BillingSettings.objects.filter(organization=organization).first()
     threshold_day = bool(settings and settings.date_of_service == DateOfService.THRESHOLD_DAY)
     saved = {
@@ -210,7 +297,8 @@ def month_lines(
     lines = []
     for episode in chosen:
         result = decisions[episode.id]
-        payer = payers.get(episode.patient_id, "")
+        coverage = coverages.get(episode.patient_id)
+        payer = coverage.payer_kind if coverage else ""
         amount, missing = expected(result, fees, month.year, payer)
         line = BillingLine(
             episode=episode,
@@ -224,6 +312,11 @@ def month_lines(
                 else None
             ),
             saved=saved.get(episode.id),
+            member_id=coverage.member_id if coverage else "",
+            payer_name=coverage.payer_name if coverage else "",
+            illustrative_fee=any(
+                (month.year, payer, str(c.code)) in illustrative for c in result.codes
+            ),
         )
         if is_closed and line.saved is None:
             line.changed_since_close = True  # activity recorded after the close

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -32,9 +33,11 @@ from cocm.care.models import CaseReview, FollowUp, Recommendation
 from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import FlagCode, flag_labels
+from cocm.queryparams import int_filter, page_param
 from cocm.registry.models import PayerKind
 from cocm.registry.services import InvalidRequest, visible_episodes
 from cocm.registry.views import form_error, visible_episode
+from cocm.spreadsheets import spreadsheet_response
 
 SORTABLE = {key for key, _ in COLUMNS if key != "flags"}
 
@@ -89,10 +92,13 @@ def caseload(request: HttpRequest) -> HttpResponse:
     selected_cm = query.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
     if selected_cm == "me":
         episodes = episodes.filter(care_manager=user)
-    elif selected_cm.isdigit():
-        episodes = episodes.filter(care_manager_id=int(selected_cm))
-    if query.get("clinic", "").isdigit():
-        episodes = episodes.filter(clinic_id=int(query["clinic"]))
+    elif selected_cm:
+        care_manager_id = int_filter(request, "care_manager")
+        if care_manager_id is not None:
+            episodes = episodes.filter(care_manager_id=care_manager_id)
+    clinic_id = int_filter(request, "clinic")
+    if clinic_id is not None:
+        episodes = episodes.filter(clinic_id=clinic_id)
     if query.get("status") in {s.value for s in EpisodeStatus}:
         episodes = episodes.filter(status=query["status"])
     today = user.organization.today()
@@ -128,7 +134,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     params = query.copy()
     for name in ("sort", "dir", "export", "page"):
         params.pop(name, None)
-    page = Paginator(rows, CASELOAD_PAGE_ROWS).get_page(query.get("page"))
+    page = Paginator(rows, CASELOAD_PAGE_ROWS).get_page(page_param(query))
     labels = flag_labels(rules)
     page_query = query.copy()
     for name in ("export", "page"):
@@ -186,17 +192,10 @@ def action_today(rows: list[TrackerRow], labels: dict[FlagCode, str]) -> list[di
     return groups
 
 
-def export_response(rows: list[TrackerRow], export_format: str, today: date) -> HttpResponse:
-    name = f"caseload-{today.isoformat()}.{export_format}"
-    if export_format == "csv":
-        response = HttpResponse(export.as_csv(rows), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(
-            export.as_xlsx(rows),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+def export_response(rows: list[TrackerRow], export_format: str, today: date) -> HttpResponseBase:
+    return spreadsheet_response(
+        export.caseload_sheet(rows), export_format, f"caseload-{today.isoformat()}"
+    )
 
 
 @requires("record_contact")

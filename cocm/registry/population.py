@@ -15,6 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
+from cocm.billing.fees import load_illustrative_fees
 from cocm.care.models import CaseReview, Contact, Recommendation
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import score
@@ -284,6 +285,9 @@ def build_population(
     """Create the demo organization and `n_patients` patients with their episodes."""
     with transaction.atomic():
         org, clinics, staff = ensure_organization(n_patients)
+        # Referrals reach three years back: the demo's worklist shows expected revenue from
+        # explicitly labelled illustrative fees (never Medicare's), where none is on file.
+        load_illustrative_fees(range(as_of.year - 3, as_of.year + 1))
     rng = random.Random(seed)
     start_number = Patient.objects.filter(organization=org).count()
     # The demo care manager carries about 150 open episodes, like a full-time BHCM.

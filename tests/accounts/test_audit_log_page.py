@@ -82,11 +82,32 @@ def test_the_csv_export_holds_the_filtered_events_and_is_itself_audited(admin_cl
     response = admin_client.get(reverse("audit_export"), {"user": events["paul"].id})
 
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert [(r["user"], r["patient_id"], r["action"]) for r in rows] == [
         ("paul", str(events["second"].id), "update")
     ]
     assert AuditEvent.objects.filter(action="export", what="audit log").exists()
+
+
+def test_the_export_writes_formula_like_text_as_text(admin_client, events):
+    record_event("view", '=HYPERLINK("http://evil")', user=events["carla"], patient_id=None)
+
+    response = admin_client.get(reverse("audit_export"), {"user": events["carla"].id})
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["what"] for r in rows] == ['\'=HYPERLINK("http://evil")', "chart"]
+
+
+@pytest.mark.parametrize(
+    "query", [{"patient_id": "99999999999999999999"}, {"user": "99999999999999999999"}]
+)
+def test_a_filter_out_of_range_is_refused_not_exported_unfiltered(admin_client, events, query):
+    page = admin_client.get(reverse("audit_log"), query)
+    exported = admin_client.get(reverse("audit_export"), query)
+
+    assert page.status_code == 200
+    assert exported.status_code == 400
+    assert next(iter(query)) in exported.content.decode()
 
 
 def test_only_the_organization_admin_reads_the_audit_log(client, clinic):

@@ -1,5 +1,3 @@
-import csv
-import io
 from datetime import date
 from decimal import Decimal
 from io import StringIO
@@ -236,27 +234,6 @@ def test_only_ready_lines_can_be_submitted(clinic, care_manager, consultant, bil
 
     with pytest.raises(InvalidRequest, match="Only a line that is ready"):
         services.mark(line, OCTOBER, action="submitted", by=billing_user)
-
-
-def test_billing_page_and_claim_export(client, clinic, care_manager, consultant, billing_user):
-    episode_with(
-        clinic, care_manager, consultant, minutes=[(date(2026, 9, 10), 40), (date(2026, 10, 5), 35)]
-    )
-    episode_with(clinic, care_manager, consultant, minutes=[(date(2026, 10, 5), 5)])
-    client.force_login(billing_user)
-
-    page = client.get(reverse("billing_month", args=["2026-10"]))
-    exported = client.get(reverse("billing_month", args=["2026-10"]), {"export": "csv"})
-
-    assert [len(page.context["groups"][k]) for k in ("ready", "blocked", "not_billable")] == [
-        1,
-        0,
-        1,
-    ]
-    rows = list(csv.reader(io.StringIO(exported.content.decode())))
-    assert rows[0][:5] == ["Patient", "MRN", "Payer", "Billing practitioner", "Date of service"]
-    assert rows[1][5:9] == ["99493", "1", "F32.1", "35"]
-    assert len(rows) == 2
 
 
 def test_bad_month_in_the_url_is_not_found(client, billing_user):

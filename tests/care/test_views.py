@@ -98,13 +98,48 @@ def test_caseload_filters_by_flag_and_exports(client, care_manager, episode, cli
     xlsx_export = client.get(reverse("caseload"), {"export": "xlsx"})
 
     assert [row.episode_id for row in flagged] == [episode.id]
-    table = list(csv.reader(io.StringIO(csv_export.content.decode())))
+    table = list(csv.reader(io.StringIO(b"".join(csv_export.streaming_content).decode())))
     assert table[0][:3] == ["Patient", "MRN", "Status"]
     assert len(table) == 3
     sheet = load_workbook(io.BytesIO(xlsx_export.content)).active
     assert sheet["A1"].value == "Patient"
     assert sheet.max_row == 3
     assert AuditEvent.objects.filter(action="export").count() == 2
+
+
+def test_a_formula_in_a_patient_name_is_exported_as_text(client, care_manager, clinic):
+    evil = factories.patient(clinic.organization, family_name='=HYPERLINK("http://evil")')
+    factories.episode(clinic, care_manager, the_patient=evil, consent_on=date(2026, 9, 1))
+    client = signed_in(client, care_manager)
+
+    csv_export = client.get(reverse("caseload"), {"export": "csv"})
+    xlsx_export = client.get(reverse("caseload"), {"export": "xlsx"})
+
+    table = list(csv.reader(io.StringIO(b"".join(csv_export.streaming_content).decode())))
+    assert table[1][0] == '\'=HYPERLINK("http://evil"), Alex'
+    cell = load_workbook(io.BytesIO(xlsx_export.content)).active["A2"]
+    assert (cell.value, cell.data_type) == ('\'=HYPERLINK("http://evil"), Alex', "s")
+
+
+@pytest.mark.parametrize("name", ["clinic", "care_manager"])
+def test_an_id_filter_that_overflows_is_ignored_with_a_message(client, care_manager, episode, name):
+    client = signed_in(client, care_manager)
+
+    response = client.get(reverse("caseload"), {name: "99999999999999999999"})
+
+    assert response.status_code == 200
+    assert f"&#x27;{name}&#x27; must be a whole number" in response.content.decode()
+    assert [row.episode_id for row in response.context["rows"]] == [episode.id]
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "0", "x"])
+def test_a_page_number_out_of_range_is_not_found(client, care_manager, page):
+    client = signed_in(client, care_manager)
+
+    response = client.get(reverse("caseload"), {"page": page})
+
+    assert response.status_code == 404
+    assert "&#x27;page&#x27; must be" in response.content.decode()
 
 
 def test_caseload_table_has_sortable_headings(client, care_manager, episode):

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from cocm import spreadsheets
 from cocm.accounts.models import User
 from cocm.billing import export as claims
 from cocm.billing import services
@@ -49,8 +50,9 @@ class Command(BaseCommand):
         ready = sum(1 for line in lines if line.status == "ready")
         self.stdout.write(f"{target} closed: {len(lines)} lines, {ready} ready to bill.")
         if export:
+            sheet = claims.claims_sheet(lines, str(target))
             if export.suffix == ".xlsx":
-                export.write_bytes(claims.as_xlsx(lines))
+                export.write_bytes(spreadsheets.as_xlsx(sheet))
             else:
-                export.write_text(claims.as_csv(lines), encoding="utf-8")
-            self.stdout.write(f"Claims written to {export}.")
+                export.write_text(spreadsheets.as_csv(sheet), encoding="utf-8")
+            self.stdout.write(f"Claims written to {export} (self-pay months are not claims).")

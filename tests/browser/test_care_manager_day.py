@@ -40,11 +40,18 @@ def test_the_care_managers_day_on_the_demo_population(browser, live_server, shot
     carla = User.objects.get(username="caremanager")
     mine = Episode.objects.filter(care_manager=carla).open().exclude(status="referred")
     episode = mine.filter(safety_alerts__isnull=True).order_by("id").first()
-    patient = episode.patient
     measures.record_assessment(
         episode, "PHQ-9", today, ITEM_9_POSITIVE, method="self_report", by=None, as_of=today
     )
-    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        walk_the_day(context.new_page(), live_server, shots, episode)
+    finally:
+        context.close()  # else the page keeps polling the notification badge
+
+
+def walk_the_day(page, live_server, shots, episode):
+    patient = episode.patient
     page.set_default_timeout(15_000)
 
     sign_in(page, live_server, "caremanager", DEMO_PASSWORD)

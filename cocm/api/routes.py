@@ -42,7 +42,7 @@ from cocm.api.schemas import (
 )
 from cocm.billing import services as billing
 from cocm.care import services as care
-from cocm.care.caseload import organization_caseload_rows
+from cocm.care.caseload import on_caseload, organization_caseload_rows
 from cocm.care.models import CaseReview, Contact
 from cocm.care.models import Recommendation as CareRecommendation
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
@@ -491,9 +491,10 @@ def list_contacts(request: HttpRequest, episode_id: int) -> list[dict]:
 
 @api.get("/caseload", response={200: list[CaseloadRowOut], **ERRORS}, tags=["care"])
 def caseload(request: HttpRequest, care_manager: str | None = None) -> HttpResponse:
-    """Open episodes with the tracker's columns and flags; `care_manager` is a username."""
+    """Open episodes (and any with an open safety alert) with the tracker's columns and
+    flags; `care_manager` is a username."""
     user = require(request, "view_caseload")
-    episodes = services.visible_episodes(user).open()
+    episodes = on_caseload(services.visible_episodes(user))
     if care_manager:
         episodes = episodes.filter(care_manager__username=care_manager)
     rows = organization_caseload_rows(user.organization, episodes)

@@ -163,9 +163,26 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "filter_query": params.urlencode(),
             "can_export": can(user, "export_caseload"),
             **table_context(),
+            "columns": CASELOAD_COLUMNS,
         },
     )
 
+
+# The caseload page's columns: the flags beside the name, so a row reads at a glance.
+CASELOAD_COLUMNS = (
+    ("patient_name", "Patient"),
+    ("flags", "Flags"),
+    ("status_label", "Status / payer"),
+    ("weeks_in_treatment", "Weeks"),
+    ("last_contact_on", "Last contact"),
+    ("phq9_change", "PHQ-9 first → last"),
+    ("gad7_change", "GAD-7 first → last"),
+    ("last_measure_on", "Last measure"),
+    ("last_review_on", "Last psych. review"),
+    ("minutes_this_month", "Minutes this month"),
+    ("contacts", "Contacts"),
+    ("enrolled_on", "Enrolled"),
+)
 
 # The causes a care manager acts on today, in the caseload's top section.
 ACTION_TODAY = (

@@ -49,7 +49,8 @@ def test_patient_answers_on_a_phone_and_the_chart_shows_the_alert(browser, page,
     sign_in(page, live_server, "carla", PASSWORD)
     expect(page.locator("#notification-badge")).to_contain_text("Safety alert")
     expect(page.get_by_role("row", name="Diaz, Rosa")).to_contain_text("safety alert")
-    page.get_by_role("link", name="Diaz, Rosa").click()
+    # The banner names the patient too (issue 12): open her chart from her caseload row.
+    page.get_by_role("row", name="Diaz, Rosa").get_by_role("link", name="Diaz, Rosa").click()
     expect(page.get_by_role("heading", name="Open safety alert")).to_be_visible()
     expect(page.get_by_role("cell", name="17", exact=True)).to_be_visible()
     expect(page.get_by_text("item 9 positive")).to_be_visible()

@@ -460,7 +460,9 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
     )
     episode = case_review.episode
     pending = list(
-        case_review.recommendations.filter(pcp=user, status=Recommendation.Status.PENDING)
+        case_review.recommendations.filter(pcp=user, status=Recommendation.Status.PENDING).order_by(
+            "id"
+        )
     )
     forms_by_rec = [
         (rec, ReviewAnswerForm(request.POST or None, prefix=f"rec{rec.id}")) for rec in pending

@@ -64,15 +64,18 @@ def test_contact_review_recommendation_and_pcp_answer(browser, live_server):
     page.locator("input[name=rec-0-medication]").fill("sertraline")
     page.locator("input[name=rec-0-dose]").fill("50 mg daily")
     page.get_by_role("button", name="Save review").click()
-    expect(page.get_by_text("Review recorded with 1 recommendation.")).to_be_visible()
+    saved = "Review of Lopez, Maria recorded with 1 recommendation."
+    expect(page.get_by_text(saved)).to_be_visible()
     context.close()
 
     context, page = page_for("priya")
     page.get_by_role("link", name="Recommendations", exact=True).click()
-    expect(page.get_by_role("heading", name="Lopez, Maria — Start a medication")).to_be_visible()
+    card = page.locator("section.waiting-review", has_text="Lopez, Maria")
+    expect(card).to_contain_text("Start a medication: sertraline 50 mg daily")
+    card.get_by_role("link", name="Answer it on one screen").click()
     page.get_by_label("Accepted", exact=True).check()
-    page.get_by_role("button", name="Send answer").click()
-    expect(page.get_by_text("Answered: Accepted.")).to_be_visible()
+    page.get_by_role("button", name="Send answers").click()
+    expect(page.get_by_text("1 answer sent for Lopez, Maria.")).to_be_visible()
     context.close()
 
     context, page = page_for("carla")

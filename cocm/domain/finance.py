@@ -662,9 +662,8 @@ def _number(values: Mapping[str, Value], name: str) -> float:
 
 
 def _distribution(values: Mapping[str, Value], name: str) -> Distribution:
-    value = values.get(name)
-    if not isinstance(value, tuple):
-        raise FinanceInputError(name, f"{SPECS[name].label} ({name}) is missing.")
+    value = values[name]
+    assert isinstance(value, tuple), name  # validate() checked it
     return value
 
 
@@ -1043,7 +1042,7 @@ def model(
     care_manager_cost = fte * salary * (1 + benefits)
     needed = consultant_hours_needed(fte)
     staffed = values["psychiatric_consultant_hours_per_week"]
-    consultant_hours = needed if staffed is None else float(_as_float(staffed))
+    consultant_hours = needed if staffed is None else n("psychiatric_consultant_hours_per_week")
     consultant_cost = consultant_hours * WEEKS_PER_YEAR * n("psychiatric_consultant_hourly_rate")
     pcp_cost = n("pcp_hours_per_week") * WEEKS_PER_YEAR * n("pcp_hourly_rate")
     other = n("other_costs_per_year")
@@ -1173,20 +1172,13 @@ class _Numbers:
         return _number(self.values, name)
 
 
-def _as_float(value: Value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(value)
-    return float(value)
-
-
 def _rate(values: Mapping[str, Value], payer: Payer, code: str, missing: list[str]) -> float:
     name = rate_name(payer, code)
-    rate = values.get(name)
-    if rate is None:
+    if values.get(name) is None:
         if name not in missing:
             missing.append(name)
         return 0.0
-    return _as_float(rate)
+    return _number(values, name)
 
 
 def _rate_label(name: str) -> str:

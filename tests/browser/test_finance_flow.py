@@ -49,5 +49,22 @@ def test_a_practice_administrator_edits_an_input_and_sees_the_outputs_and_chart_
     page.get_by_label("Scenario name").fill("Caseload 110")
     page.get_by_role("button", name="Save scenario").click()
     expect(page.get_by_role("heading", name="Financial model: Caseload 110")).to_be_visible()
+
+    page.get_by_role("link", name="Start again from the defaults").click()
+    page.get_by_label("Scenario name").fill("Caseload 80")
+    page.get_by_role("button", name="Save scenario").click()
+    page.get_by_role("link", name="Saved scenarios").click()
+    page.get_by_label("Compare Caseload 110").check()
+    page.get_by_label("Compare Caseload 80").check()
+    page.get_by_role("button", name="Compare").click()
+
+    expect(page.get_by_role("heading", name="Compare scenarios")).to_be_visible()
+    capacity = page.get_by_role("row", name="Caseload capacity")
+    expect(capacity).to_contain_text("110 patients")
+    expect(capacity).to_contain_text("80 patients")
+    expect(
+        page.get_by_role("img", name="Monthly net revenue and cost over 24 months")
+    ).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "finance-compare.png"), full_page=True)
     page.wait_for_load_state("networkidle")
     assert violations == []

@@ -30,6 +30,9 @@ CONSULTANT_HOURS_PER_100_PATIENTS = (2.0, 4.0)
 # [V] rules 3: AIMS caseload guidance per 1.0 FTE care manager spans 50-120.
 AIMS_CASELOAD_RANGE = (50, 120)
 SHARE_TOLERANCE = 0.001
+# Each bucket is one billing-engine decision per payer and per sensitivity run: a cap keeps a
+# pasted list of thousands from tying up a worker.
+MAX_BUCKETS = 50
 
 
 class Payer(StrEnum):
@@ -631,6 +634,10 @@ def _check_distribution(name: str, value: Value) -> None:
     label = f"{SPECS[name].label} ({name})"
     if not isinstance(value, tuple) or not value:
         raise FinanceInputError(name, f"{label}: enter at least one 'minutes: share'.")
+    if len(value) > MAX_BUCKETS:
+        raise FinanceInputError(
+            name, f"{label}: at most {MAX_BUCKETS} 'minutes: share' pairs; got {len(value)}."
+        )
     total = 0.0
     for minutes, share in value:
         if not 0 <= minutes <= 1440 * 31:

@@ -382,6 +382,7 @@ def test_no_reads_as_no_and_a_distribution_skips_empty_parts():
         ("initial_minutes", "50: 100%", "enter at least one"),
         ("initial_minutes", ((-5, 1.0),), "-5 minutes is not a month's minutes"),
         ("initial_minutes", ((50, 1.5),), "share 150% is not 0-100%"),
+        ("initial_minutes", tuple((m, 1 / 51) for m in range(51)), "at most 50 'minutes: share'"),
     ],
 )
 def test_values_of_the_wrong_kind_are_refused_naming_the_input(name, value, words):

@@ -297,6 +297,29 @@ def patient_chart_page(population: Population) -> Callable[[], object]:
     return lambda: get_ok(client, f"/patients/{population.patient_id}/")
 
 
+@benchmark(
+    "financial model: calibration from the last 12 months (cocm/finance/calibration.py)",
+    max_repeat=5,
+)
+def finance_calibration(population: Population) -> Callable[[], object]:
+    from cocm.finance.calibration import calibrate
+
+    organization = population.billing_user.organization
+
+    def calibrated() -> object:
+        return calibrate(organization, as_of=population.today, months=12)
+
+    if "initial_minutes" not in calibrated():
+        raise BenchmarkError("calibration found no initial months in the last 12 months.")
+    return calibrated
+
+
+@benchmark("GET /finance/, the financial model page with its sensitivity (default inputs)")
+def finance_page(population: Population) -> Callable[[], object]:
+    client = signed_in_client(population.billing_user)
+    return lambda: get_ok(client, "/finance/")
+
+
 @benchmark("GET /api/v1/episodes/<id> with a bearer token", floor=EPISODE_FLOOR)
 def episode_api(population: Population) -> Callable[[], object]:
     client, headers = Client(), bearer_headers(population)

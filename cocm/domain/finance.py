@@ -30,6 +30,9 @@ CONSULTANT_HOURS_PER_100_PATIENTS = (2.0, 4.0)
 # [V] rules 3: AIMS caseload guidance per 1.0 FTE care manager spans 50-120.
 AIMS_CASELOAD_RANGE = (50, 120)
 SHARE_TOLERANCE = 0.001
+# Each bucket is one billing-engine decision per payer and per sensitivity run: a cap keeps a
+# pasted list of thousands from tying up a worker.
+MAX_BUCKETS = 50
 
 
 class Payer(StrEnum):
@@ -631,6 +634,10 @@ def _check_distribution(name: str, value: Value) -> None:
     label = f"{SPECS[name].label} ({name})"
     if not isinstance(value, tuple) or not value:
         raise FinanceInputError(name, f"{label}: enter at least one 'minutes: share'.")
+    if len(value) > MAX_BUCKETS:
+        raise FinanceInputError(
+            name, f"{label}: at most {MAX_BUCKETS} 'minutes: share' pairs; got {len(value)}."
+        )
     total = 0.0
     for minutes, share in value:
         if not 0 <= minutes <= 1440 * 31:
@@ -662,9 +669,8 @@ def _number(values: Mapping[str, Value], name: str) -> float:
 
 
 def _distribution(values: Mapping[str, Value], name: str) -> Distribution:
-    value = values.get(name)
-    if not isinstance(value, tuple):
-        raise FinanceInputError(name, f"{SPECS[name].label} ({name}) is missing.")
+    value = values[name]
+    assert isinstance(value, tuple), name  # validate() checked it
     return value
 
 
@@ -1043,7 +1049,7 @@ def model(
     care_manager_cost = fte * salary * (1 + benefits)
     needed = consultant_hours_needed(fte)
     staffed = values["psychiatric_consultant_hours_per_week"]
-    consultant_hours = needed if staffed is None else float(_as_float(staffed))
+    consultant_hours = needed if staffed is None else n("psychiatric_consultant_hours_per_week")
     consultant_cost = consultant_hours * WEEKS_PER_YEAR * n("psychiatric_consultant_hourly_rate")
     pcp_cost = n("pcp_hours_per_week") * WEEKS_PER_YEAR * n("pcp_hourly_rate")
     other = n("other_costs_per_year")
@@ -1173,20 +1179,13 @@ class _Numbers:
         return _number(self.values, name)
 
 
-def _as_float(value: Value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(value)
-    return float(value)
-
-
 def _rate(values: Mapping[str, Value], payer: Payer, code: str, missing: list[str]) -> float:
     name = rate_name(payer, code)
-    rate = values.get(name)
-    if rate is None:
+    if values.get(name) is None:
         if name not in missing:
             missing.append(name)
         return 0.0
-    return _as_float(rate)
+    return _number(values, name)
 
 
 def _rate_label(name: str) -> str:

@@ -73,6 +73,8 @@ def projection_svg(series: Sequence[Series], *, title: str) -> str:
     top = step * -(-top // step)
     bottom = step * (bottom // step)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    # One legend row per scenario under the axis.
+    height = HEIGHT + 18 * (max(len(series), 1) - 1)
     chart = _chart_id(title, [(s.label, tuple(s.revenue), tuple(s.cost)) for s in series])
 
     def x(month: int) -> float:
@@ -82,7 +84,7 @@ def projection_svg(series: Sequence[Series], *, title: str) -> str:
         return TOP + (top - value) / (top - bottom) * plot_h
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="{chart}-t {chart}-d" class="finance-chart projection" '
         f'font-family="{FONT}" font-size="11" fill="{TEXT}">',
         f'<title id="{chart}-t">{_e(title)}</title>',
@@ -111,8 +113,8 @@ def projection_svg(series: Sequence[Series], *, title: str) -> str:
         f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_num(y(0))}" '
         f'y2="{_num(y(0))}" stroke="{AXIS}"/>'
     )
-    legend_x = LEFT
     for index, one in enumerate(series):
+        legend_x = LEFT
         colour = COLOURS[index % len(COLOURS)]
         for kind, points, dash in (("revenue", one.revenue, ""), ("cost", one.cost, COST_DASH)):
             if not points:
@@ -131,7 +133,7 @@ def projection_svg(series: Sequence[Series], *, title: str) -> str:
             words = "net revenue" if kind == "revenue" else "cost"
             text = f"{one.label}: {words}" if len(series) > 1 else words.capitalize()
             dashed = f' stroke-dasharray="{dash}"' if dash else ""
-            legend_y = HEIGHT - 12
+            legend_y = HEIGHT - 12 + 18 * index
             parts.append(
                 f'<line class="legend {kind}" x1="{_num(legend_x)}" x2="{_num(legend_x + 22)}" '
                 f'y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{colour}" stroke-width="2.2"'

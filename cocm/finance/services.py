@@ -14,7 +14,6 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -32,7 +31,6 @@ REGISTRY = "registry"
 SOURCES = (DEFAULT, GIVEN, REGISTRY)
 MAX_COMPARED = 3
 PROJECTION_MONTHS = 24
-REGISTRY_SALT = "cocm.finance.registry"
 
 
 @cache
@@ -282,28 +280,6 @@ def _json_value(name: str, value: finance.Value) -> Any:
     if isinstance(value, float):
         return round(value, 10)  # "16.66666667%" read back is 0.16666666670000002
     return value
-
-
-# --------------------------------------------------------------- the registry's figures
-
-
-def registry_token(calibration: Mapping[str, Mapping[str, str]]) -> str:
-    """The calibrated inputs, signed, for the page's form to carry (a user cannot mark a
-    value of their own as the registry's)."""
-    return signing.dumps(dict(calibration), salt=REGISTRY_SALT, compress=True)
-
-
-def registry_from_token(token: str) -> dict[str, dict[str, str]]:
-    if not token:
-        return {}
-    try:
-        data = signing.loads(token, salt=REGISTRY_SALT, max_age=60 * 60 * 24)
-    except signing.BadSignature:
-        raise InvalidRequest(
-            "The registry figures have expired or were altered: fill from the registry again.",
-            "registry",
-        ) from None
-    return data if isinstance(data, dict) else {}
 
 
 # ------------------------------------------------------------------------------ scenarios

@@ -347,3 +347,116 @@ def test_default_fees_follow_the_medicare_schedule_and_leave_unknown_ones_empty(
     assert rates["rate_medicare_G0512"] is None
     assert rates["rate_self_pay_99492"] is None
     assert rates["rate_medicare_90837"] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("fqhc_rhc", "perhaps", "write yes or no, not 'perhaps'"),
+        ("care_manager_fte", "inf", "'inf' is not finite"),
+        ("initial_minutes", " , ", "enter at least one 'minutes: share'"),
+    ],
+)
+def test_more_unreadable_texts_are_refused(name, text, words):
+    with pytest.raises(FinanceInputError) as refused:
+        parse_value(name, text)
+
+    assert words in refused.value.message
+
+
+def test_no_reads_as_no_and_a_distribution_skips_empty_parts():
+    assert parse_value("fqhc_rhc", "no") is False
+    assert parse_value("initial_minutes", "50: 100%,") == ((50, 1.0),)
+    assert finance.distribution_text(((50, 0.6), (100, 0.4))) == "50: 60%, 100: 40%"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("care_manager_fte", None, "is missing"),
+        ("care_manager_fte", "two", "must be a number"),
+        ("care_manager_fte", True, "must be a number"),
+        ("fqhc_rhc", "yes", "must be yes or no"),
+        ("route_medicare", "barter", "choose one of"),
+        ("initial_minutes", (), "enter at least one"),
+        ("initial_minutes", "50: 100%", "enter at least one"),
+        ("initial_minutes", ((-5, 1.0),), "-5 minutes is not a month's minutes"),
+        ("initial_minutes", ((50, 1.5),), "share 150% is not 0-100%"),
+        ("initial_minutes", tuple((m, 1 / 51) for m in range(51)), "at most 50 'minutes: share'"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_refused_naming_the_input(name, value, words):
+    values = scenario()
+    values[name] = value
+
+    with pytest.raises(FinanceInputError) as refused:
+        model(values)
+
+    assert refused.value.field == name
+    assert words in refused.value.message
+
+
+def test_an_input_left_out_is_named():
+    values = scenario()
+    del values["episode_months"]
+
+    with pytest.raises(FinanceInputError) as refused:
+        model(values)
+
+    assert refused.value.field == "episode_months"
+
+
+def test_a_mixed_route_bills_part_of_a_payers_patients_by_psychotherapy():
+    values = one_fte_medicare(
+        route_medicare="mixed",
+        mixed_psychotherapy_share="25%",
+        rate_medicare_90791="120",
+        rate_medicare_90832="60",
+    )
+
+    result = model(values)
+
+    # 75% of the 10 initial months bill 99492; 25% of the visits bill psychotherapy codes.
+    assert result.units_per_month["99492"] == pytest.approx(7.5)
+    assert result.units_per_month["90791"] == pytest.approx(3.4 * 52 / 12 * 0.25)
+
+
+def test_a_follow_up_too_short_for_any_psychotherapy_code_is_pointed_out():
+    values = one_fte_medicare(
+        route_medicare="psychotherapy",
+        follow_up_appointment_minutes="15",
+        rate_medicare_90791="120",
+    )
+
+    result = model(values)
+
+    assert set(result.units_per_month) == {"90791"}
+    assert any("shorter than any psychotherapy code" in w for w in result.warnings)
+
+
+def test_a_program_that_collects_nothing_never_breaks_even():
+    result = model(scenario(route_medicare="none"))
+
+    assert result.outputs["break_even_caseload"].value is None
+    assert "no caseload breaks even" in result.outputs["break_even_caseload"].explanation
+
+
+def test_warnings_for_a_caseload_outside_the_aims_range_and_too_few_consultant_hours():
+    result = model(
+        one_fte_medicare(caseload_per_fte="140", psychiatric_consultant_hours_per_week="1")
+    )
+
+    assert "outside the AIMS guidance of 50-120" in " ".join(result.warnings)
+    assert "1 h/week of psychiatric consultant is less than the 2.8 h" in " ".join(result.warnings)
+    assert result.value("psychiatric_consultant_cost_per_year") == pytest.approx(52 * 200)
+
+
+def test_the_projection_names_an_input_it_lacks():
+    values = at_break_even()
+    result = model(values)
+    del values["ramp_up_months"]
+
+    with pytest.raises(FinanceInputError) as refused:
+        projection(values, result)
+
+    assert refused.value.field == "ramp_up_months"

@@ -7,9 +7,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from cocm.accounts.models import AuditEvent
-from cocm.finance import services
+from cocm.finance import export, services
 from cocm.finance.models import Scenario
 from tests.finance.conftest import TODAY
+from tests.finance.formulas import Workbook
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +218,42 @@ def test_the_xlsx_has_inputs_outputs_and_projection_with_formulas(signed_in, cli
     assert (
         response["Content-Disposition"] == f'attachment; filename="cocm-finance-{scenario.pk}.xlsx"'
     )
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"caseload_per_fte": "60"},
+        {"fqhc_rhc": "yes", "year": "2025", "rate_medicare_G0512": "150"},
+        {
+            "share_medicare": "50%",
+            "share_medicaid": "30%",
+            "share_commercial": "20%",
+            "route_medicaid": "mixed",
+            "rate_medicaid_90791": "120",
+            "rate_medicaid_90832": "60",
+            "starting_caseload": "20",
+        },
+    ],
+)
+def test_the_workbooks_formulas_compute_what_the_model_computes(given):
+    evaluation = services.evaluate(services.resolve_inputs(given, as_of=TODAY))
+    book = Workbook(load_workbook(io.BytesIO(export.as_xlsx(evaluation, title="Check"))))
+    rows = {row[0].value: row[1].coordinate for row in book.book["Outputs"].iter_rows(min_row=2)}
+    outputs = evaluation.result.outputs
+
+    for name in (
+        "caseload_capacity",
+        "patients_served_per_year",
+        "gross_revenue_per_year",
+        "net_revenue_per_year",
+        "cost_per_year",
+        "margin_per_year",
+        "break_even_caseload",
+        "revenue_per_care_manager_hour",
+    ):
+        computed = book.value("Outputs", rows[outputs[name].label])
+        assert computed == pytest.approx(outputs[name].value), name
+    for row in evaluation.projection:
+        assert book.value("Projection", f"F{row.month + 1}") == pytest.approx(row.revenue)
+        assert book.value("Projection", f"I{row.month + 1}") == pytest.approx(row.cumulative_margin)

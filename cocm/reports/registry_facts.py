@@ -61,17 +61,22 @@ def registry_facts(
     episodes: QuerySet[Episode],
     patients: QuerySet[Patient] | None = None,
     window: tuple[date, date] | None = None,
+    candidates: Q | None = None,
 ) -> list[PatientFacts]:
     """Facts for every patient with an episode in `episodes` (and every one of `patients`,
     e.g. imported over FHIR without an episode), from the rows of those episodes: six
     queries, seven with the FHIR import. `window` (first, last day) leaves out contacts and
-    assessments a measure cannot read; diagnoses and episodes are always read whole."""
-    episode_ids = episodes.values("id")
+    assessments a measure cannot read; diagnoses and episodes are always read whole.
+    `candidates` keeps only the patients who can be in the measure's initial population."""
     # `id IN (…)` rather than a join and DISTINCT, which SQLite runs slowly.
     scope = Q(id__in=episodes.values("patient_id"))
     if patients is not None:
         scope |= Q(id__in=patients.values("id"))
     patients = Patient.objects.filter(scope, organization=organization)
+    if candidates is not None:
+        patients = patients.filter(candidates)
+        episodes = episodes.filter(patient_id__in=patients.values("id"))
+    episode_ids = episodes.values("id")
     births = dict(patients.values_list("id", "birth_date"))
     deceased: dict[int, datetime] = {}
     visits: dict[int, list[Encounter]] = defaultdict(list)
@@ -179,6 +184,25 @@ def merged(own: PatientFacts, other: PatientFacts | None) -> PatientFacts:
         service_requests=own.service_requests + other.service_requests,
         medication_requests=own.medication_requests + other.medication_requests,
     )
+
+
+def elevated_phq9_between(first: date, last: date) -> Q:
+    """Patients with a registry PHQ-9/PHQ-A > 9 between the dates, or with resources
+    imported over FHIR (which the database cannot prefilter): a necessary condition for the
+    initial population of CMS159 and DRR-E."""
+    elevated = Q(
+        id__in=Assessment.objects.filter(
+            is_current=True,
+            instrument__in=list(PHQ9_TOOLS),
+            total__gt=9,
+            taken_on__range=(first, last),
+        ).values("episode__patient_id")
+    )
+    try:
+        imported_resource = apps.get_model("interop", "ImportedResource")
+    except LookupError:
+        return elevated
+    return elevated | Q(id__in=imported_resource.objects.values("patient_id"))
 
 
 def imported_fhir(

@@ -198,11 +198,20 @@ def elevated_phq9_between(first: date, last: date) -> Q:
             taken_on__range=(first, last),
         ).values("episode__patient_id")
     )
-    try:
-        imported_resource = apps.get_model("interop", "ImportedResource")
-    except LookupError:
+    imported = imported_resources()
+    if imported is None:
         return elevated
-    return elevated | Q(id__in=imported_resource.objects.values("patient_id"))
+    return elevated | Q(id__in=imported.values("patient_id"))
+
+
+def imported_resources() -> QuerySet[Any] | None:
+    """Every `interop.ImportedResource` (organization, patient, resource_type, resource_id,
+    body): the one place the quality measures touch the FHIR import's model. None when the
+    interop app is not installed."""
+    try:
+        return apps.get_model("interop", "ImportedResource").objects.all()
+    except LookupError:
+        return None
 
 
 def imported_fhir(
@@ -211,18 +220,16 @@ def imported_fhir(
     """Facts from the resources the FHIR import stored for these patients, and each
     patient's id under /fhir/Patient/ where the import kept the sender's: one query.
 
-    The only place the quality measures read `interop.ImportedResource`; without the
-    interop app installed there is nothing imported and both mappings are empty."""
+    Without the interop app installed nothing is imported and both mappings are empty."""
     from cocm.reports.facts import patient_facts
 
-    try:
-        imported_resource = apps.get_model("interop", "ImportedResource")
-    except LookupError:
+    imported = imported_resources()
+    if imported is None:
         return {}, {}
     by_patient: dict[int, list[dict[str, Any]]] = defaultdict(list)
     patient_bodies: dict[int, dict[str, Any]] = {}
     fhir_ids: dict[int, str] = {}
-    rows = imported_resource.objects.filter(
+    rows = imported.filter(
         organization=organization, patient_id__in=patients.values("id")
     ).values_list("patient_id", "resource_type", "resource_id", "body")
     for patient_id, resource_type, resource_id, body in rows:

@@ -74,7 +74,7 @@ def period_interval(period: Period | None) -> Interval | None:
 def to_date(p: Point) -> date:
     """CQL ToDate / `date from`: the date of a DateTime (here in UTC)."""
     if isinstance(p, datetime):
-        return p.astimezone(UTC).date()
+        return (p if p.tzinfo is UTC else p.astimezone(UTC)).date()
     return p
 
 
@@ -91,6 +91,8 @@ def compare(a: Point | None, b: Point | None, precision: str | None = None) -> i
     if a is None or b is None:
         return None
     a_dt, b_dt = isinstance(a, datetime), isinstance(b, datetime)
+    if a_dt and b_dt and precision is None:  # the common case, kept fast
+        return (a > b) - (a < b)
     if precision == DAY or not (a_dt and b_dt):
         da, db = to_date(a), to_date(b)
         if da != db:

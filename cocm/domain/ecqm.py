@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 
 from cocm.domain import cql
 from cocm.domain.clinical import (
@@ -278,12 +278,10 @@ class Cms159:
         # v0.3.000 added "day of" to several comparisons that v0.2.000 made without one.
         return DAY if self.qicore6 else None
 
-    @cached_property
+    @property
     def denominator_identification_period(self) -> Interval:
         """Interval[start of MP − 14 months, start of MP − 2 months) (both versions)."""
-        start = self.version.measurement_period.low
-        assert start is not None
-        return cql.interval(_minus_months(start, 14), _minus_months(start, 2), high_closed=False)
+        return _identification_period(self.version.measurement_period)
 
     @cached_property
     def depression_diagnoses(self) -> list[Condition]:
@@ -296,21 +294,22 @@ class Cms159:
         ]
 
     @cached_property
-    def depression_encounters(self) -> list[Encounter]:
+    def depression_encounters(self) -> list[tuple[Encounter, Interval]]:
         """Finished Contact or Office Visit overlapping a depression diagnosis and ending
-        during the Denominator Identification Period (v0.3.000: "during day of")."""
+        during the Denominator Identification Period (v0.3.000: "during day of"), each with
+        its period as an interval."""
         members = self.vs("Contact or Office Visit")
         dip = self.denominator_identification_period
+        prevalences = [prevalence_interval(d) for d in self.depression_diagnoses]
         found = []
         for e in self.patient.encounters:
-            if not in_valueset(e.codes, members) or e.status != "finished":
+            if e.status != "finished" or not in_valueset(e.codes, members):
                 continue
             period = cql.period_interval(e.period)
-            end = None if period is None else period.high
-            if not cql.in_interval(end, dip, self._prec()):
+            if period is None or not cql.in_interval(period.high, dip, self._prec()):
                 continue
-            if any(cql.overlaps(period, prevalence_interval(d)) for d in self.depression_diagnoses):
-                found.append(e)
+            if any(cql.overlaps(period, p) for p in prevalences):
+                found.append((e, period))
         return found
 
     @cached_property
@@ -328,19 +327,22 @@ class Cms159:
     @cached_property
     def index_depression_assessment(self) -> Observation | None:
         """First assessment > 9 during day of [encounter start − 7 days, encounter end]."""
-        candidates = []
-        for o in self.depression_assessments_greater_than_9:
-            for e in self.depression_encounters:
-                period = cql.period_interval(e.period)
-                if period is None or period.low is None:
-                    continue
-                window = Interval(cql.to_date(period.low - timedelta(days=7)), period.high)
-                if cql.included_in(effective_interval(o), window, DAY):
-                    candidates.append(o)
-                    break
-        if not candidates:
+        assessments = sorted(
+            self.depression_assessments_greater_than_9,
+            key=lambda o: _sort_key(effective_start(o)),
+        )
+        if not assessments:
             return None
-        return min(candidates, key=lambda o: _sort_key(effective_start(o)))
+        windows = [
+            Interval(cql.to_date(period.low - timedelta(days=7)), period.high)
+            for _e, period in self.depression_encounters
+            if isinstance(period.low, datetime)
+        ]
+        for o in assessments:
+            effective = effective_interval(o)
+            if any(cql.included_in(effective, w, DAY) for w in windows):
+                return o
+        return None
 
     @cached_property
     def index_date(self) -> date | None:
@@ -533,6 +535,13 @@ class Cms159:
             deciding_observation=last.id if last is not None else None,
             deciding_value=_value_text(last),
         )
+
+
+@cache
+def _identification_period(measurement_period: Interval) -> Interval:
+    start = measurement_period.low
+    assert start is not None
+    return cql.interval(_minus_months(start, 14), _minus_months(start, 2), high_closed=False)
 
 
 def _minus_months(p: Point, months: int) -> Point:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from cocm.domain import ecqm, hedis
 from cocm.domain.clinical import PatientFacts
 from cocm.registry.models import Episode, Patient
 from cocm.registry.services import InvalidRequest
-from cocm.reports.registry_facts import registry_facts
+from cocm.reports.registry_facts import elevated_phq9_between, registry_facts
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet
 
@@ -70,7 +70,9 @@ def quality_report(
 ) -> QualityReport:
     """Compute one measure for a measurement year over the patients of `episodes` (and of
     `patients`: those the user may open without an episode, e.g. imported over FHIR)."""
-    facts = registry_facts(organization, episodes, patients)
+    facts = registry_facts(
+        organization, episodes, patients, data_window(measure, year), candidates(measure, year)
+    )
     data = measure_data(facts, measure, year)
     ids = [int(p["patient_id"]) for p in _all_patients(data)]
     names = {
@@ -80,6 +82,37 @@ def quality_report(
         )
     }
     return QualityReport(measure, data, names)
+
+
+def data_window(measure: str, year: int) -> tuple[date, date]:
+    """The days of registry contacts and assessments a measure can read, with a margin:
+    CMS159 from the identification period's start − 7 days (index assessments) to the end
+    of the year (the latest MAP ends about Dec 30); CMS2 the year and the 14 days before;
+    DRR-E the intake period and 240 days after it; DMS-E the year."""
+    margin = timedelta(days=7)
+    if measure == "cms159":
+        return date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year, 12, 31) + margin
+    if measure == "cms2":
+        return date(year, 1, 1) - timedelta(days=14) - margin, date(year, 12, 31) + margin
+    if measure == "drr":
+        first, last = hedis.drr_intake_period(year, hedis.DrrSettings())
+        return first - margin, last + timedelta(days=240) + margin
+    return date(year, 1, 1) - margin, date(year, 12, 31) + margin
+
+
+def candidates(measure: str, year: int) -> Q | None:
+    """Who can be in the initial population at all, decided in the database: CMS159 needs
+    an index PHQ-9 > 9 by the end of the identification period (from its start − 7 days);
+    DRR-E a PHQ-9 > 9 in the intake period. CMS2 and DMS-E: everyone."""
+    margin = timedelta(days=7)
+    if measure == "cms159":
+        return elevated_phq9_between(
+            date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year - 1, 11, 1) + margin
+        )
+    if measure == "drr":
+        first, last = hedis.drr_intake_period(year, hedis.DrrSettings())
+        return elevated_phq9_between(first - margin, last + margin)
+    return None
 
 
 def _all_patients(data: dict[str, Any]) -> list[dict[str, Any]]:

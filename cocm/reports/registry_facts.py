@@ -57,25 +57,37 @@ def at_midnight(day: date) -> datetime:
 
 
 def registry_facts(
-    organization: Any, episodes: QuerySet[Episode], patients: QuerySet[Patient] | None = None
+    organization: Any,
+    episodes: QuerySet[Episode],
+    patients: QuerySet[Patient] | None = None,
+    window: tuple[date, date] | None = None,
+    candidates: Q | None = None,
 ) -> list[PatientFacts]:
     """Facts for every patient with an episode in `episodes` (and every one of `patients`,
     e.g. imported over FHIR without an episode), from the rows of those episodes: six
-    queries, seven with the FHIR import."""
-    episode_ids = episodes.values("id")
-    scope = Q(episodes__id__in=episode_ids)
+    queries, seven with the FHIR import. `window` (first, last day) leaves out contacts and
+    assessments a measure cannot read; diagnoses and episodes are always read whole.
+    `candidates` keeps only the patients who can be in the measure's initial population."""
+    # `id IN (…)` rather than a join and DISTINCT, which SQLite runs slowly.
+    scope = Q(id__in=episodes.values("patient_id"))
     if patients is not None:
         scope |= Q(id__in=patients.values("id"))
-    patients = Patient.objects.filter(scope, organization=organization).distinct()
+    patients = Patient.objects.filter(scope, organization=organization)
+    if candidates is not None:
+        patients = patients.filter(candidates)
+        episodes = episodes.filter(patient_id__in=patients.values("id"))
+    episode_ids = episodes.values("id")
     births = dict(patients.values_list("id", "birth_date"))
     deceased: dict[int, datetime] = {}
     visits: dict[int, list[Encounter]] = defaultdict(list)
     referred: dict[int, date] = {}
+    patient_of: dict[int, int] = {}  # episode id → patient id, spares a join per row below
     for row in Episode.objects.filter(id__in=episode_ids).values(
         "id", "patient_id", "referred_on", "initiating_visit_on", "discharged_on",
         "discharge_reason",
     ):  # fmt: skip
         referred[row["id"]] = row["referred_on"]
+        patient_of[row["id"]] = row["patient_id"]
         if row["initiating_visit_on"]:
             start = at_midnight(row["initiating_visit_on"])
             visits[row["patient_id"]].append(
@@ -85,14 +97,14 @@ def registry_facts(
             deceased[row["patient_id"]] = at_midnight(row["discharged_on"])
 
     conditions: dict[int, list[Condition]] = defaultdict(list)
-    for row in Diagnosis.objects.filter(episode_id__in=episode_ids).values(
-        "id", "episode_id", "episode__patient_id", "code", "onset_on"
-    ):
-        onset = at_midnight(row["onset_on"] or referred[row["episode_id"]])
-        conditions[row["episode__patient_id"]].append(
+    for pk, episode_id, code, onset_on in Diagnosis.objects.filter(
+        episode_id__in=episode_ids
+    ).values_list("id", "episode_id", "code", "onset_on"):
+        onset = at_midnight(onset_on or referred[episode_id])
+        conditions[patient_of[episode_id]].append(
             Condition(
-                id=f"diagnosis-{row['id']}",
-                codes=(Coding(ICD10CM, row["code"]),),
+                id=f"diagnosis-{pk}",
+                codes=(Coding(ICD10CM, code),),
                 categories=(PROBLEM_LIST_ITEM,),
                 clinical_status="active",
                 verification_status="confirmed",
@@ -100,33 +112,45 @@ def registry_facts(
             )
         )
 
-    for row in Contact.objects.filter(
+    contacts = Contact.objects.filter(
         episode_id__in=episode_ids, no_show=False, mode__in=PATIENT_CONTACT_MODES
-    ).values("id", "episode__patient_id", "occurred_on", "minutes"):
-        start = at_midnight(row["occurred_on"])
-        visits[row["episode__patient_id"]].append(
+    )
+    assessments = Assessment.objects.filter(
+        episode_id__in=episode_ids, is_current=True, instrument__in=list(PHQ9_TOOLS)
+    )
+    if window is not None:
+        contacts = contacts.filter(occurred_on__range=window)
+        assessments = assessments.filter(taken_on__range=window)
+    for pk, episode_id, occurred_on, minutes in contacts.values_list(
+        "id", "episode_id", "occurred_on", "minutes"
+    ):
+        start = at_midnight(occurred_on)
+        visits[patient_of[episode_id]].append(
             Encounter(
-                f"contact-{row['id']}",
+                f"contact-{pk}",
                 (OFFICE_VISIT,),
                 "finished",
-                Period(start, start + timedelta(minutes=row["minutes"])),
+                Period(start, start + timedelta(minutes=minutes)),
             )
         )
 
     observations: dict[int, list[Observation]] = defaultdict(list)
-    for row in Assessment.objects.filter(
-        episode_id__in=episode_ids, is_current=True, instrument__in=list(PHQ9_TOOLS)
-    ).values("id", "episode__patient_id", "instrument", "taken_on", "total", "amends_id"):
-        taken = at_midnight(row["taken_on"])
-        loinc = PHQ9_TOOLS[row["instrument"]]
-        assert loinc is not None
-        observations[row["episode__patient_id"]].append(
+    codes = {
+        instrument: (Coding(LOINC, loinc.code),)
+        for instrument, loinc in PHQ9_TOOLS.items()
+        if loinc is not None
+    }
+    for pk, episode_id, instrument, taken_on, total, amends_id in assessments.values_list(
+        "id", "episode_id", "instrument", "taken_on", "total", "amends_id"
+    ):
+        taken = at_midnight(taken_on)
+        observations[patient_of[episode_id]].append(
             Observation(
-                id=f"assessment-{row['id']}",
-                codes=(Coding(LOINC, loinc.code),),
-                status="amended" if row["amends_id"] else "final",
+                id=f"assessment-{pk}",
+                codes=codes[instrument],
+                status="amended" if amends_id else "final",
                 effective=Period(taken, taken),
-                value=float(row["total"]),
+                value=float(total),
             )
         )
 
@@ -162,24 +186,50 @@ def merged(own: PatientFacts, other: PatientFacts | None) -> PatientFacts:
     )
 
 
+def elevated_phq9_between(first: date, last: date) -> Q:
+    """Patients with a registry PHQ-9/PHQ-A > 9 between the dates, or with resources
+    imported over FHIR (which the database cannot prefilter): a necessary condition for the
+    initial population of CMS159 and DRR-E."""
+    elevated = Q(
+        id__in=Assessment.objects.filter(
+            is_current=True,
+            instrument__in=list(PHQ9_TOOLS),
+            total__gt=9,
+            taken_on__range=(first, last),
+        ).values("episode__patient_id")
+    )
+    imported = imported_resources()
+    if imported is None:
+        return elevated
+    return elevated | Q(id__in=imported.values("patient_id"))
+
+
+def imported_resources() -> QuerySet[Any] | None:
+    """Every `interop.ImportedResource` (organization, patient, resource_type, resource_id,
+    body): the one place the quality measures touch the FHIR import's model. None when the
+    interop app is not installed."""
+    try:
+        return apps.get_model("interop", "ImportedResource").objects.all()
+    except LookupError:
+        return None
+
+
 def imported_fhir(
     organization: Any, patients: QuerySet[Patient]
 ) -> tuple[dict[int, PatientFacts], dict[int, str]]:
     """Facts from the resources the FHIR import stored for these patients, and each
     patient's id under /fhir/Patient/ where the import kept the sender's: one query.
 
-    The only place the quality measures read `interop.ImportedResource`; without the
-    interop app installed there is nothing imported and both mappings are empty."""
+    Without the interop app installed nothing is imported and both mappings are empty."""
     from cocm.reports.facts import patient_facts
 
-    try:
-        imported_resource = apps.get_model("interop", "ImportedResource")
-    except LookupError:
+    imported = imported_resources()
+    if imported is None:
         return {}, {}
     by_patient: dict[int, list[dict[str, Any]]] = defaultdict(list)
     patient_bodies: dict[int, dict[str, Any]] = {}
     fhir_ids: dict[int, str] = {}
-    rows = imported_resource.objects.filter(
+    rows = imported.filter(
         organization=organization, patient_id__in=patients.values("id")
     ).values_list("patient_id", "resource_type", "resource_id", "body")
     for patient_id, resource_type, resource_id, body in rows:

@@ -139,6 +139,7 @@ def indicator_patients(request: HttpRequest) -> HttpResponseBase:
         "level": filters.level,
         "period": filters.period,
         "side": side,
+        "not_counted": len(indicator.population) - len(indicator.counted),
         "monthly": any(row.month for row in rows),
         "base_query": urlencode(base),
         "side_query": urlencode({**base, "counted": side}),

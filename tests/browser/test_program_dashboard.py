@@ -38,7 +38,7 @@ def test_the_program_lead_drills_down_from_a_rate_to_its_patients(
     expect(table.get_by_role("row")).to_have_count(5)  # heading + 4 patients
     page.screenshot(path=str(tmp_path / "program-patients.png"), full_page=True)
 
-    page.get_by_role("link", name="Counted (2)").click()
+    page.get_by_role("link", name="Counted (2)", exact=True).click()
     expect(table.get_by_role("row")).to_have_count(3)
     table.get_by_role("link", name="Adams, Ann").click()
     expect(page.get_by_role("heading", name="Adams, Ann")).to_be_visible()

@@ -38,6 +38,7 @@ from cocm.billing.services import month_lines, parse_month
 from cocm.care.models import CaseReview, Contact, TimeRole
 from cocm.domain import billing as engine
 from cocm.domain import indicators as rules
+from cocm.domain.episodes import weeks_in_treatment
 from cocm.domain.indicators import EpisodeRecord, Indicator, Kind, Period
 from cocm.domain.instruments import InstrumentCode
 from cocm.measures.models import Assessment
@@ -438,11 +439,11 @@ def weeks_histogram(
     records: Sequence[EpisodeRecord], period: Period, cutoff: int
 ) -> list[tuple[str, int]]:
     """Weeks in treatment at first response, for the episodes first responding in the period."""
-    weeks = Counter()
+    weeks: Counter[int] = Counter()
     for record in records:
         on = rules.first_reached_on(record, "response", remission_cutoff=cutoff)
         if on is not None and on in period:
-            weeks[(on - record.enrolled_on).days // 7] += 1
+            weeks[weeks_in_treatment(record.enrolled_on, on) or 0] += 1
     bins = []
     for low, high in RESPONSE_BINS:
         label = f"{low}-{high}" if high is not None else f"{low}+"

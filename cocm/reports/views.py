@@ -99,7 +99,8 @@ def program_dashboard(request: HttpRequest) -> HttpResponseBase:
         "compared_labels": [report.indicators[key].label for key in program.COMPARED],
         "charts": report_charts(report),
         "measure_rates": program.measure_rates_by_quarter(user, filters),
-        "selected": query,
+        # Every filter named, set or not: templates read no undefined variable.
+        "selected": {"clinic": "", "care_manager": "", **query},
         "filter_query": urlencode(query),
         "tables": exports.TABLE_LABELS,
         **filter_choices(user),
@@ -142,6 +143,7 @@ def indicator_patients(request: HttpRequest) -> HttpResponseBase:
         "level": filters.level,
         "period": filters.period,
         "side": side,
+        "not_counted": len(indicator.population) - len(indicator.counted),
         "monthly": any(row.month for row in rows),
         "base_query": urlencode(base),
         "side_query": urlencode({**base, "counted": side}),

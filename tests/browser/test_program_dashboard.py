@@ -1,8 +1,5 @@
 """The program lead opens the dashboard, reads a rate and drills down to its patients."""
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
@@ -10,10 +7,14 @@ from tests.browser.conftest import sign_in
 from tests.reports.conftest import registry  # noqa: F401  (the small registry fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOTS = Path(os.environ.get("COCM_SCREENSHOTS", "/tmp"))
 
 
-def test_the_program_lead_drills_down_from_a_rate_to_its_patients(page, live_server, registry):  # noqa: F811
+def test_the_program_lead_drills_down_from_a_rate_to_its_patients(
+    page,
+    live_server,
+    registry,  # noqa: F811
+    tmp_path,
+):
     sign_in(page, live_server, "lead", "correct horse battery staple")
 
     page.get_by_role("link", name="Program").click()
@@ -24,7 +25,7 @@ def test_the_program_lead_drills_down_from_a_rate_to_its_patients(page, live_ser
     expect(row).to_contain_text("Active caseload contacted in the last 30 days")
     expect(row).to_contain_text("2 of 4")
     expect(page.get_by_role("img", name="Caseload and enrollments by month")).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "program-dashboard.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "program-dashboard.png"), full_page=True)
 
     row.get_by_role("link", name="Active caseload contacted in the last 30 days: patients").click()
 
@@ -35,9 +36,9 @@ def test_the_program_lead_drills_down_from_a_rate_to_its_patients(page, live_ser
     expect(table.get_by_role("row", name="Adams, Ann")).to_contain_text("Yes")
     expect(table.get_by_role("row", name="Baker, Ben")).to_contain_text("No")
     expect(table.get_by_role("row")).to_have_count(5)  # heading + 4 patients
-    page.screenshot(path=str(SCREENSHOTS / "program-patients.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "program-patients.png"), full_page=True)
 
-    page.get_by_role("link", name="Counted (2)").click()
+    page.get_by_role("link", name="Counted (2)", exact=True).click()
     expect(table.get_by_role("row")).to_have_count(3)
     table.get_by_role("link", name="Adams, Ann").click()
     expect(page.get_by_role("heading", name="Adams, Ann")).to_be_visible()

@@ -9,7 +9,10 @@ D = date
 NOVEMBER = Period(D(2026, 11, 1), D(2026, 11, 30))
 
 
-def episode(episode_id=1, enrolled_on=D(2026, 1, 5), **fields):
+JANUARY_5 = D(2026, 1, 5)
+
+
+def episode(episode_id=1, enrolled_on=JANUARY_5, **fields):
     return EpisodeRecord(episode_id=episode_id, enrolled_on=enrolled_on, **fields)
 
 

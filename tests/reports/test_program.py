@@ -60,7 +60,7 @@ def test_billing_capture_counts_the_codes_the_billing_engine_decides(registry):
 def test_the_charts_series_count_by_month_and_cohort(registry):
     report = program.compute_report(registry.admin, november(registry))
 
-    assert [p.month for p in report.months][0] == "2025-12"
+    assert report.months[0].month == "2025-12"
     by_month = {p.month: (p.active_caseload, p.new_enrollments) for p in report.months}
     assert by_month["2026-01"] == (1, 1)
     assert by_month["2026-08"] == (3, 2)
@@ -265,3 +265,32 @@ def test_a_monthly_report_covers_the_month_up_to_today(registry):
         program.month_filters(registry.admin, "2026-12", today=TODAY)
     with pytest.raises(InvalidRequest):
         program.month_filters(registry.admin, "2026-1", today=TODAY)
+
+
+def test_a_closed_month_counts_its_frozen_claim_lines(registry):
+    from cocm.billing.services import close_month
+    from cocm.domain import billing as engine
+    from cocm.registry.models import Episode
+
+    biller = registry.admin
+    close_month(
+        biller.organization,
+        Episode.objects.filter(clinic__organization=biller.organization),
+        engine.Month(2026, 10),
+        by=biller,
+        today=TODAY,
+    )
+    # A contact recorded after the close does not change the closed month's capture.
+    contact(registry.episodes["ann"], date(2026, 10, 20), registry.carla, minutes=90)
+    filters = program.parse_filters(
+        registry.admin, {"from": "2026-10-01", "to": "2026-10-31"}, today=TODAY
+    )
+
+    report = program.compute_report(registry.admin, filters)
+
+    # October as closed: Ann 40 min (initial month: 99492); Ben blocked; Eve no time. The
+    # 90 minutes added after the close would have given Ann 99494 too.
+    ann = registry.episodes["ann"].id
+    assert figures(report, "billing_capture_any_pct") == (33.3, 1, 3)
+    assert report.indicators["billing_capture_99492_pct"].counted == {(ann, "2026-10")}
+    assert figures(report, "billing_capture_99494_pct") == (0.0, 0, 3)

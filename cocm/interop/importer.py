@@ -115,6 +115,7 @@ class ImportResult:
     status: int
     body: dict[str, Any]
     stored: int = 0  # resources created or changed
+    patient_ids: set[int] = field(default_factory=set)  # the patients written to (audit)
 
 
 def import_bundle(
@@ -366,7 +367,7 @@ def import_transaction(entries: list[Entry | FhirProblem], context: ImportContex
         "type": "transaction-response",
         "entry": [answers[i] for i in range(len(entries))],
     }
-    return ImportResult(200, body, stored)
+    return ImportResult(200, body, stored, {p.pk for p in context.patients.values()})
 
 
 def import_batch(entries: list[Entry | FhirProblem], context: ImportContext) -> ImportResult:
@@ -387,7 +388,10 @@ def import_batch(entries: list[Entry | FhirProblem], context: ImportContext) -> 
         "type": "batch-response",
         "entry": [answers[i] for i in range(len(entries))],
     }
-    return ImportResult(200, body, stored)
+    # A failed entry's savepoint was rolled back: only patients that still exist count.
+    written = {p.pk for p in context.patients.values()}
+    existing = set(Patient.objects.filter(pk__in=written).values_list("pk", flat=True))
+    return ImportResult(200, body, stored, existing)
 
 
 def _status(problems: list[FhirProblem]) -> int:

@@ -83,3 +83,20 @@ class InteropSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Import settings of {self.organization}"
+
+
+class TrackerUpload(models.Model):
+    """A tracker file between the upload, mapping and dry-run steps of the import page."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="tracker_uploads"
+    )
+    filename = models.CharField(max_length=200)
+    content = models.BinaryField()
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.filename

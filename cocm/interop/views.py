@@ -88,14 +88,15 @@ def root(request: HttpRequest, user: User) -> HttpResponse:
     if organization is None:
         raise FhirProblem("Your account belongs to no organization.", code="forbidden", status=403)
     result = import_bundle(organization, bundle, as_of=organization.today(), user=user)
-    record_access(
-        request,
-        "update",
-        f"FHIR import: {result.stored} resources stored",
-        patient_id=None,
-        channel="api",
-        user=user,
-    )
+    for patient_id in sorted(result.patient_ids) or [None]:
+        record_access(
+            request,
+            "update",
+            f"FHIR import: {result.stored} resources stored",
+            patient_id=patient_id,
+            channel="api",
+            user=user,
+        )
     return fhir_response(result.body, result.status)
 
 

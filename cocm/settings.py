@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "cocm.billing",
     "cocm.reports",
     "cocm.interop",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +225,12 @@ CONTENT_SECURITY_POLICY = {
 # 10 MiB; larger ones get a 413 that says so (RequestSizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("COCM_MAX_DATA_BYTES", str(1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Background work (cocm worker): django-tasks with its database backend, so it runs on
+# SQLite and PostgreSQL without another server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+# Bulk Data exports: NDJSON files written here, removed after COCM_EXPORT_HOURS.
+COCM_EXPORT_DIR = Path(os.environ.get("COCM_EXPORT_DIR", DATA_DIR / "exports"))
+COCM_EXPORT_HOURS = int(os.environ.get("COCM_EXPORT_HOURS", "24"))
 # FHIR bundles (POST /fhir) up to 20 MiB; `cocm import fhir` reads files of any size.
 COCM_MAX_FHIR_BYTES = int(os.environ.get("COCM_MAX_FHIR_BYTES", str(20 * 1024 * 1024)))
 COCM_MAX_UPLOAD_BYTES = int(os.environ.get("COCM_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))

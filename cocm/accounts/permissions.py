@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_audit_log": frozenset({ADMIN}),
     # Interoperability (docs/interop.md): import FHIR bundles and trackers.
     "import_records": frozenset({CM, ADMIN}),
+    "bulk_export": frozenset({CM, ADMIN}),
 }
 
 

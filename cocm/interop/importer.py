@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from cocm.accounts.models import Clinic, Organization, User
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
@@ -494,7 +495,8 @@ def store_entry(entry: Entry, context: ImportContext) -> tuple[dict[str, Any], i
         existing.body = body
         existing.patient = patient
         existing.codes, existing.effective_on = search_columns(body)
-        existing.save(update_fields=["body", "patient", "codes", "effective_on"])
+        existing.imported_at = timezone.now()  # what `_since` of an export compares
+        existing.save(update_fields=["body", "patient", "codes", "effective_on", "imported_at"])
         status, changed = "200 OK", 1
         resource = existing
     else:

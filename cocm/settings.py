@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "cocm.reports",
     "cocm.finance",
     "cocm.interop",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +256,12 @@ CONTENT_SECURITY_POLICY = {
 # 10 MiB; larger ones get a 413 that says so (RequestSizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("COCM_MAX_DATA_BYTES", 1024 * 1024, validate=Range(min=1))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Background work (cocm worker): django-tasks with its database backend, so it runs on
+# SQLite and PostgreSQL without another server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+# Bulk Data exports: NDJSON files written here, removed after COCM_EXPORT_HOURS.
+COCM_EXPORT_DIR = Path(os.environ.get("COCM_EXPORT_DIR", DATA_DIR / "exports"))
+COCM_EXPORT_HOURS = int(os.environ.get("COCM_EXPORT_HOURS", "24"))
 # FHIR bundles (POST /fhir) up to 20 MiB; `cocm import fhir` reads files of any size.
 COCM_MAX_FHIR_BYTES = env.int("COCM_MAX_FHIR_BYTES", 20 * 1024 * 1024, validate=Range(min=1))
 COCM_MAX_UPLOAD_BYTES = env.int("COCM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, validate=Range(min=1))

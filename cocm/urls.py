@@ -85,6 +85,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("cocm.interop.urls", namespace="fhir")),
+    path("interop/", include("cocm.interop.page_urls")),
 ]
 
 # A request body over the size limit is answered with a 413 that says so.

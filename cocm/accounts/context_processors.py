@@ -13,6 +13,7 @@ NAVIGATION = (
     ("pcp_patients", "My referrals", "view_referrals"),
     ("patient_search", "Find patient", "view_patient"),
     ("register_patient", "Register patient", "register_patient"),
+    ("tracker_upload", "Import tracker", "import_records"),
     ("billing_home", "Billing", "view_billing"),
     ("quality_measures", "Quality", "view_quality_measures"),
     ("program_dashboard", "Program", "view_program_indicators"),

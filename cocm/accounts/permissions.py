@@ -82,6 +82,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_program_indicators": frozenset({PC, ADMIN}),
     # Interoperability (docs/interop.md): import FHIR bundles and trackers.
     "import_records": frozenset({CM, ADMIN}),
+    "bulk_export": frozenset({CM, ADMIN}),
 }
 
 # The parts of a page about a patient, and the capability each needs. A template wraps each

@@ -449,3 +449,60 @@ def program_dashboard_page(population: Population) -> Callable[[], object]:
     client = signed_in_client(program_lead(population))
     get_ok(client, "/reports/")  # the first read of the day computes and caches the report
     return lambda: get_ok(client, "/reports/")
+
+
+# 2,000 resources/s (issue 14) for a bundle of 1 patient and 99 PHQ-9 observations.
+FHIR_IMPORT_RESOURCES = 100
+FHIR_IMPORT_TARGET = Target(p95_ms=FHIR_IMPORT_RESOURCES / 2000 * 1000)
+
+
+@benchmark(
+    f"import_bundle: a new transaction of {FHIR_IMPORT_RESOURCES} resources (p95 ms / 100 "
+    "= ms per resource)",
+    target=FHIR_IMPORT_TARGET,
+    max_repeat=20,
+)
+def fhir_import(population: Population) -> Callable[[], object]:
+    from itertools import count
+    from uuid import uuid4
+
+    from cocm.interop.importer import import_bundle
+
+    organization = population.care_manager.organization
+    # Fresh ids every run (and every benchmark session): a bundle seen before stores nothing.
+    runs = (f"{uuid4().hex[:8]}-{n}" for n in count(1))
+
+    def bundle(run: str) -> dict:
+        patient = {
+            "resourceType": "Patient",
+            "id": f"bench-{run}",
+            "identifier": [{"system": "urn:bench", "value": f"BENCH-{run}"}],
+            "name": [{"family": "Bench", "given": ["Mark"]}],
+            "gender": "female",
+            "birthDate": "1970-01-01",
+        }
+        observations = [
+            {
+                "resourceType": "Observation",
+                "id": f"bench-{run}-{n}",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+                "subject": {"reference": f"Patient/bench-{run}"},
+                "effectiveDateTime": "2025-01-01",
+                "valueInteger": n % 28,
+            }
+            for n in range(FHIR_IMPORT_RESOURCES - 1)
+        ]
+        entries = [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in [patient, *observations]
+        ]
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    def run() -> object:
+        result = import_bundle(organization, bundle(next(runs)), as_of=population.today)
+        if result.status != 200:
+            raise BenchmarkError(f"FHIR import answered {result.status}")
+        return result
+
+    return run

@@ -6,7 +6,7 @@ Nothing here imports Django or reads the clock (take `as_of`).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from cocm.domain.instruments import INSTRUMENTS, InstrumentCode
 
@@ -89,3 +89,77 @@ def mrn_index(type_codes: list[str | None]) -> int | None:
     if not type_codes:
         return None
     return next((i for i, code in enumerate(type_codes) if code == "MR"), 0)
+
+
+# --------------------------------------------------------------------------- tracker import
+
+# The columns of an existing tracker (API_CONTRACT.md "cocm import caseload"), matched case-
+# and space-insensitively; the AIMS Center tracker's own spellings are accepted too [I].
+TRACKER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mrn": ("MRN", "Medical record number", "Patient ID"),
+    "given_name": ("First name", "Given name"),
+    "family_name": ("Last name", "Family name", "Surname"),
+    "birth_date": ("Date of birth", "DOB", "Birth date"),
+    "sex": ("Sex", "Gender"),
+    "enrolled_on": ("Enrollment date", "Date enrolled", "Initial assessment date"),
+    "care_manager": ("Care manager", "BHCM"),
+    "phq9_baseline": ("PHQ-9 baseline", "Initial PHQ-9", "First PHQ-9"),
+    "phq9_baseline_on": ("PHQ-9 baseline date", "Initial PHQ-9 date", "First PHQ-9 date"),
+    "phq9_latest": ("PHQ-9 latest", "Last PHQ-9", "Latest PHQ-9"),
+    "phq9_latest_on": ("PHQ-9 latest date", "Last PHQ-9 date", "Latest PHQ-9 date"),
+    "diagnosis": ("Diagnosis", "ICD-10", "Diagnosis code"),
+    "consent_on": ("Consent date", "Date of consent"),
+}
+REQUIRED_TRACKER_COLUMNS = ("mrn", "given_name", "family_name", "birth_date", "sex", "enrolled_on")
+SEX_WORDS = {
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "other": "other",
+    "o": "other",
+    "x": "other",
+    "unknown": "unknown",
+    "u": "unknown",
+    "": "unknown",
+}
+
+
+def normalized_header(header: object) -> str:
+    """A header as matched: lower case, without spaces, hyphens or underscores."""
+    text = str(header or "").lower()
+    return "".join(ch for ch in text if ch not in " -_\t\n")
+
+
+def tracker_column(header: object) -> str | None:
+    """Which tracker field a spreadsheet header is (TRACKER_COLUMNS), if any."""
+    wanted = normalized_header(header)
+    for name, spellings in TRACKER_COLUMNS.items():
+        if any(normalized_header(s) == wanted for s in spellings):
+            return name
+    return None
+
+
+def tracker_sex(value: object) -> str | None:
+    """female/male/other/unknown from a tracker cell (F, M, Female, …); None if unreadable."""
+    return SEX_WORDS.get(str(value or "").strip().lower())
+
+
+def tracker_date(value: object) -> date | None:
+    """A date cell: a date, YYYY-MM-DD, or US MM/DD/YYYY (how US trackers write dates)."""
+    if isinstance(value, datetime):  # an XLSX date cell
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    try:
+        if "/" in text:
+            month, day, year = (int(p) for p in text.split("/"))
+            return date(year if year > 99 else 2000 + year, month, day)
+        if len(text) >= 10 and text[4] == "-":
+            return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+    return None

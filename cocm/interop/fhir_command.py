@@ -58,6 +58,8 @@ def run(command: BaseCommand, **options: Any) -> None:
             continue
         result = import_bundle(organization, bundle, as_of=organization.today(), clinic=clinic)
         stored += result.stored
+        for patient_id in sorted(result.patient_ids):
+            record_event("import", f"FHIR import of {file.name}", patient_id=patient_id)
         if result.status != 200:
             failed.append(f"{file}: {_issues(result.body)}")
             continue

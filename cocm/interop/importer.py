@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from cocm.accounts.models import Clinic, Organization, User
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
@@ -108,6 +109,9 @@ class ImportContext:
     as_of: date
     rewrite: dict[str, str] = field(default_factory=dict)
     patients: dict[str, Patient] = field(default_factory=dict)  # "Patient/<id>" → patient
+    # The bundle's resources already stored, by (type, id), read in one query.
+    existing: dict[tuple[str, str], ImportedResource] = field(default_factory=dict)
+    episodes: dict[int, list[Episode]] = field(default_factory=dict)  # by patient id
 
 
 @dataclass
@@ -115,6 +119,7 @@ class ImportResult:
     status: int
     body: dict[str, Any]
     stored: int = 0  # resources created or changed
+    patient_ids: set[int] = field(default_factory=set)  # the patients written to (audit)
 
 
 def import_bundle(
@@ -356,17 +361,19 @@ def import_transaction(entries: list[Entry | FhirProblem], context: ImportContex
     stored = 0
     try:
         with transaction.atomic():
-            for entry in _in_order(entries):
+            for entry in _in_order(entries, context):
                 answers[entry.index], changed = store_entry(entry, context)
                 stored += changed
     except FhirProblem as problem:
         return ImportResult(_status([problem]), operation_outcome([problem]))
+    except IntegrityError:  # another import stored the same resource meanwhile
+        return ImportResult(409, operation_outcome([CONCURRENT]))
     body = {
         "resourceType": "Bundle",
         "type": "transaction-response",
         "entry": [answers[i] for i in range(len(entries))],
     }
-    return ImportResult(200, body, stored)
+    return ImportResult(200, body, stored, {p.pk for p in context.patients.values()})
 
 
 def import_batch(entries: list[Entry | FhirProblem], context: ImportContext) -> ImportResult:
@@ -375,19 +382,43 @@ def import_batch(entries: list[Entry | FhirProblem], context: ImportContext) -> 
     for index, entry in enumerate(entries):
         if isinstance(entry, FhirProblem):
             answers[index] = _failed(entry)
-    for entry in _in_order(entries):
+    for entry in _in_order(entries, context):
         try:
             with transaction.atomic():
                 answers[entry.index], changed = store_entry(entry, context)
                 stored += changed
-        except FhirProblem as problem:
+        except (FhirProblem, IntegrityError) as error:
+            problem = error if isinstance(error, FhirProblem) else CONCURRENT
             answers[entry.index] = _failed(problem)
+            # The savepoint is gone: forget what this entry stored.
+            key = (entry.resource_type, entry.resource_id)
+            context.existing.pop(key, None)
+            stored = ImportedResource.objects.filter(
+                organization=context.organization,
+                resource_type=entry.resource_type,
+                resource_id=entry.resource_id,
+            ).first()
+            if stored is not None:
+                context.existing[key] = stored
+            context.patients.pop(f"Patient/{entry.resource_id}", None)
+            context.episodes.clear()
     body = {
         "resourceType": "Bundle",
         "type": "batch-response",
         "entry": [answers[i] for i in range(len(entries))],
     }
-    return ImportResult(200, body, stored)
+    # A failed entry's savepoint was rolled back: only patients that still exist count.
+    written = {p.pk for p in context.patients.values()}
+    existing = set(Patient.objects.filter(pk__in=written).values_list("pk", flat=True))
+    return ImportResult(200, body, stored, existing)
+
+
+CONCURRENT = FhirProblem(
+    "Another import stored the same resource at the same time; send the bundle again.",
+    "Bundle",
+    code="conflict",
+    status=409,
+)
 
 
 def _status(problems: list[FhirProblem]) -> int:
@@ -412,10 +443,23 @@ STATUS_TEXT = {
 }
 
 
-def _in_order(entries: list[Entry | FhirProblem]) -> list[Entry]:
+def _in_order(entries: list[Entry | FhirProblem], context: ImportContext) -> list[Entry]:
     """Patients first, then what does not belong to a patient, then the rest: so that
-    every reference to a patient of the bundle resolves."""
+    every reference to a patient of the bundle resolves. Reads the stored ones first."""
     ready = [e for e in entries if isinstance(e, Entry)]
+    ids_by_type: dict[str, list[str]] = {}
+    for entry in ready:
+        if not entry.skipped:
+            ids_by_type.setdefault(entry.resource_type, []).append(entry.resource_id)
+    for resource_type, ids in ids_by_type.items():
+        for start in range(0, len(ids), 500):  # SQLite caps the parameters of one query
+            rows = ImportedResource.objects.filter(
+                organization=context.organization,
+                resource_type=resource_type,
+                resource_id__in=ids[start : start + 500],
+            ).select_related("assessment")
+            context.existing.update({(r.resource_type, r.resource_id): r for r in rows})
+
     rank = {"Patient": 0, "Organization": 1, "Practitioner": 1}
     return sorted(ready, key=lambda e: (rank.get(e.resource_type, 2), e.index))
 
@@ -433,11 +477,7 @@ def store_entry(entry: Entry, context: ImportContext) -> tuple[dict[str, Any], i
         patient = store_patient(entry, context, where)
     elif entry.resource_type not in NON_PATIENT_TYPES:
         patient = referenced_patient(entry, body, context, where)
-    existing = ImportedResource.objects.filter(
-        organization=context.organization,
-        resource_type=entry.resource_type,
-        resource_id=entry.resource_id,
-    ).first()
+    existing = context.existing.get((entry.resource_type, entry.resource_id))
     location = f"{entry.resource_type}/{entry.resource_id}"
     response: dict[str, Any] = {"location": location}
     if entry.warnings:
@@ -455,7 +495,8 @@ def store_entry(entry: Entry, context: ImportContext) -> tuple[dict[str, Any], i
         existing.body = body
         existing.patient = patient
         existing.codes, existing.effective_on = search_columns(body)
-        existing.save(update_fields=["body", "patient", "codes", "effective_on"])
+        existing.imported_at = timezone.now()  # what `_since` of an export compares
+        existing.save(update_fields=["body", "patient", "codes", "effective_on", "imported_at"])
         status, changed = "200 OK", 1
         resource = existing
     else:
@@ -469,8 +510,9 @@ def store_entry(entry: Entry, context: ImportContext) -> tuple[dict[str, Any], i
             effective_on=search_columns(body)[1],
         )
         status, changed = "201 Created", 1
+        context.existing[(entry.resource_type, entry.resource_id)] = resource
     if patient is not None and entry.resource_type == "Observation" and not entry.warnings:
-        feed_assessment(resource, patient)
+        feed_assessment(resource, patient, context)
     return {"response": {"status": status, **response}}, changed
 
 
@@ -628,7 +670,7 @@ def referenced_patient(
     return patient
 
 
-def feed_assessment(resource: ImportedResource, patient: Patient) -> None:
+def feed_assessment(resource: ImportedResource, patient: Patient, context: ImportContext) -> None:
     """A total score of one of our instruments, for a patient in an episode of care on that
     date, becomes (or updates) an imported assessment of the episode."""
     body = resource.body
@@ -648,11 +690,18 @@ def feed_assessment(resource: ImportedResource, patient: Patient) -> None:
             existing.is_current = False
             existing.save(update_fields=["is_current"])
         return
-    episode = (
-        Episode.objects.filter(patient=patient, referred_on__lte=taken_on)
-        .exclude(discharged_on__lt=taken_on)
-        .order_by("-referred_on")
-        .first()
+    if patient.pk not in context.episodes:
+        context.episodes[patient.pk] = list(
+            Episode.objects.filter(patient=patient).order_by("-referred_on", "-pk")
+        )
+    episode = next(
+        (
+            e
+            for e in context.episodes[patient.pk]
+            if e.referred_on <= taken_on
+            and (e.discharged_on is None or e.discharged_on >= taken_on)
+        ),
+        None,
     )
     if episode is None:
         return

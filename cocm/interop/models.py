@@ -83,3 +83,51 @@ class InteropSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Import settings of {self.organization}"
+
+
+class TrackerUpload(models.Model):
+    """A tracker file between the upload, mapping and dry-run steps of the import page."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="tracker_uploads"
+    )
+    filename = models.CharField(max_length=200)
+    content = models.BinaryField()
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ExportJob(models.Model):
+    """A FHIR Bulk Data export: kicked off, run by a background task, its NDJSON files
+    served until `expires_at`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    key = models.CharField(max_length=40, unique=True)  # in the status URL
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=16)  # system, patient, group
+    group = models.CharField(max_length=64, blank=True)
+    types = models.JSONField(default=list)
+    since = models.DateTimeField(null=True, blank=True)
+    request_url = models.CharField(max_length=1000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=100, blank=True)
+    output = models.JSONField(default=list)  # [{"type", "file", "count"}]
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Export {self.key} ({self.status})"

@@ -66,6 +66,7 @@ def params_of(resource_type: str) -> tuple[str, ...]:
     return PARAMS_OF_TYPE.get(resource_type, CLINICAL_PARAMS)
 
 
+BULK = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition"
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
 DATE_PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge")
@@ -169,11 +170,14 @@ def capability_statement(base: str) -> dict[str, Any]:
 
     def resource(kind: str) -> dict[str, Any]:
         params = params_of(kind)
-        return {
+        described: dict[str, Any] = {
             "type": kind,
             "interaction": [{"code": "read"}, {"code": "search-type"}],
             "searchParam": [{"name": n, "type": SEARCH_PARAMS[n]} for n in params],
         }
+        if kind == "Patient":
+            described["operation"] = [{"name": "export", "definition": f"{BULK}/patient-export"}]
+        return described
 
     return {
         "resourceType": "CapabilityStatement",
@@ -190,8 +194,15 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "security": {
                     "description": "Bearer tokens (cocm token create); clinic-scoped access."
                 },
-                "resource": [resource(kind) for kind in SEARCHABLE_TYPES + IMPORTED_ONLY_TYPES],
+                "resource": [
+                    *(resource(kind) for kind in SEARCHABLE_TYPES + IMPORTED_ONLY_TYPES),
+                    {
+                        "type": "Group",
+                        "operation": [{"name": "export", "definition": f"{BULK}/group-export"}],
+                    },
+                ],
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [{"name": "export", "definition": f"{BULK}/export"}],
             }
         ],
     }

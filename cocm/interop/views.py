@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import HttpError
 
@@ -16,9 +18,10 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import User
 from cocm.accounts.permissions import can
 from cocm.api.routes import BearerToken
-from cocm.interop import server
-from cocm.interop.fhir import FHIR_JSON, FhirProblem, operation_outcome
+from cocm.interop import export, server
+from cocm.interop.fhir import FHIR_JSON, FhirProblem, information, operation_outcome
 from cocm.interop.importer import import_bundle
+from cocm.interop.models import ExportJob
 
 View = Callable[..., HttpResponse]
 
@@ -88,14 +91,15 @@ def root(request: HttpRequest, user: User) -> HttpResponse:
     if organization is None:
         raise FhirProblem("Your account belongs to no organization.", code="forbidden", status=403)
     result = import_bundle(organization, bundle, as_of=organization.today(), user=user)
-    record_access(
-        request,
-        "update",
-        f"FHIR import: {result.stored} resources stored",
-        patient_id=None,
-        channel="api",
-        user=user,
-    )
+    for patient_id in sorted(result.patient_ids) or [None]:
+        record_access(
+            request,
+            "update",
+            f"FHIR import: {result.stored} resources stored",
+            patient_id=patient_id,
+            channel="api",
+            user=user,
+        )
     return fhir_response(result.body, result.status)
 
 
@@ -130,3 +134,98 @@ def search(request: HttpRequest, user: User, resource_type: str) -> HttpResponse
             user=user,
         )
     return fhir_response(bundle)
+
+
+def _export(request: HttpRequest, user: User, level: str, group: str = "") -> HttpResponse:
+    require(user, "bulk_export")
+    if request.method != "GET":
+        raise FhirProblem("Kick off an export with GET.", code="not-supported", status=405)
+    types, since = export.parse_kickoff(
+        level, group, request.GET.dict(), request.headers.get("Prefer", "")
+    )
+    job = export.start_export(user, level, group, types, since, request.build_absolute_uri())
+    record_access(
+        request, "export", f"FHIR bulk export ({level})", patient_id=None, channel="api", user=user
+    )
+    response = HttpResponse(status=202)
+    response["Content-Location"] = request.build_absolute_uri(
+        reverse("fhir:export_status", args=[job.key])
+    )
+    return response
+
+
+@authenticated
+def export_system(request: HttpRequest, user: User) -> HttpResponse:
+    return _export(request, user, "system")
+
+
+@authenticated
+def export_patients(request: HttpRequest, user: User) -> HttpResponse:
+    return _export(request, user, "patient")
+
+
+@authenticated
+def export_group(request: HttpRequest, user: User, group: str) -> HttpResponse:
+    return _export(request, user, "group", group)
+
+
+def _job(user: User, key: str) -> ExportJob:
+    job = ExportJob.objects.filter(key=key, user=user).first()
+    if (
+        job is None
+        or job.status == ExportJob.Status.CANCELLED
+        or (job.expires_at is not None and job.expires_at < timezone.now())
+    ):
+        raise FhirProblem("No such export (or it expired).", code="not-found", status=404)
+    return job
+
+
+@authenticated
+def export_status(request: HttpRequest, user: User, key: str) -> HttpResponse:
+    job = _job(user, key)
+    if request.method == "DELETE":
+        export.cancel_export(job)
+        return fhir_response(information("The export was cancelled."), 202)
+    if job.status in {ExportJob.Status.QUEUED, ExportJob.Status.RUNNING}:
+        response = HttpResponse(status=202)
+        response["X-Progress"] = job.progress or job.get_status_display()
+        response["Retry-After"] = "2"
+        return response
+    if job.status == ExportJob.Status.FAILED:
+        return problem_response(
+            FhirProblem(f"The export failed: {job.error}", code="exception", status=500)
+        )
+    manifest = {
+        "transactionTime": job.created_at.isoformat(),
+        "request": job.request_url,
+        "requiresAccessToken": True,
+        "output": [
+            {
+                "type": item["type"],
+                "url": request.build_absolute_uri(
+                    reverse("fhir:export_file", args=[job.key, item["file"]])
+                ),
+                "count": item["count"],
+            }
+            for item in job.output
+        ],
+        "error": [],
+    }
+    return JsonResponse(manifest)
+
+
+@authenticated
+def export_file(request: HttpRequest, user: User, key: str, name: str) -> HttpResponse:
+    job = _job(user, key)
+    item = next((i for i in job.output if i["file"] == name), None)
+    if item is None or job.status != ExportJob.Status.DONE:
+        raise FhirProblem("No such file in this export.", code="not-found", status=404)
+    record_access(
+        request,
+        "export",
+        f"FHIR bulk export file {name} ({item['count']} resources)",
+        patient_id=None,
+        channel="api",
+        user=user,
+    )
+    return FileResponse((export.export_dir(job) / name).open("rb"), content_type=export.NDJSON)

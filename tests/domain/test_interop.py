@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -9,6 +9,9 @@ from cocm.domain.interop import (
     is_known_code_system,
     mrn_index,
     total_problem,
+    tracker_column,
+    tracker_date,
+    tracker_sex,
 )
 
 
@@ -76,3 +79,52 @@ def test_date_problems(value, problem):
 )
 def test_which_identifier_is_the_mrn(type_codes, index):
     assert mrn_index(type_codes) == index
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        ("MRN", "mrn"),
+        (" first  name ", "given_name"),
+        ("PHQ-9 Baseline Date", "phq9_baseline_on"),
+        ("phq9baseline", "phq9_baseline"),
+        ("DOB", "birth_date"),
+        ("Favourite colour", None),
+        (None, None),
+    ],
+)
+def test_tracker_headers(header, column):
+    assert tracker_column(header) == column
+
+
+@pytest.mark.parametrize(
+    ("value", "sex"),
+    [
+        ("F", "female"),
+        (" Male ", "male"),
+        ("x", "other"),
+        ("", "unknown"),
+        (None, "unknown"),
+        ("zebra", None),
+    ],
+)
+def test_tracker_sex(value, sex):
+    assert tracker_sex(value) == sex
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("2026-03-04", date(2026, 3, 4)),
+        ("03/04/2026", date(2026, 3, 4)),
+        ("3/4/26", date(2026, 3, 4)),
+        (date(2026, 3, 4), date(2026, 3, 4)),
+        (datetime(2026, 3, 4, 9, 30), date(2026, 3, 4)),
+        ("13/45/2026", None),
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_tracker_dates(value, parsed):
+    assert tracker_date(value) == parsed

@@ -78,3 +78,15 @@ def test_a_read_only_token_cannot_import(client, clinic):
 
     assert response.status_code == 403
     assert Patient.objects.count() == 0
+
+
+def test_an_import_is_audited_with_each_patient(client, clinic):
+    user = factories.user(Role.CARE_MANAGER, clinic)
+    bearer(client, user)
+
+    post_bundle(client, transaction(fhir_patient(), fhir_patient("p2", mrn="M2")))
+
+    events = AuditEvent.objects.filter(user=user, action="update")
+    assert sorted(events.values_list("patient_id", flat=True)) == sorted(
+        Patient.objects.values_list("pk", flat=True)
+    )

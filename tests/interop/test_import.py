@@ -344,3 +344,32 @@ def test_an_mrn_taken_by_another_patient_is_a_conflict(fhir, clinic):
     assert response.json()["issue"][0]["expression"] == ["Bundle.entry[0].resource.identifier"]
     assert Patient.objects.count() == 1
     assert not Episode.objects.exists()
+
+
+def test_the_same_resource_twice_in_one_bundle_is_stored_once(fhir):
+    response = post_bundle(
+        fhir, transaction(fhir_patient(), phq9_observation(), phq9_observation(value=9))
+    )
+
+    assert [e["response"]["status"] for e in response.json()["entry"]] == [
+        "201 Created",
+        "201 Created",
+        "200 OK",
+    ]
+    assert ImportedResource.objects.get(resource_type="Observation").body["valueInteger"] == 9
+
+
+def test_a_batch_entry_that_fails_after_storing_leaves_nothing_of_it(fhir, clinic):
+    factories.patient(clinic.organization, mrn="TAKEN")
+    clash = fhir_patient("p2", mrn="TAKEN")
+
+    response = post_bundle(
+        fhir,
+        transaction(
+            fhir_patient(), clash, phq9_observation("o2", patient="Patient/p2"), kind="batch"
+        ),
+    )
+
+    statuses = [e["response"]["status"] for e in response.json()["entry"]]
+    assert statuses == ["201 Created", "409 Conflict", "422 Unprocessable Entity"]
+    assert set(ImportedResource.objects.values_list("resource_id", flat=True)) == {"p1"}

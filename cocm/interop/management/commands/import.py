@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 # Each subcommand: a module with add_arguments(parser) and run(command, **options).
 SUBCOMMANDS = {
     "fhir": "cocm.interop.fhir_command",
+    "caseload": "cocm.interop.caseload_command",
 }
 
 

@@ -7,7 +7,7 @@ DEMO_PATIENTS ?= 400
 CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium demo serve test test-suite test-postgres lint format \
+.PHONY: help install chromium weasyprint-libs demo serve test test-suite test-postgres lint format \
         migrations lock clean
 
 help: ## list the targets
@@ -20,7 +20,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the pinned dependencies
+install: $(STAMP) weasyprint-libs ## create .venv and install the pinned dependencies
+
+# WeasyPrint (patient handouts as PDF) needs Pango and a font; the tests render the PDFs to
+# PNG with poppler's pdftoppm.
+WEASYPRINT_DEBS = libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+weasyprint-libs: ## install the system libraries of WeasyPrint and poppler-utils (needs root or sudo)
+	@{ ldconfig -p | grep -q libpangoft2-1.0.so.0 && command -v pdftoppm >/dev/null && \
+	   test -d /usr/share/fonts/truetype/dejavu; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(WEASYPRINT_DEBS); }
 
 chromium: ## install Debian's chromium for the browser tests (needs root or sudo)
 	@test -x $(CHROMIUM) || { \
@@ -33,7 +43,7 @@ demo: install ## run the product with a synthetic demo population at http://127.
 	@echo "Serving http://127.0.0.1:8000 — sign in with a login printed above."
 	$(BIN)/cocm serve --bind 127.0.0.1:8000
 
-test: install chromium lint test-suite ## install everything and run every check and test
+test: install chromium weasyprint-libs lint test-suite ## install everything and run every check and test
 
 test-suite: install ## run the pytest suite only (DATABASE_URL picks the database)
 	$(BIN)/pytest

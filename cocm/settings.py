@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "cocm.care",
     "cocm.billing",
     "cocm.reports",
+    "cocm.toolkit",
 ]
 
 MIDDLEWARE = [

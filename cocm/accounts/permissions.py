@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_consent_document": frozenset({CM, PC, PCP, BILLING}),
     # Parents and guardians of patients under 18 (docs/pediatric.md).
     "manage_guardians": frozenset({CM, PCP, ADMIN}),
+    # Program toolkit (docs/toolkit.md).
+    "print_handout": frozenset({CM, PC, PCP}),
     "change_episode_status": frozenset({CM, PC}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),
     "view_clinical": frozenset({CM, PC, PCP}),

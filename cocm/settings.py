@@ -165,7 +165,7 @@ COCM_PROXY_COUNT = int(os.environ.get("COCM_PROXY_COUNT", "0"))
 COCM_BREAK_GLASS_HOURS = int(os.environ.get("COCM_BREAK_GLASS_HOURS", "4"))
 # Two-factor sign-in: time-based one-time passwords (RFC 6238) from an authenticator app.
 OTP_TOTP_ISSUER = "CoCM Registry"
-COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report")
+COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report", "survey_response")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -15,6 +15,7 @@ NAVIGATION = (
     ("register_patient", "Register patient", "register_patient"),
     ("billing_home", "Billing", "view_billing"),
     ("organization", "Organization", "manage_organization"),
+    ("survey_results", "Surveys", "view_survey_results"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),
 )

@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_guardians": frozenset({CM, PCP, ADMIN}),
     # Program toolkit (docs/toolkit.md).
     "print_handout": frozenset({CM, PC, PCP}),
+    "view_survey_results": frozenset({CM, PC, ADMIN}),
+    "send_surveys": frozenset({ADMIN}),
+    "answer_staff_survey": frozenset({CM, PCP}),
     "change_episode_status": frozenset({CM, PC}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),
     "view_clinical": frozenset({CM, PC, PCP}),

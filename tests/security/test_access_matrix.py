@@ -23,7 +23,17 @@ from tests.security.conftest import AS_OF
 # Pages anyone may reach: signing in and out, the patient's self-report link (its token is
 # the credential), the notification badge (empty for anonymous users), the landing page
 # (a redirect to the role's home) and the one-time-code step of signing in.
-PUBLIC = frozenset({"login", "logout", "two_factor", "self_report", "notification_badge", "home"})
+PUBLIC = frozenset(
+    {
+        "login",
+        "logout",
+        "two_factor",
+        "self_report",
+        "survey_response",  # a survey link: its token is the credential, like self_report
+        "notification_badge",
+        "home",
+    }
+)
 SKIPPED_NAMESPACES = frozenset({"admin", "api"})  # Django's admin has its own permissions
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 ROLES = list(Role)

@@ -16,6 +16,7 @@ NAVIGATION = (
     ("billing_home", "Billing", "view_billing"),
     ("organization", "Organization", "manage_organization"),
     ("survey_results", "Surveys", "view_survey_results"),
+    ("implementation", "Implementation", "manage_implementation"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),
 )

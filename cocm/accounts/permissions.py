@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_survey_results": frozenset({CM, PC, ADMIN}),
     "send_surveys": frozenset({ADMIN}),
     "answer_staff_survey": frozenset({CM, PCP}),
+    "view_implementation": frozenset({CM, PC, PCP, ADMIN}),
+    "manage_implementation": frozenset({ADMIN}),
     "change_episode_status": frozenset({CM, PC}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),
     "view_clinical": frozenset({CM, PC, PCP}),

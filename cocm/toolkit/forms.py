@@ -1,8 +1,10 @@
 from django import forms
 
 from cocm.accounts.models import Clinic, User
+from cocm.domain.implementation import Phase, TaskStatus
 from cocm.domain.surveys import SURVEYS, Survey
 from cocm.measures.models import Channel
+from cocm.registry.forms import DateInput
 
 
 class SurveyAnswersForm(forms.Form):
@@ -49,3 +51,22 @@ class ResultsFilterForm(forms.Form):
     survey = forms.ChoiceField(choices=[(code, s.name) for code, s in SURVEYS.items()])
     start = forms.RegexField(regex=r"^\d{4}-\d{2}$", max_length=7, label="From (YYYY-MM)")
     end = forms.RegexField(regex=r"^\d{4}-\d{2}$", max_length=7, label="To (YYYY-MM)")
+
+
+class TaskForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    due_on = forms.DateField(required=False, widget=DateInput, label="Due")
+    status = forms.ChoiceField(choices=[(s.value, s.label) for s in TaskStatus])
+
+    def __init__(self, *args: object, clinic: Clinic, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            User.objects.filter(memberships__clinic=clinic, is_active=True)
+            .distinct()
+            .order_by("last_name", "first_name")
+        )
+
+
+class TemplateTaskForm(forms.Form):
+    phase = forms.ChoiceField(choices=[(p.value, p.label) for p in Phase])
+    title = forms.CharField(max_length=200)

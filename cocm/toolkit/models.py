@@ -1,6 +1,7 @@
 from django.db import models
 
-from cocm.accounts.models import Clinic, User
+from cocm.accounts.models import Clinic, Organization, User
+from cocm.domain.implementation import Phase, TaskStatus
 from cocm.domain.surveys import SURVEYS
 from cocm.measures.models import Channel, SingleUseLink
 from cocm.registry.models import Episode
@@ -83,3 +84,57 @@ class SurveyParticipation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} answered {self.survey} in {self.period}"
+
+
+PhaseChoices = models.TextChoices("PhaseChoices", [(p.name, (p.value, p.label)) for p in Phase])
+TaskStatusChoices = models.TextChoices(
+    "TaskStatusChoices", [(s.name, (s.value, s.label)) for s in TaskStatus]
+)
+
+
+class ChecklistTemplateTask(models.Model):
+    """A task of the organization's implementation template (seeded from the AIMS phases)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="checklist_template"
+    )
+    phase = models.CharField(max_length=32, choices=PhaseChoices.choices)
+    title = models.CharField(max_length=200)
+    indicator = models.CharField(max_length=40, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChecklistTask(models.Model):
+    """One clinic's implementation task: owner, due date, status."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="checklist")
+    phase = models.CharField(max_length=32, choices=PhaseChoices.choices)
+    title = models.CharField(max_length=200)
+    indicator = models.CharField(max_length=40, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due_on = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=TaskStatusChoices.choices, default=TaskStatus.NOT_STARTED
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in TaskStatus]),
+                name="checklist_task_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -95,6 +95,7 @@ def context():
         "language": "en",
         "missing": "Please answer.",
         "guardians": [],
+        "clinic": clinic,
         "survey": get_survey("patient-satisfaction"),
         "patient": factories.patient(clinic.organization),
     }

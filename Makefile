@@ -20,16 +20,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the pinned dependencies
+install: $(STAMP) pdf-libraries ## create .venv and install the pinned dependencies (PDF libraries too)
 
 chromium: ## install Debian's chromium for the browser tests (needs root or sudo)
 	@test -x $(CHROMIUM) || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
-# WeasyPrint (the monthly program report, PDF) lays out text with Pango; the tests render the
+# WeasyPrint (the monthly program report, patient handouts) lays out text with Pango; the tests render the
 # PDF to PNG with poppler's pdftoppm to check its charts.
-pdf-libraries: ## install the Debian libraries the PDF report needs (needs root or sudo)
+pdf-libraries: ## install the Debian libraries WeasyPrint and pdftoppm need (needs root or sudo)
 	@{ ldconfig -p | grep -q libpangoft2-1.0 && command -v pdftoppm >/dev/null \
 	   && fc-list | grep -qi dejavu; } || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -37,7 +37,7 @@ pdf-libraries: ## install the Debian libraries the PDF report needs (needs root 
 	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core \
 	    poppler-utils; }
 
-demo: install pdf-libraries ## run the product with a synthetic demo population at http://127.0.0.1:8000
+demo: install ## run the product with a synthetic demo population at http://127.0.0.1:8000
 	$(BIN)/cocm migrate --verbosity 0
 	$(BIN)/cocm seed --patients $(DEMO_PATIENTS) --if-empty
 	@echo "Serving http://127.0.0.1:8000 — sign in with a login printed above."
@@ -45,7 +45,7 @@ demo: install pdf-libraries ## run the product with a synthetic demo population 
 # As the product runs: DEBUG off (the real error pages), static files served by whitenoise.
 	COCM_DEBUG=0 $(BIN)/cocm serve --bind 127.0.0.1:8000
 
-test: install chromium pdf-libraries lint domain-coverage test-suite ## install everything and run every check and test
+test: install chromium lint domain-coverage test-suite ## install everything and run every check and test
 
 domain-coverage: install ## the domain's own tests cover every line of cocm/domain
 	$(BIN)/pytest -q -p no:cacheprovider tests/domain --cov=cocm/domain --cov-report=term-missing:skip-covered --cov-fail-under=100

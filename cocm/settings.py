@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "cocm.interop",
     "django_tasks",
     "django_tasks_db",
+    "cocm.toolkit",
 ]
 
 MIDDLEWARE = [
@@ -195,7 +196,7 @@ COCM_PROXY_COUNT = env.int("COCM_PROXY_COUNT", 0, validate=Range(min=0))
 COCM_BREAK_GLASS_HOURS = env.int("COCM_BREAK_GLASS_HOURS", 4, validate=Range(min=1, max=24))
 # Two-factor sign-in: time-based one-time passwords (RFC 6238) from an authenticator app.
 OTP_TOTP_ISSUER = "CoCM Registry"
-COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report")
+COCM_TWO_FACTOR_EXEMPT_URLS = ("two_factor", "logout", "login", "self_report", "survey_response")
 # Roles that always sign in with a one-time code, whatever the organization chose (it may
 # add others): organization admins hold users, roles and the audit log. Comma-separated.
 COCM_TWO_FACTOR_ROLES = tuple(
@@ -260,8 +261,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # SQLite and PostgreSQL without another server.
 TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 # Bulk Data exports: NDJSON files written here, removed after COCM_EXPORT_HOURS.
-COCM_EXPORT_DIR = Path(os.environ.get("COCM_EXPORT_DIR", DATA_DIR / "exports"))
-COCM_EXPORT_HOURS = int(os.environ.get("COCM_EXPORT_HOURS", "24"))
+COCM_EXPORT_DIR = env.path("COCM_EXPORT_DIR", DATA_DIR / "exports")
+COCM_EXPORT_HOURS = env.int("COCM_EXPORT_HOURS", 24, validate=Range(min=1))
 # FHIR bundles (POST /fhir) up to 20 MiB; `cocm import fhir` reads files of any size.
 COCM_MAX_FHIR_BYTES = env.int("COCM_MAX_FHIR_BYTES", 20 * 1024 * 1024, validate=Range(min=1))
 COCM_MAX_UPLOAD_BYTES = env.int("COCM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, validate=Range(min=1))

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("cocm.billing.urls")),
     path("reports/", include("cocm.reports.urls")),
     path("finance/", include("cocm.finance.urls")),
+    path("toolkit/", include("cocm.toolkit.urls")),
     path("patients/find/", registry.patient_search, name="patient_search"),
     path("patients/new/", registry.register_patient, name="register_patient"),
     path("patients/<int:patient_id>/", registry.patient_chart, name="patient_chart"),

@@ -20,6 +20,8 @@ NAVIGATION = (
     ("finance_model", "Financial model", "view_finance"),
     ("fee_schedules", "Fee schedules", "manage_fee_schedules"),
     ("organization", "Organization", "manage_organization"),
+    ("survey_results", "Surveys", "view_survey_results"),
+    ("implementation", "Implementation", "manage_implementation"),
     ("audit_log", "Audit log", "view_audit_log"),
     ("break_glass", "Emergency access", "break_glass"),
 )

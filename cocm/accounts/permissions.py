@@ -46,6 +46,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_consent_document": frozenset({CM, PC, PCP, BILLING}),
     # Parents and guardians of patients under 18 (docs/pediatric.md).
     "manage_guardians": frozenset({CM, PCP, ADMIN}),
+    # Program toolkit (docs/toolkit.md).
+    "print_handout": frozenset({CM, PC, PCP}),
+    "view_survey_results": frozenset({CM, PC, ADMIN}),
+    "send_surveys": frozenset({ADMIN}),
+    "answer_staff_survey": frozenset({CM, PCP}),
+    "view_implementation": frozenset({CM, PC, PCP, ADMIN}),
+    "manage_implementation": frozenset({ADMIN}),
     "change_episode_status": frozenset({CM, PC}),
     "edit_care_team": frozenset({CM, PC, PCP}),
     "edit_diagnoses": frozenset({CM, PC, PCP}),

@@ -168,19 +168,36 @@ class Channel(models.TextChoices):
     SMS = "sms", "Text message"
 
 
-class Invitation(models.Model):
+class SingleUseLink(models.Model):
+    """A secret, expiring, single-use link: the token in the URL is the credential and only
+    its digest is stored. Self-report invitations and survey links (cocm/toolkit) are both."""
+
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def new_token() -> tuple[str, str]:
+        token = secrets.token_urlsafe(32)
+        return token, digest(token)
+
+    def is_usable(self, now: object = None) -> bool:
+        return self.completed_at is None and (now or timezone.now()) < self.expires_at
+
+
+class Invitation(SingleUseLink):
     """A single-use, expiring link for a patient to answer questionnaires on a phone."""
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="invitations")
     instruments = models.JSONField()
     channel = models.CharField(max_length=8, choices=Channel.choices)
     language = models.CharField(max_length=8, default="en")
-    token_digest = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
     reminded_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
     schedule = models.ForeignKey(
         "Schedule", on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations"
     )
@@ -195,14 +212,6 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation {self.pk} ({', '.join(self.instruments)})"
-
-    @staticmethod
-    def new_token() -> tuple[str, str]:
-        token = secrets.token_urlsafe(32)
-        return token, digest(token)
-
-    def is_usable(self, now: object = None) -> bool:
-        return self.completed_at is None and (now or timezone.now()) < self.expires_at
 
 
 class Schedule(models.Model):

@@ -32,6 +32,7 @@ from cocm.measures.models import (
     Notification,
     SafetyAlert,
     Schedule,
+    SingleUseLink,
     TreatmentChange,
 )
 from cocm.measures.sms import send_text
@@ -438,11 +439,25 @@ def deliver(invitation: Invitation, token: str, *, reminder: bool) -> None:
         expires=timezone.localtime(invitation.expires_at, tz).date(),
         reminder=reminder,
     )
-    if invitation.channel == Channel.EMAIL:
-        subject = texts.invitation_subject(invitation.language)
-        transaction.on_commit(lambda: send_mail(subject, message, None, [email]))
+    address = email if invitation.channel == Channel.EMAIL else phone
+    send_link_message(
+        invitation.channel, address, texts.invitation_subject(invitation.language), message
+    )
+
+
+def send_link_message(channel: str, address: str, subject: str, message: str) -> None:
+    """Email or text a link's message once the transaction commits (nothing is sent for
+    a request that fails); used for self-report and survey links alike."""
+    if channel == Channel.EMAIL:
+        transaction.on_commit(lambda: send_mail(subject, message, None, [address]))
     else:
-        transaction.on_commit(lambda: send_text(phone, message))
+        transaction.on_commit(lambda: send_text(address, message))
+
+
+def check_usable(link: SingleUseLink, now: datetime) -> None:
+    """A single-use link answers once, before it expires."""
+    if not link.is_usable(now):
+        raise InvalidRequest("This link has expired or was already used.", "token")
 
 
 def find_invitation(token: str) -> Invitation | None:
@@ -467,8 +482,7 @@ def submit_self_report(
     invitation: Invitation, answers: dict[str, list[int | None]], *, now: datetime
 ) -> Submission:
     """Score every questionnaire of the link at once; the link is then used up."""
-    if not invitation.is_usable(now):
-        raise InvalidRequest("This link has expired or was already used.", "token")
+    check_usable(invitation, now)
     episode = invitation.episode
     today = timezone.localdate(now, episode.clinic.organization.tz)
     assessments = [

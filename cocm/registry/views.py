@@ -273,6 +273,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_enroll": can(request.user, "enroll_patient"),
             "can_revoke_consent": can(request.user, "revoke_consent"),
             "can_manage_guardians": can(request.user, "manage_guardians"),
+            "can_print_handout": can(request.user, "print_handout"),
             "guardians": [
                 (guardian, services.guardian_access(guardian, today))
                 for guardian in patient.guardians.all()

@@ -165,3 +165,12 @@ def test_a_revocation_renewed_before_the_month_leaves_it_alone():
 
     assert result.minutes_counted == 40
     assert "revoked" not in result.decision
+
+
+def test_a_revocation_after_the_month_leaves_it_alone():
+    facts = replace(READY, consent_revoked=(RevokedPeriod(date(2026, 4, 2)),))
+
+    result = bill_month(MARCH, [march(3, 40)], facts, [])
+
+    assert result.minutes_counted == 40
+    assert "revoked" not in result.decision

@@ -28,9 +28,19 @@ from tests.security.conftest import AS_OF
 
 # Pages anyone may reach: signing in and out, the patient's self-report link (its token is
 # the credential), the notification badge (empty for anonymous users), the landing page
-# (a redirect to the role's home), the one-time-code step of signing in and the favicon.
+# (a redirect to the role's home), the one-time-code step of signing in, the favicon and a
+# survey link (its token is the credential, like self_report).
 PUBLIC = frozenset(
-    {"login", "logout", "two_factor", "self_report", "notification_badge", "home", "favicon"}
+    {
+        "login",
+        "logout",
+        "two_factor",
+        "self_report",
+        "survey_response",
+        "notification_badge",
+        "home",
+        "favicon",
+    }
 )
 # Django's admin has its own permissions; the API and the FHIR server take bearer tokens
 # (the FHIR server's matrix is tests/interop/test_fhir_access.py).

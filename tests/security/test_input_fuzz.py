@@ -23,6 +23,7 @@ import cocm
 from cocm.accounts.models import Role
 from cocm.api import schemas
 from cocm.domain.instruments import get_instrument
+from cocm.domain.surveys import get_survey
 from cocm.measures import services as measures_services
 from tests import factories
 
@@ -94,6 +95,7 @@ def context():
         "language": "en",
         "missing": "Please answer.",
         "guardians": [],
+        "survey": get_survey("patient-satisfaction"),
         "patient": factories.patient(clinic.organization),
     }
 

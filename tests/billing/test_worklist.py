@@ -203,6 +203,7 @@ def test_filters_narrow_the_lines(client, clinic, care_manager, consultant, bill
     other_clinic = factories.clinic(clinic.organization, name="Hillside")
     factories.add_role(biller, Role.BILLING, other_clinic)
     other_cm = factories.user(Role.CARE_MANAGER, other_clinic)
+    factories.add_role(consultant, Role.PSYCHIATRIC_CONSULTANT, other_clinic)
     month_of(clinic, care_manager, consultant, family="Medicare")
     month_of(clinic, care_manager, consultant, family="Medicaid", payer="medicaid")
     month_of(clinic, care_manager, consultant, family="Blocked", consent_on=None)

@@ -1,3 +1,5 @@
+from contextlib import nullcontext
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,6 +15,7 @@ from cocm.billing.forms import FeeUploadForm
 from cocm.domain import billing as engine
 from cocm.registry.models import PayerKind
 from cocm.registry.services import InvalidRequest, visible_episodes
+from cocm.replica import replica_reads
 from cocm.spreadsheets import FORMATS, spreadsheet_response
 
 
@@ -49,9 +52,14 @@ def billing_month(request: HttpRequest, month: str) -> HttpResponseBase:
     user = request.user
     query = request.GET
     filters = worklist.parse_filters(request)
-    all_lines = services.month_lines(
-        user.organization, filters.episodes(visible_episodes(user)), target
-    )
+    closed = services.closed(user.organization, target)
+    # Before the close the worklist (and its exports) may lag the primary by seconds: read it
+    # from the replica when there is one (cocm/replica.py). A closed month reads its frozen
+    # lines from the primary.
+    with nullcontext() if closed else replica_reads():
+        all_lines = services.month_lines(
+            user.organization, filters.episodes(visible_episodes(user)), target
+        )
     lines = filters.lines(all_lines)
     kind, export_format = query.get("export"), query.get("format", "csv")
     if kind in export.KINDS and export_format in FORMATS:
@@ -78,7 +86,7 @@ def billing_month(request: HttpRequest, month: str) -> HttpResponseBase:
             **worklist.totals(lines),
             "filtered": len(lines) != len(all_lines),
             "all_count": len(all_lines),
-            "closed": services.closed(user.organization, target),
+            "closed": closed,
             "changed": [line for line in all_lines if line.changed_since_close],
             "can_close": can(user, "close_billing_month"),
             "can_manage_fees": can(user, "manage_fee_schedules"),

@@ -84,3 +84,18 @@ def test_the_program_dashboard_reads_from_the_standby(standby, client):
 
     assert response.status_code == 200
     assert any("registry_episode" in query["sql"] for query in on_standby.captured_queries)
+
+
+def test_the_open_months_worklist_reads_from_the_standby(standby, client):
+    clinic = factories.clinic()
+    biller = factories.user(Role.BILLING, clinic)
+    care_manager = factories.user(Role.CARE_MANAGER, clinic)
+    episode = factories.episode(clinic, care_manager, consent_on=date(2026, 9, 2))
+    assert replayed(standby, episode.patient_id)
+    client.force_login(biller)
+
+    with CaptureQueriesContext(standby) as on_standby:
+        response = client.get("/billing/2026-11/")
+
+    assert response.status_code == 200
+    assert any("registry_episode" in query["sql"] for query in on_standby.captured_queries)

@@ -291,9 +291,10 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's 404 handler, in the product's layout (the path is not repeated: it may hold
-    an id)."""
-    return render(request, "404.html", status=404)
+    """Django's 404 handler, in the product's layout. It repeats the message a view gave (e.g.
+    "2026-13 is not a month"), never the path, which may hold an id."""
+    message = exception.args[0] if exception.args and isinstance(exception.args[0], str) else ""
+    return render(request, "404.html", {"message": message}, status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -347,6 +347,41 @@ def month_codes(user: User, episodes: QuerySet[Episode], months: Sequence[str]) 
     return codes
 
 
+def data_stamp(episodes: QuerySet[Episode]) -> dict[str, Any]:
+    """Changes with every write to these episodes' data (see the module docstring)."""
+    return episodes.aggregate(
+        n=Count("id"), generations=Sum("caseload_row__generation"), last=Max("id")
+    )
+
+
+def scope_month_codes(user: User, months: Sequence[str]) -> dict[str, dict]:
+    """`month_codes` for all the user's clinics, each month cached for the day: an episode's
+    billing decision does not depend on the report's clinic or care-manager filter, so
+    switching filters does not run the billing engine again."""
+    episodes = scope(user)
+    stamp = [
+        REPORT_FORMAT,
+        user.organization_id,
+        sorted(user.clinic_ids),
+        user.organization.today(),
+        data_stamp(episodes),
+        ClosedMonth.objects.filter(organization_id=user.organization_id).count(),
+        organization_rules(user.organization).key,
+    ]
+    keys = {
+        month: "program-month-codes:" + hashlib.sha256(repr([*stamp, month]).encode()).hexdigest()
+        for month in months
+    }
+    cached = cache.get_many(list(keys.values()))
+    codes = {month: cached[key] for month, key in keys.items() if key in cached}
+    missing = [month for month in months if month not in codes]
+    if missing:
+        computed = month_codes(user, episodes, missing)
+        cache.set_many({keys[month]: computed[month] for month in missing}, CACHE_SECONDS)
+        codes.update(computed)
+    return codes
+
+
 def patient_months(
     records: Sequence[EpisodeRecord], months: Sequence[str], codes: Mapping[str, Mapping]
 ) -> list[rules.PatientMonth]:
@@ -368,7 +403,8 @@ def patient_months(
 
 
 def compute_report(user: User, filters: Filters) -> ProgramReport:
-    """Compute the report afresh (no cache); see `program_report`."""
+    """Compute the report afresh (only the billing months may come from the day's cache,
+    `scope_month_codes`); see `program_report`."""
     period = filters.period
     episodes = relevant(filtered(user, filters), period)
     records = load_records(episodes, period)
@@ -378,7 +414,7 @@ def compute_report(user: User, filters: Filters) -> ProgramReport:
     chart_months = rules.months_of(charts)
     period_months = rules.months_of(period)
     months = sorted(set(chart_months) | set(period_months))
-    codes = month_codes(user, episodes, months)
+    codes = scope_month_codes(user, months)
     all_months = patient_months(records, months, codes)
     in_period = [pm for pm in all_months if pm.month in period_months]
     capture = rules.billing_capture(in_period, CAPTURE_CODES)
@@ -486,10 +522,7 @@ def care_manager_rows(
 
 def cache_key(user: User, filters: Filters, today: date) -> str:
     """Who sees the same figures (the same clinics), for which filters, day and data."""
-    episodes = filtered(user, filters)
-    stamp = episodes.aggregate(
-        n=Count("id"), generations=Sum("caseload_row__generation"), last=Max("id")
-    )
+    stamp = data_stamp(filtered(user, filters))
     closed = ClosedMonth.objects.filter(organization_id=user.organization_id).count()
     parts = [
         REPORT_FORMAT,

@@ -294,3 +294,15 @@ def test_a_closed_month_counts_its_frozen_claim_lines(registry):
     assert figures(report, "billing_capture_any_pct") == (33.3, 1, 3)
     assert report.indicators["billing_capture_99492_pct"].counted == {(ann, "2026-10")}
     assert figures(report, "billing_capture_99494_pct") == (0.0, 0, 3)
+
+
+def test_switching_filters_reuses_the_days_billing_decisions(registry, monkeypatch):
+    program.compute_report(registry.admin, november(registry))
+    runs = []
+    real = program.month_lines
+    monkeypatch.setattr(program, "month_lines", lambda *a: runs.append(a) or real(*a))
+
+    report = program.compute_report(registry.admin, november(registry, care_manager="carla"))
+
+    assert runs == []
+    assert figures(report, "billing_capture_any_pct") == (50.0, 2, 4)

@@ -597,6 +597,7 @@ class Cms2:
         self._valuesets = valuesets
         self.qicore6 = version.qicore == "6.0.0"
         self.mp = version.measurement_period
+        self._screenings_of: dict[str, list[Observation]] = {}
 
     def vs(self, name: str) -> frozenset[tuple[str, str]]:
         """The expansion of a value set the CQL names, by its canonical URL."""
@@ -655,8 +656,14 @@ class Cms2:
     def _screenings(self, code: str) -> list[Observation]:
         """Screenings of the tool within 14 days on or before a qualifying encounter's start,
         with a value, status final (v0.4.001: final or corrected)."""
+        if code not in self._screenings_of:
+            self._screenings_of[code] = self._find_screenings(code)
+        return self._screenings_of[code]
+
+    def _find_screenings(self, code: str) -> list[Observation]:
         statuses = {"final", "corrected"} if self.qicore6 else {"final"}
         found = []
+        starts = [_start(e) for e in self.qualifying_encounters]
         for o in self.patient.observations:
             if not has_code(o.codes, LOINC, code) or o.status not in statuses:
                 continue
@@ -664,10 +671,7 @@ class Cms2:
                 continue
             i = effective_interval(o)
             end = None if i is None else i.high
-            if any(
-                cql.within_days_on_or_before(end, _start(e), 14) is True
-                for e in self.qualifying_encounters
-            ):
+            if any(cql.within_days_on_or_before(end, s, 14) is True for s in starts):
                 found.append(o)
         return found
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.apps import apps
@@ -51,6 +52,7 @@ PATIENT_CONTACT_MODES = (Mode.IN_PERSON, Mode.PHONE, Mode.VIDEO)
 PHQ9_TOOLS = {code: INSTRUMENTS[code].total_loinc for code in ("PHQ-9", "PHQ-A")}
 
 
+@lru_cache(maxsize=4096)
 def at_midnight(day: date) -> datetime:
     """A registry date as the instant the measures compare (midnight UTC of that date)."""
     return datetime.combine(day, time(), tzinfo=UTC)

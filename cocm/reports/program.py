@@ -21,8 +21,6 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from importlib import import_module
-from importlib.util import find_spec
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +42,7 @@ from cocm.domain.instruments import InstrumentCode
 from cocm.measures.models import Assessment
 from cocm.registry.models import Episode, patient_name
 from cocm.registry.services import InvalidRequest
+from cocm.reports.quality import rates_by_quarter
 
 # Bump when ProgramReport changes shape: cached reports of the older shape are then unused.
 REPORT_FORMAT = 1
@@ -674,19 +673,15 @@ class MeasureRate:
     rate: float | None
 
 
-QUALITY_MODULE = "cocm.reports.quality"
-
-
-def measure_rates_by_quarter(user: User, filters: Filters) -> list[MeasureRate] | None:
-    """Where the eCQM/HEDIS measure rates plug in: `cocm.reports.quality.rates_by_quarter(user,
-    period)` returning MeasureRate-shaped rows; None while that module does not exist."""
-    if find_spec(QUALITY_MODULE) is None:
-        return None
-    quality = import_module(QUALITY_MODULE)
-    rates_by_quarter = getattr(quality, "rates_by_quarter", None)
-    if rates_by_quarter is None:
-        return None
+def measure_rates_by_quarter(user: User, filters: Filters) -> list[MeasureRate]:
+    """The eCQM/HEDIS measure rates of the period (cocm.reports.quality), in percent."""
     return [
-        MeasureRate(row.measure, row.quarter, row.numerator, row.denominator, row.rate)
+        MeasureRate(
+            row.measure,
+            row.quarter,
+            row.numerator,
+            row.denominator,
+            None if row.rate is None else round(row.rate * 100, 1),
+        )
         for row in rates_by_quarter(user, filters.period)
     ]

@@ -331,3 +331,47 @@ def patient_sheet(report: QualityReport) -> Sheet:
         return found
 
     return Sheet(f"{data['measure']} {data['period']}", headings, rows())
+
+
+@dataclass(frozen=True)
+class MeasureRate:
+    """One measure's rate over one measurement period, for the program dashboard."""
+
+    measure: str
+    quarter: str  # the measurement period it covers: the measures are annual ("MP 2025")
+    numerator: int
+    denominator: int
+    rate: float | None
+
+
+DASHBOARD_MEASURES = ("cms159", "cms2", "drr")
+
+
+def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
+    """The measures' rates for the dashboard and the program report (cocm.reports.program):
+    CMS159, CMS2 and DRR-E are annual, so each is given for every measurement year with a
+    version that the period overlaps, computed as on the quality page."""
+    from cocm.registry.services import visible_episodes, visible_patients
+
+    rates = []
+    for measure in DASHBOARD_MEASURES:
+        for year in known_years(measure):
+            if not (period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)):
+                continue
+            data = quality_report(
+                user.organization, visible_episodes(user), measure, year, visible_patients(user)
+            ).data
+            counted = data["denominator"] - data["denominator_exclusions"]
+            counted -= data.get("denominator_exceptions", 0)
+            rates.append(
+                MeasureRate(
+                    data["measure"]
+                    if measure == "drr"
+                    else f"{data['measure']} v{data['version']}",
+                    f"MP {year}",
+                    data["numerator"],
+                    counted,
+                    data["rate"],
+                )
+            )
+    return rates

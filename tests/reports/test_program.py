@@ -237,24 +237,14 @@ def test_drill_down_of_billing_capture_lists_patient_months(registry):
     assert [(row.name, row.month) for row in rows] == [("Adams, Ann", "2026-11")]
 
 
-def test_the_measure_rates_plug_in_only_when_the_quality_module_exists(registry, monkeypatch):
-    filters = november(registry)
+def test_the_measure_rates_are_the_quality_measures_of_each_year_the_period_overlaps(registry):
+    rates = program.measure_rates_by_quarter(registry.admin, november(registry))
 
-    assert program.measure_rates_by_quarter(registry.admin, filters) is None
-
-    class Row:
-        measure, quarter, numerator, denominator, rate = "CMS159", "2026-Q3", 3, 10, 30.0
-
-    class Quality:
-        @staticmethod
-        def rates_by_quarter(user, period):
-            return [Row()]
-
-    monkeypatch.setattr(program, "find_spec", lambda name: object())
-    monkeypatch.setattr(program, "import_module", lambda name: Quality)
-    rates = program.measure_rates_by_quarter(registry.admin, filters)
-
-    assert rates == [program.MeasureRate("CMS159", "2026-Q3", 3, 10, 30.0)]
+    assert rates == [
+        program.MeasureRate("CMS159 v0.3.000", "MP 2026", 0, 0, None),
+        program.MeasureRate("CMS2 v0.4.001", "MP 2026", 0, 3, 0.0),
+        program.MeasureRate("DRR-E", "MP 2026", 1, 1, 100.0),
+    ]
 
 
 def test_a_monthly_report_covers_the_month_up_to_today(registry):

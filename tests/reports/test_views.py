@@ -68,10 +68,11 @@ def test_each_figure_links_to_its_patients_with_the_same_filters(registry):
     assert link in html.content.decode()
 
 
-def test_the_measure_rates_section_says_when_measures_are_not_available(registry):
+def test_the_dashboard_shows_the_quality_measures_of_the_period(registry):
     html = signed_in(registry.admin).get(f"/reports/?{QUERY}").content.decode()
 
-    assert "measure rates (CMS159, CMS2, DRR-E, DMS-E) are not available in this build" in html
+    assert "Quality measure rates by measurement period" in html
+    assert "<td>CMS2 v0.4.001</td><td>MP 2026</td><td>0.0%</td><td>0 of 3</td>" in html
 
 
 def test_a_bad_period_is_explained_and_the_default_period_shown(registry):

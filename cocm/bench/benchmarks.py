@@ -410,3 +410,16 @@ def bulk_export(population: Population) -> Callable[[], object]:
         return written
 
     return run
+
+
+@benchmark(
+    "GET /fhir/Observation?patient=<id>, the caseload's longest history",
+    target=Target(p95_ms=100),
+)
+def fhir_observation_search(population: Population) -> Callable[[], object]:
+    from cocm.interop import patient_fhir_id
+    from cocm.registry.models import Patient
+
+    client = Client(headers=bearer_headers(population))
+    fhir_id = patient_fhir_id(Patient.objects.get(pk=population.patient_id))
+    return lambda: get_ok(client, f"/fhir/Observation?patient=Patient/{fhir_id}")

@@ -512,3 +512,53 @@ def fhir_import(population: Population) -> Callable[[], object]:
         return result
 
     return run
+
+
+@benchmark(
+    "Bulk export: the whole population the care manager sees, every type, NDJSON "
+    "(resources/s = resources written / median)",
+    max_repeat=3,
+)
+def bulk_export(population: Population) -> Callable[[], object]:
+    import shutil
+    import tempfile
+    import uuid
+
+    from django.test import override_settings
+
+    from cocm.interop.export import SYSTEM_TYPES, run_export
+    from cocm.interop.models import ExportJob
+
+    user = population.care_manager
+    folder = tempfile.mkdtemp(prefix="cocm-bench-export-")
+
+    def run() -> object:
+        job = ExportJob.objects.create(
+            key=uuid.uuid4().hex,
+            organization=user.organization,
+            user=user,
+            level="system",
+            types=list(SYSTEM_TYPES),
+            request_url="/fhir/$export",
+        )
+        with override_settings(COCM_EXPORT_DIR=folder):
+            written = run_export.call(job.key)
+        shutil.rmtree(folder, ignore_errors=True)
+        if not written:
+            raise BenchmarkError("The export wrote nothing.")
+        return written
+
+    return run
+
+
+@benchmark(
+    "GET /fhir/Observation?patient=<id>, the caseload's longest history",
+    target=Target(p95_ms=100),
+)
+def fhir_observation_search(population: Population) -> Callable[[], object]:
+    from cocm.interop import patient_fhir_id
+    from cocm.registry.models import Patient
+
+    client = Client(headers=bearer_headers(population))
+    fhir_id = patient_fhir_id(Patient.objects.get(pk=population.patient_id))
+    return lambda: get_ok(client, f"/fhir/Observation?patient=Patient/{fhir_id}")

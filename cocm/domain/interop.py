@@ -128,13 +128,14 @@ SEX_WORDS = {
 
 
 def normalized_header(header: object) -> str:
-    """A header as matched: lower case, without spaces, hyphens or underscores."""
+    """A header as matched: lower case, without spaces, hyphens or underscores
+    (API_CONTRACT.md: "headers matched case- and space-insensitively")."""
     text = str(header or "").lower()
     return "".join(ch for ch in text if ch not in " -_\t\n")
 
 
 def tracker_column(header: object) -> str | None:
-    """Which tracker field a spreadsheet header is (TRACKER_COLUMNS), if any."""
+    """Which tracker field a spreadsheet header is (TRACKER_COLUMNS, API_CONTRACT.md), if any."""
     wanted = normalized_header(header)
     for name, spellings in TRACKER_COLUMNS.items():
         if any(normalized_header(s) == wanted for s in spellings):
@@ -143,12 +144,12 @@ def tracker_column(header: object) -> str | None:
 
 
 def tracker_sex(value: object) -> str | None:
-    """female/male/other/unknown from a tracker cell (F, M, Female, …); None if unreadable."""
+    """female/male/other/unknown from a tracker cell (F, M, Female, …) [I]; None if not."""
     return SEX_WORDS.get(str(value or "").strip().lower())
 
 
 def tracker_date(value: object) -> date | None:
-    """A date cell: a date, YYYY-MM-DD, or US MM/DD/YYYY (how US trackers write dates)."""
+    """A date cell: a date, YYYY-MM-DD, or US MM/DD/YYYY (how US trackers write dates) [I]."""
     if isinstance(value, datetime):  # an XLSX date cell
         return value.date()
     if isinstance(value, date):

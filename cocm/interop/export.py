@@ -175,9 +175,13 @@ def _cancelled(job: ExportJob) -> bool:
     )
 
 
+MAX_ATTEMPTS = 3
+
+
 @task()
-def run_export(key: str) -> int:
-    """Write the job's NDJSON files; the number of resources written."""
+def run_export(key: str, attempt: int = 1) -> int:
+    """Write the job's NDJSON files; the number of resources written. A failed attempt is
+    retried (MAX_ATTEMPTS in all, COCM_TASK_RETRY_SECONDS × attempt later)."""
     job = ExportJob.objects.select_related("user", "organization").get(key=key)
     if job.status != ExportJob.Status.QUEUED:
         return 0
@@ -206,11 +210,20 @@ def run_export(key: str) -> int:
                 progress=f"{index + 1} of {len(job.types)} types, {written} resources"
             )
     except Exception as error:
-        ExportJob.objects.filter(pk=job.pk).update(
-            status=ExportJob.Status.FAILED, error=str(error)[:500], finished_at=timezone.now()
-        )
         shutil.rmtree(folder, ignore_errors=True)
-        raise
+        if attempt < MAX_ATTEMPTS:
+            ExportJob.objects.filter(pk=job.pk).update(
+                status=ExportJob.Status.QUEUED,
+                progress=f"attempt {attempt} failed; retrying",
+                error=str(error)[:500],
+            )
+            later = timezone.now() + timedelta(seconds=settings.COCM_TASK_RETRY_SECONDS * attempt)
+            run_export.using(run_after=later).enqueue(key, attempt=attempt + 1)
+        else:
+            ExportJob.objects.filter(pk=job.pk).update(
+                status=ExportJob.Status.FAILED, error=str(error)[:500], finished_at=timezone.now()
+            )
+        raise  # this attempt's task result records the failure
     now = timezone.now()
     ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(
         status=ExportJob.Status.DONE,

@@ -170,3 +170,31 @@ def test_only_the_requester_sees_the_export_and_billing_cannot_export(fhir, clie
 
     assert peek.status_code == 404
     assert billing.status_code == 403
+
+
+def test_a_failed_export_is_retried_and_then_reported(fhir, chart, settings, monkeypatch):  # noqa: F811
+    from cocm.interop import export
+
+    settings.COCM_TASK_RETRY_SECONDS = 0
+    real = export._resources
+    failures = iter([True])
+
+    def flaky(job, resource_type):
+        if next(failures, False):
+            raise OSError("disk full")
+        return real(job, resource_type)
+
+    monkeypatch.setattr(export, "_resources", flaky)
+    recovered = kick_off(fhir, _type="Patient")
+    run_worker()
+    monkeypatch.setattr(
+        export, "_resources", lambda job, kind: (_ for _ in ()).throw(OSError("gone"))
+    )
+    doomed = kick_off(fhir, _type="Patient")
+    for _ in range(export.MAX_ATTEMPTS):
+        run_worker()
+
+    assert fhir.get(recovered).json()["output"][0]["count"] == 1
+    failed = fhir.get(doomed)
+    assert failed.status_code == 500
+    assert "The export failed: gone" in failed.json()["issue"][0]["diagnostics"]

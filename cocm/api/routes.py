@@ -278,6 +278,8 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
             user,
             cost_sharing_explained=payload.consent.cost_sharing_explained,
             psychiatric_consultation_explained=payload.consent.psychiatric_consultation_explained,
+            guardian=services.consenting_guardian(patient, payload.consent.guardian_id),
+            patient_assent=payload.consent.patient_assent,
         )
     with transaction.atomic():
         episode = services.open_episode(

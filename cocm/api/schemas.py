@@ -72,6 +72,9 @@ class ConsentIn(Schema):
     # both by default; false records that one was not made, and enrollment is refused.
     cost_sharing_explained: bool = True
     psychiatric_consultation_explained: bool = True
+    # Patients under 18 (docs/pediatric.md): the consenting guardian and the patient's assent.
+    guardian_id: int | None = None
+    patient_assent: bool = False
 
 
 class EpisodeIn(Schema):
@@ -118,6 +121,24 @@ class ConsentOut(Schema):
     cost_sharing_explained: bool
     psychiatric_consultation_explained: bool
     revoked_on: date | None  # the revocation in force: no minute from then counts
+
+
+class GuardianIn(Schema):
+    name: str = Field(..., min_length=1, max_length=150)
+    relationship: Literal[
+        "mother", "father", "legal_guardian", "grandparent", "foster_parent", "other"
+    ]
+    phone: str = Field("", max_length=32)
+    email: str = Field("", max_length=254)
+    legal_authority: bool = False
+    may_receive_links: bool = False
+    may_see_results: bool = False
+    access_renewed_until: date | None = None
+
+
+class GuardianOut(GuardianIn):
+    id: int
+    patient_id: int
 
 
 class RevocationIn(Schema):

@@ -1,11 +1,15 @@
 """Consent endpoints of the REST API (../shared/API_CONTRACT.md), over the registry services."""
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router
+from django.shortcuts import get_object_or_404
+from ninja import Router, Status
 
-from cocm.api.schemas import ConsentIn, EpisodeOut, ErrorOut, RevocationIn
+from cocm.api.schemas import ConsentIn, EpisodeOut, ErrorOut, GuardianIn, GuardianOut, RevocationIn
 from cocm.registry import services
+from cocm.registry.models import Guardian
 
 router = Router(tags=["episodes"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -39,8 +43,40 @@ def renew_consent(request: HttpRequest, episode_id: int, payload: ConsentIn) -> 
         user,
         cost_sharing_explained=payload.cost_sharing_explained,
         psychiatric_consultation_explained=payload.psychiatric_consultation_explained,
+        guardian=services.consenting_guardian(episode.patient, payload.guardian_id),
+        patient_assent=payload.patient_assent,
     )
     with transaction.atomic():
         services.renew_consent(episode, consent, as_of=user.organization.today())
         audit(request, "update", "consent renewal", episode.patient_id, episode.id)
     return episode_out(load_episode(user, episode_id))
+
+
+def guardian_out(guardian: Guardian) -> dict:
+    return {
+        **{name: getattr(guardian, name) for name in GuardianIn.model_fields},
+        "id": guardian.id,
+        "patient_id": guardian.patient_id,
+    }
+
+
+@router.post(
+    "/patients/{patient_id}/guardians", response={201: GuardianOut, **ERRORS}, tags=["patients"]
+)
+def add_guardian(request: HttpRequest, patient_id: int, payload: GuardianIn) -> Status:
+    """A parent or guardian of a patient under 18; a phone number or an email is required."""
+    from cocm.api.routes import audit, require
+
+    user = require(request, "manage_guardians")
+    patient = get_object_or_404(services.visible_patients(user), id=patient_id)
+    if payload.email:
+        try:
+            validate_email(payload.email)
+        except ValidationError as error:
+            raise services.InvalidRequest("Enter a valid email address.", "email") from error
+    with transaction.atomic():
+        guardian = services.add_guardian(
+            patient, services.GuardianData(**payload.dict()), as_of=user.organization.today()
+        )
+        audit(request, "create", "guardian", patient.id, guardian.id)
+    return Status(201, guardian_out(guardian))

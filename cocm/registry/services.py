@@ -790,6 +790,16 @@ def _guardian_fields(data: GuardianData) -> dict[str, object]:
     }
 
 
+def consenting_guardian(patient: Patient, guardian_id: int | None) -> Guardian | None:
+    """The patient's guardian by id (the API names the one who consented)."""
+    if guardian_id is None:
+        return None
+    guardian = patient.guardians.filter(id=guardian_id).first()
+    if guardian is None:
+        raise InvalidRequest("No such guardian of this patient.", "guardian_id")
+    return guardian
+
+
 def guardian_access(guardian: Guardian, on: date) -> bool:
     """Whether the guardian still has access: until the patient's 18th birthday, unless renewed."""
     return guardian_has_access(

@@ -338,3 +338,36 @@ def test_the_org_admin_sets_the_assent_age(client, clinic):
     assert PediatricSettings.objects.get().assent_from_age == 14
     page = client.get(reverse("pediatric_settings")).content.decode()
     assert "required from age 14" in page
+
+
+def test_the_api_adds_a_guardian_and_enrolls_a_minor_with_their_consent(api, clinic, teen):
+    missing = api.post(
+        f"/api/v1/patients/{teen.id}/guardians",
+        {"name": "Maria Lopez", "relationship": "mother"},
+        content_type="application/json",
+    )
+    added = api.post(
+        f"/api/v1/patients/{teen.id}/guardians",
+        {"name": "Maria Lopez", "relationship": "mother", "phone": "555-0101",
+         "legal_authority": True},
+        content_type="application/json",
+    )  # fmt: skip
+    body = {
+        "patient_id": teen.id,
+        "clinic_id": clinic.id,
+        "referred_on": "2026-11-02",
+        "care_manager": "cm",
+        "diagnoses": ["F32.1"],
+        "consent": {"obtained_on": "2026-11-02", "method": "verbal"},
+    }
+    without = api.post("/api/v1/episodes", body, content_type="application/json")
+    body["consent"] |= {"guardian_id": added.json()["id"], "patient_assent": True}
+    enrolled = api.post("/api/v1/episodes", body, content_type="application/json")
+
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["body", "phone"]
+    assert added.status_code == 201
+    assert without.status_code == 422
+    assert without.json()["detail"][0]["loc"] == ["body", "consent_guardian"]
+    assert enrolled.status_code == 201
+    assert enrolled.json()["status"] == "enrolled"

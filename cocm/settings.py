@@ -260,7 +260,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Background work (cocm worker): django-tasks with its database backend, so it runs on
 # SQLite and PostgreSQL without another server.
 TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
-COCM_TASK_RETRY_SECONDS = int(os.environ.get("COCM_TASK_RETRY_SECONDS", "60"))
+COCM_TASK_RETRY_SECONDS = env.int("COCM_TASK_RETRY_SECONDS", 60, validate=Range(min=0))
 # Bulk Data exports: NDJSON files written here, removed after COCM_EXPORT_HOURS.
 COCM_EXPORT_DIR = env.path("COCM_EXPORT_DIR", DATA_DIR / "exports")
 COCM_EXPORT_HOURS = env.int("COCM_EXPORT_HOURS", 24, validate=Range(min=1))

@@ -313,8 +313,15 @@ def _import_row(
         referred_on = min([row.enrolled_on, *(on for _, on in row.scores)])
         consent = None
         if row.diagnosis:
+            # An enrolled tracker row stands for consent documented in the practice's own
+            # process; the import attests its two Medicare disclosures, as the API's consent
+            # object does by default (docs/interop.md, "Importing a tracker").
             consent = registry.Consent(
-                row.consent_on or row.enrolled_on, ConsentMethod.VERBAL, None
+                row.consent_on or row.enrolled_on,
+                ConsentMethod.VERBAL,
+                None,
+                cost_sharing_explained=True,
+                psychiatric_consultation_explained=True,
             )
         episode = registry.open_episode(
             patient,

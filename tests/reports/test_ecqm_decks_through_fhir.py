@@ -115,12 +115,14 @@ FOREIGN_SUBJECT = {
 @pytest.fixture
 def registry():
     """One organization: the deck's clinic with its organization admin (who may import and
-    read the measures), and another clinic with its psychiatric consultant."""
+    read the measures) and its psychiatric consultant (who may also read /fhir), and
+    another clinic with its own consultant."""
     deck_clinic = factories.clinic(name="Deck Clinic")
     other_clinic = factories.clinic(deck_clinic.organization, "Other Clinic")
     admin = factories.user(Role.ORG_ADMIN, deck_clinic)
+    reader = factories.user(Role.PSYCHIATRIC_CONSULTANT, deck_clinic)
     consultant = factories.user(Role.PSYCHIATRIC_CONSULTANT, other_clinic)
-    return admin, consultant
+    return admin, reader, consultant
 
 
 def bearer(user) -> Client:
@@ -128,7 +130,7 @@ def bearer(user) -> Client:
 
 
 def test_every_deck_case_through_post_fhir_gives_its_measure_report(registry):
-    admin, consultant = bearer(registry[0]), bearer(registry[1])
+    admin, reader, consultant = (bearer(user) for user in registry)
     cases = load_cases()
     assert [m for m, *_ in cases].count("cms159") == 61
     assert [m for m, *_ in cases].count("cms2") == 34
@@ -179,6 +181,12 @@ def test_every_deck_case_through_post_fhir_gives_its_measure_report(registry):
         cms2["denominator_exceptions"],
         cms2["numerator"],
     ) == (32, 5, 8, 12)
+    # Each row's fhir_id is the patient's id under /fhir/Patient/, for the same patient.
+    for report in reports.values():
+        for row in report["patients"]:
+            served = reader.get(f"/fhir/Patient/{row['fhir_id']}")
+            assert served.status_code == 200, row["fhir_id"]
+            assert served.json()["id"] == row["fhir_id"]
     # The deck's patients belong to the clinic of the import: none for another clinic.
     other = consultant.get("/api/v1/quality/cms2", {"period": "2025"}).json()
     assert (other["initial_population"], other["patients"]) == (0, [])

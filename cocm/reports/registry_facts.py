@@ -13,7 +13,10 @@ query per patient. How registry data stands for QI-Core resources ([I], docs/qua
 - a current PHQ-9 is an Observation LOINC 44261-6 (PHQ-9 total), a current PHQ-A one with
   LOINC 89204-2 (PHQ-9 Modified for Teens total, reference §2.3), status final, or amended
   when it corrects an earlier one, effective on its date, valued its total;
-- an episode discharged as deceased gives the patient a death date (the discharge date).
+- an episode discharged as deceased gives the patient a death date (the discharge date);
+- a resource imported over FHIR is read as it was imported (cocm/reports/facts.py, as for
+  the test decks); an assessment the import fed from an imported Observation is not read
+  a second time.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ def registry_facts(
 ) -> list[PatientFacts]:
     """Facts for every patient with an episode in `episodes` (and every one of `patients`,
     e.g. imported over FHIR without an episode), from the rows of those episodes: six
-    queries, seven with the FHIR import. `window` (first, last day) leaves out contacts and
+    queries, seven with the FHIR import (which also leaves out, in a subquery, assessments
+    fed from an imported Observation). `window` (first, last day) leaves out contacts and
     assessments a measure cannot read; diagnoses and episodes are always read whole.
     `candidates` keeps only the patients who can be in the measure's initial population."""
     # `id IN (…)` rather than a join and DISTINCT, which SQLite runs slowly.
@@ -123,6 +127,13 @@ def registry_facts(
     if window is not None:
         contacts = contacts.filter(occurred_on__range=window)
         assessments = assessments.filter(taken_on__range=window)
+    imported = imported_resources()
+    if imported is not None:
+        # An assessment fed from an imported Observation is that Observation, which the
+        # measures read as imported (below): read once, as on the deck path.
+        assessments = assessments.exclude(
+            id__in=imported.filter(assessment__isnull=False).values("assessment_id")
+        )
     for pk, episode_id, occurred_on, minutes in contacts.values_list(
         "id", "episode_id", "occurred_on", "minutes"
     ):

@@ -72,6 +72,14 @@ DEFAULT_TEMPLATE: tuple[TemplateTask, ...] = (
     TemplateTask(Phase.MONITOR_AND_SUSTAIN, "Review the caseload tracker every week", "caseload"),
     TemplateTask(Phase.MONITOR_AND_SUSTAIN, "Review the monthly billing worklist", "billing_home"),
     TemplateTask(Phase.MONITOR_AND_SUSTAIN, "Survey patients and staff", "survey_results"),
+    TemplateTask(
+        Phase.MONITOR_AND_SUSTAIN,
+        "Review the program indicators (response, remission, contacts) every month",
+        "program_dashboard",
+    ),
+    TemplateTask(
+        Phase.MONITOR_AND_SUSTAIN, "Review the quality measures (CMS159, CMS2)", "quality_measures"
+    ),
 )
 
 

@@ -37,13 +37,15 @@ def test_a_clinic_checklist_is_seeded_from_the_edited_template(admin_client, cli
     admin_client.post(reverse("clinic_checklist") + f"?clinic={clinic.id}")
 
     titles = list(ChecklistTask.objects.filter(clinic=clinic).values_list("title", flat=True))
-    assert len(titles) == 16  # 16 default tasks, one removed, one added
+    assert len(titles) == 18  # 18 default tasks, one removed, one added
     assert "Announce the program to patients" in titles
     assert "Name a clinical and an administrative champion" not in titles
     page = admin_client.get(reverse("clinic_checklist") + f"?clinic={clinic.id}").content.decode()
     assert "Implementation checklist: Riverside Family Medicine" in page
-    assert "5. Monitor and sustain — 0% ready (0 of 3)" in page
+    assert "5. Monitor and sustain — 0% ready (0 of 5)" in page
     assert 'href="/caseload/">live view</a>' in page
+    assert 'href="/reports/">live view</a>' in page  # the program indicators
+    assert 'href="/reports/quality/">live view</a>' in page
 
 
 def test_tasks_have_owners_due_dates_and_status_and_readiness_follows(admin_client, clinic):

@@ -36,6 +36,7 @@ from cocm.billing.services import month_lines, parse_month
 from cocm.care.models import CaseReview, Contact, TimeRole
 from cocm.domain import billing as engine
 from cocm.domain import indicators as rules
+from cocm.domain import surveys as survey_rules
 from cocm.domain.episodes import weeks_in_treatment
 from cocm.domain.indicators import EpisodeRecord, Indicator, Kind, Period
 from cocm.domain.instruments import InstrumentCode
@@ -43,6 +44,7 @@ from cocm.measures.models import Assessment
 from cocm.registry.models import Episode, patient_name
 from cocm.registry.services import InvalidRequest
 from cocm.reports.quality import rates_by_quarter
+from cocm.toolkit import surveys
 
 # Bump when ProgramReport changes shape: cached reports of the older shape are then unused.
 REPORT_FORMAT = 1
@@ -685,3 +687,40 @@ def measure_rates_by_quarter(user: User, filters: Filters) -> list[MeasureRate]:
         )
         for row in rates_by_quarter(user, filters.period)
     ]
+
+
+# ------------------------------------------------------------------------------ surveys
+
+
+@dataclass(frozen=True)
+class SurveySummary:
+    """One survey over the period and the user's clinics: invitations, responses, rate."""
+
+    code: str
+    name: str
+    invited: int
+    responses: int | None  # None: an anonymous survey with too few respondents to show
+    rate: float | None  # percent
+
+
+def survey_summaries(user: User, filters: Filters) -> list[SurveySummary]:
+    """The toolkit's surveys (cocm.toolkit.surveys) for the dashboard: an anonymous survey
+    with fewer than MIN_RESPONDENTS answers over all the clinics shows no count."""
+    clinics = list(Clinic.objects.filter(id__in=user.clinic_ids).order_by("name"))
+    periods = surveys.months(f"{filters.period.start:%Y-%m}", f"{filters.period.end:%Y-%m}")
+    summaries = []
+    for code, definition in survey_rules.SURVEYS.items():
+        results = [row.result for row in surveys.survey_results(code, clinics, periods)]
+        invited = sum(result.invited for result in results)
+        responses = sum(result.responses for result in results)
+        hidden = definition.anonymous and responses < survey_rules.MIN_RESPONDENTS
+        summaries.append(
+            SurveySummary(
+                code,
+                definition.name,
+                invited,
+                None if hidden else responses,
+                None if hidden or not invited else round(100 * responses / invited, 1),
+            )
+        )
+    return summaries

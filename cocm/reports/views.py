@@ -99,6 +99,7 @@ def program_dashboard(request: HttpRequest) -> HttpResponseBase:
         "compared_labels": [report.indicators[key].label for key in program.COMPARED],
         "charts": report_charts(report),
         "measure_rates": program.measure_rates_by_quarter(user, filters),
+        "surveys": program.survey_summaries(user, filters),
         # Every filter named, set or not: templates read no undefined variable.
         "selected": {"clinic": "", "care_manager": "", **query},
         "filter_query": urlencode(query),

@@ -238,3 +238,15 @@ def test_the_api_refuses_bad_filters(registry, query, status, field):
 def test_the_api_refuses_roles_without_the_capability(registry):
     assert api(registry.carla).get("/api/v1/indicators").status_code == 403
     assert api(registry.consultant).get("/api/v1/indicators").status_code == 200
+
+
+def test_the_dashboard_shows_each_survey_and_hides_small_anonymous_counts(registry):
+    html = signed_in(registry.admin).get(f"/reports/?{QUERY}").content.decode()
+
+    assert "Surveys in the period" in html
+    assert (
+        "<td>Patient satisfaction with collaborative care</td><td>0</td><td>0</td><td>—</td>"
+        in html
+    )
+    assert "<td>Primary care provider satisfaction</td>" in html
+    assert "<td>fewer than 5</td>" in html  # anonymous, no respondent yet

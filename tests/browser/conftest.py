@@ -44,3 +44,20 @@ def sign_in(page, live_server, username, password):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def sign_in_with_new_authenticator(page, live_server, username, password):
+    """Sign in as a user who must use two-factor sign-in (organization admins) for the first
+    time: add the key shown to an "authenticator" (computed here) and type its code."""
+    from base64 import b32decode
+
+    from django_otp.oath import TOTP
+    from playwright.sync_api import expect
+
+    sign_in(page, live_server, username, password)
+    expect(page.get_by_role("heading", name="Set up two-factor sign-in")).to_be_visible()
+    key = page.locator("code.secret").first.inner_text()
+    code = TOTP(b32decode(key + "=" * (-len(key) % 8))).token()
+    page.get_by_label("Six-digit code from your authenticator app").fill(f"{code:06d}")
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_load_state()

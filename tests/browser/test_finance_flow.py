@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from cocm.accounts.models import Role
 from tests import factories
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in_with_new_authenticator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long enough pass phrase"
@@ -31,7 +31,7 @@ def test_a_practice_administrator_edits_an_input_and_sees_the_outputs_and_chart_
         ),
     )
 
-    sign_in(page, live_server, "olga", PASSWORD)
+    sign_in_with_new_authenticator(page, live_server, "olga", PASSWORD)
     page.get_by_role("link", name="Financial model").click()
     expect(page.get_by_role("heading", name="Financial model", exact=True)).to_be_visible()
     margin = page.locator('[data-output="margin_per_year"]')

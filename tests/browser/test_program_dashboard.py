@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in_with_new_authenticator
 from tests.reports.conftest import registry  # noqa: F401  (the small registry fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,7 +15,7 @@ def test_the_program_lead_drills_down_from_a_rate_to_its_patients(
     registry,  # noqa: F811
     tmp_path,
 ):
-    sign_in(page, live_server, "lead", "correct horse battery staple")
+    sign_in_with_new_authenticator(page, live_server, "lead", "correct horse battery staple")
 
     page.get_by_role("link", name="Program").click()
     page.get_by_label("From", exact=True).fill("2026-11-01")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from cocm.accounts.models import Role
 from cocm.toolkit import surveys
 from tests import factories
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in_with_new_authenticator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long enough pass phrase"
@@ -25,7 +25,7 @@ def test_the_admin_starts_a_checklist_and_reads_survey_results(page, live_server
             "pcp-satisfaction", clinic, [4, 5, 4, 3, 5], user=pcp, as_of=date.today()
         )
 
-    sign_in(page, live_server, "olga", PASSWORD)
+    sign_in_with_new_authenticator(page, live_server, "olga", PASSWORD)
     page.get_by_role("link", name="Implementation", exact=True).click()
     expect(page.get_by_role("heading", name="Implementation readiness")).to_be_visible()
     page.get_by_role("link", name="Riverside Family Medicine").click()

@@ -59,11 +59,6 @@ def _predecessor(p: Point) -> Point:
     return p - MILLISECOND if isinstance(p, datetime) else p - timedelta(days=1)
 
 
-def point_interval(p: Point | None) -> Interval | None:
-    """A single DateTime as an interval: QICoreCommon toInterval(DateTime) = Interval[p, p]."""
-    return None if p is None else Interval(p, p)
-
-
 def period_interval(period: Period | None) -> Interval | None:
     """FHIRHelpers ToInterval(Period): Interval[start, end], Interval(start, end] if no start."""
     if period is None:
@@ -91,17 +86,14 @@ def compare(a: Point | None, b: Point | None, precision: str | None = None) -> i
     if a is None or b is None:
         return None
     a_dt, b_dt = isinstance(a, datetime), isinstance(b, datetime)
-    if a_dt and b_dt and precision is None:  # the common case, kept fast
+    if a_dt and b_dt and precision != DAY:  # two DateTimes at full precision
         return (a > b) - (a < b)
-    if precision == DAY or not (a_dt and b_dt):
-        da, db = to_date(a), to_date(b)
-        if da != db:
-            return -1 if da < db else 1
-        if precision == DAY or (not a_dt and not b_dt):
-            return 0
-        return None  # equal on the date, and one of them has no time: unknown
-    assert isinstance(a, datetime) and isinstance(b, datetime)
-    return (a > b) - (a < b)
+    da, db = to_date(a), to_date(b)
+    if da != db:
+        return -1 if da < db else 1
+    if precision == DAY or (not a_dt and not b_dt):
+        return 0
+    return None  # equal on the date, and one of them has no time: unknown
 
 
 def before_or_same(a: Point | None, b: Point | None, precision: str | None = None) -> Truth:

@@ -74,11 +74,11 @@ DEFAULT_TEMPLATE: tuple[TemplateTask, ...] = (
     TemplateTask(Phase.MONITOR_AND_SUSTAIN, "Survey patients and staff", "survey_results"),
     TemplateTask(
         Phase.MONITOR_AND_SUSTAIN,
-        "Review the program indicators (response, remission, contacts) every month",
+        "Review the program indicators every month",
         "program_dashboard",
     ),
     TemplateTask(
-        Phase.MONITOR_AND_SUSTAIN, "Review the quality measures (CMS159, CMS2)", "quality_measures"
+        Phase.MONITOR_AND_SUSTAIN, "Review the quality measures every quarter", "quality_measures"
     ),
 )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cocm.billing.models import FeeSchedule
+from cocm.errors import InvalidRequest
 from cocm.registry.models import PayerKind
-from cocm.registry.services import InvalidRequest
 
 SHIPPED = Path(__file__).parent / "data" / "medicare-national-2025.csv"
 REQUIRED = ("year", "payer_kind", "code", "amount")

@@ -30,8 +30,9 @@ from cocm.billing.rules import coverages_on, organization_rules
 from cocm.care.models import Contact
 from cocm.domain import billing as engine
 from cocm.domain.consent import RevokedPeriod
+from cocm.errors import InvalidRequest
 from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
-from cocm.registry.services import InvalidRequest, revoked_periods
+from cocm.registry.services import revoked_periods
 
 
 def parse_month(text: str) -> engine.Month:

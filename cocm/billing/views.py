@@ -13,8 +13,9 @@ from cocm.accounts.permissions import can, requires
 from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
 from cocm.domain import billing as engine
+from cocm.errors import InvalidRequest
 from cocm.registry.models import PayerKind
-from cocm.registry.services import InvalidRequest, visible_episodes
+from cocm.registry.services import visible_episodes
 from cocm.replica import replica_reads
 from cocm.spreadsheets import FORMATS, spreadsheet_response
 

@@ -19,9 +19,9 @@ from cocm.care.models import (
     ReviewRequest,
     TimeRole,
 )
+from cocm.errors import InvalidRequest
 from cocm.measures.models import Notification, TreatmentChange
 from cocm.registry.models import Episode
-from cocm.registry.services import InvalidRequest
 
 MAX_MINUTES = 24 * 60
 

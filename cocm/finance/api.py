@@ -8,8 +8,8 @@ from ninja import Router
 
 from cocm.api.schemas import ErrorOut
 from cocm.domain import finance
+from cocm.errors import InvalidRequest
 from cocm.finance import calibration, services
-from cocm.registry.services import InvalidRequest
 
 router = Router(tags=["finance"])
 CONTROL_PARAMETERS = frozenset({"calibrate", "months"})

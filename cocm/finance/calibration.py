@@ -38,7 +38,7 @@ Calibrated = dict[str, dict[str, str]]
 def observed_months(organization: Organization, *, as_of: date, months: int) -> list[engine.Month]:
     """The last `months` complete calendar months before `as_of`."""
     if not 1 <= months <= MAX_MONTHS:
-        from cocm.registry.services import InvalidRequest
+        from cocm.errors import InvalidRequest
 
         raise InvalidRequest(f"Calibrate from 1 to {MAX_MONTHS} months; got {months}.", "months")
     last = shift(engine.Month.of(as_of), -1)

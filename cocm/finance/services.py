@@ -22,8 +22,8 @@ from cocm.billing.fees import SHIPPED, parse_fees
 from cocm.billing.rules import organization_rules
 from cocm.domain import billing as engine
 from cocm.domain import finance
+from cocm.errors import InvalidRequest
 from cocm.finance.models import Scenario
-from cocm.registry.services import InvalidRequest
 
 DEFAULT = "default"
 GIVEN = "given"

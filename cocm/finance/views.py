@@ -16,9 +16,9 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Organization
 from cocm.accounts.permissions import requires
 from cocm.domain import finance
+from cocm.errors import InvalidRequest
 from cocm.finance import display, export, services
 from cocm.finance.calibration import DEFAULT_MONTHS, calibrate
-from cocm.registry.services import InvalidRequest
 from cocm.spreadsheets import XLSX_TYPE
 
 STATE_SALT = "cocm.finance.state"

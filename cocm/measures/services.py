@@ -23,6 +23,7 @@ from cocm.domain.instruments import (
 )
 from cocm.domain.pediatric import PediatricError, Respondent
 from cocm.domain.pediatric import check_respondent as pediatric_respondent
+from cocm.errors import InvalidRequest
 from cocm.measures import texts
 from cocm.measures.models import (
     Assessment,
@@ -37,7 +38,7 @@ from cocm.measures.models import (
 )
 from cocm.measures.sms import send_text
 from cocm.registry.models import Episode, Guardian, Patient
-from cocm.registry.services import InvalidRequest, guardian_access
+from cocm.registry.services import guardian_access
 
 # Instruments whose trajectory the chart draws and the caseload summarizes.
 TRACKED = ("PHQ-9", "GAD-7")

@@ -11,6 +11,7 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import User
 from cocm.accounts.permissions import requires
 from cocm.domain.instruments import INSTRUMENTS, get_instrument
+from cocm.errors import InvalidRequest
 from cocm.measures import services, texts
 from cocm.measures.forms import (
     AlertFollowUpForm,
@@ -22,7 +23,7 @@ from cocm.measures.forms import (
     TreatmentChangeForm,
 )
 from cocm.measures.models import Assessment, Notification, SafetyAlert, Schedule
-from cocm.registry.services import InvalidRequest, visible_episodes
+from cocm.registry.services import visible_episodes
 from cocm.registry.views import form_error, visible_episode
 
 

@@ -39,6 +39,7 @@ from cocm.domain.pediatric import (
     guardian_has_access,
     majority_on,
 )
+from cocm.errors import EditConflict, InvalidRequest
 from cocm.registry.models import (
     CareTeamChange,
     CareTeamRole,
@@ -57,15 +58,6 @@ def updated_in_place(episode: Episode) -> None:
     """Say that an episode changed through `QuerySet.update()`, which sends no signal: what
     listens for its saves (the stored caseload rows, care.caseload) must hear of it."""
     post_save.send(sender=Episode, instance=episode, created=False)
-
-
-class InvalidRequest(ValueError):
-    """Input a clinician must correct; `field` names the input at fault."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def visible_patients(user: User) -> QuerySet[Patient]:
@@ -160,17 +152,6 @@ def checked_record_date(
         )
     except DateOutOfBounds as error:
         raise InvalidRequest(str(error), field) from error
-
-
-class EditConflict(InvalidRequest):
-    """Another user saved the record after this user loaded it."""
-
-    MESSAGE = (
-        "This record was changed by someone else while you were editing; reload and try again."
-    )
-
-    def __init__(self) -> None:
-        super().__init__(self.MESSAGE, "version")
 
 
 def update_patient(patient: Patient, version: int, **fields: object) -> None:

@@ -40,9 +40,9 @@ from cocm.domain import surveys as survey_rules
 from cocm.domain.episodes import weeks_in_treatment
 from cocm.domain.indicators import EpisodeRecord, Indicator, Kind, Period
 from cocm.domain.instruments import InstrumentCode
+from cocm.errors import InvalidRequest
 from cocm.measures.models import Assessment
 from cocm.registry.models import Episode, patient_name
-from cocm.registry.services import InvalidRequest
 from cocm.reports.quality import rates_by_quarter
 from cocm.toolkit import surveys
 

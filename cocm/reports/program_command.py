@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from cocm.accounts.audit import record_event
 from cocm.accounts.models import Role, User
 from cocm.accounts.permissions import can
-from cocm.registry.services import InvalidRequest
+from cocm.errors import InvalidRequest
 from cocm.reports import program
 from cocm.reports.pdf import program_pdf
 

@@ -16,8 +16,8 @@ from django.db.models import Q, QuerySet
 
 from cocm.domain import ecqm, hedis
 from cocm.domain.clinical import PatientFacts
+from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import InvalidRequest
 from cocm.reports.registry_facts import elevated_phq9_between, registry_facts
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet

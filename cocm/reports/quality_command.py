@@ -14,8 +14,8 @@ from django.db import transaction
 
 from cocm.accounts.audit import record_event
 from cocm.accounts.models import Organization
+from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import InvalidRequest
 from cocm.reports import quality
 from cocm.spreadsheets import as_csv, as_xlsx
 

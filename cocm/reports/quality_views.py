@@ -8,7 +8,8 @@ from django.shortcuts import render
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.permissions import requires
-from cocm.registry.services import InvalidRequest, visible_episodes, visible_patients
+from cocm.errors import InvalidRequest
+from cocm.registry.services import visible_episodes, visible_patients
 from cocm.replica import reads_from_replica
 from cocm.reports import quality
 from cocm.spreadsheets import spreadsheet_response

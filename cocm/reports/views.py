@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import requires
-from cocm.registry.services import InvalidRequest
+from cocm.errors import InvalidRequest
 from cocm.replica import reads_from_replica
 from cocm.reports import exports, program
 from cocm.reports.charts import report_charts

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from cocm.accounts.models import Clinic, Organization, User
 from cocm.domain import implementation as rules
-from cocm.registry.services import InvalidRequest
+from cocm.errors import InvalidRequest
 from cocm.toolkit.models import ChecklistTask, ChecklistTemplateTask
 
 

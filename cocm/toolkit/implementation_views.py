@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import can, requires
-from cocm.registry.services import InvalidRequest
+from cocm.errors import InvalidRequest
 from cocm.registry.views import form_error
 from cocm.toolkit import implementation
 from cocm.toolkit.forms import TaskForm, TemplateTaskForm

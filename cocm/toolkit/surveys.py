@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from cocm.accounts.models import Clinic, Role, User
 from cocm.domain import surveys as rules
+from cocm.errors import InvalidRequest
 from cocm.measures.models import Channel, digest
 from cocm.measures.services import check_usable, send_link_message
 from cocm.registry.models import Episode
-from cocm.registry.services import InvalidRequest
 from cocm.toolkit.models import SurveyInvitation, SurveyParticipation, SurveyResponse
 
 AUDIENCE_ROLES = {

@@ -12,8 +12,8 @@ from cocm.billing.models import BillingSettings, ClaimLine, FeeSchedule, PayerRu
 from cocm.care import services as care
 from cocm.care.models import Contact
 from cocm.domain.billing import Month
+from cocm.errors import InvalidRequest
 from cocm.registry.models import Coverage, Episode
-from cocm.registry.services import InvalidRequest
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from cocm.care import services
 from cocm.care.models import CaseReview, Recommendation
+from cocm.errors import InvalidRequest
 from cocm.measures import services as measures
 from cocm.measures.models import TreatmentChange
-from cocm.registry.services import InvalidRequest
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from cocm.billing.months import month_results
 from cocm.care import services
 from cocm.care.models import Contact, FollowUp, Recommendation, ReviewRequest
 from cocm.domain.billing import Month
+from cocm.errors import InvalidRequest
 from cocm.measures.models import Notification, TreatmentChange
-from cocm.registry.services import InvalidRequest
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,9 @@
 import pytest
 
 from cocm.domain.billing import MonthType
+from cocm.errors import InvalidRequest
 from cocm.finance import services
 from cocm.finance.calibration import calibrate, minutes_distribution
-from cocm.registry.services import InvalidRequest
 from tests.finance.conftest import TODAY
 
 

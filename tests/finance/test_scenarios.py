@@ -1,8 +1,8 @@
 import pytest
 
+from cocm.errors import InvalidRequest
 from cocm.finance import services
 from cocm.finance.models import Scenario
-from cocm.registry.services import InvalidRequest
 from tests import factories
 from tests.finance.conftest import TODAY
 

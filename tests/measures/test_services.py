@@ -4,9 +4,9 @@ import pytest
 from django.core import mail
 
 from cocm.accounts.models import Role
+from cocm.errors import InvalidRequest
 from cocm.measures import services
 from cocm.measures.models import Assessment, Invitation, Notification, SafetyAlert, Schedule
-from cocm.registry.services import InvalidRequest
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cocm.registry.services import InvalidRequest
+from cocm.errors import InvalidRequest
 from cocm.reports import program
 from tests.factories import TODAY
 from tests.reports.conftest import NOVEMBER, contact, enrolled, phq9

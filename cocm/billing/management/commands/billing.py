@@ -7,7 +7,8 @@ from cocm import spreadsheets
 from cocm.accounts.models import User
 from cocm.billing import export as claims
 from cocm.billing import services
-from cocm.registry.services import InvalidRequest, visible_episodes
+from cocm.errors import InvalidRequest
+from cocm.registry.services import visible_episodes
 
 
 class Command(BaseCommand):

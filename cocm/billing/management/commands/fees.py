@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from cocm.billing.fees import SHIPPED, load_fees
-from cocm.registry.services import InvalidRequest
+from cocm.errors import InvalidRequest
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cocm.accounts.models import Organization
+from cocm.errors import InvalidRequest
 from cocm.finance import export, services
 from cocm.finance.calibration import DEFAULT_MONTHS, calibrate
-from cocm.registry.services import InvalidRequest
 
 
 class Command(BaseCommand):

@@ -43,7 +43,7 @@ from cocm.domain.instruments import InstrumentCode
 from cocm.errors import InvalidRequest
 from cocm.measures.models import Assessment
 from cocm.registry.models import Episode, patient_name
-from cocm.reports.quality import rates_by_quarter
+from cocm.reports.quality import MeasureRate, rates_by_quarter
 from cocm.toolkit import surveys
 
 # Bump when ProgramReport changes shape: cached reports of the older shape are then unused.
@@ -666,27 +666,9 @@ def display_fraction(indicator: Indicator) -> str:
 # ------------------------------------------------------------------- quality measure rates
 
 
-@dataclass(frozen=True)
-class MeasureRate:
-    measure: str
-    quarter: str
-    numerator: int
-    denominator: int
-    rate: float | None
-
-
 def measure_rates_by_quarter(user: User, filters: Filters) -> list[MeasureRate]:
     """The eCQM/HEDIS measure rates of the period (cocm.reports.quality), in percent."""
-    return [
-        MeasureRate(
-            row.measure,
-            row.quarter,
-            row.numerator,
-            row.denominator,
-            None if row.rate is None else round(row.rate * 100, 1),
-        )
-        for row in rates_by_quarter(user, filters.period)
-    ]
+    return rates_by_quarter(user, filters.period)
 
 
 # ------------------------------------------------------------------------------ surveys

@@ -18,6 +18,7 @@ from cocm.domain import ecqm, hedis
 from cocm.domain.clinical import PatientFacts
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
+from cocm.registry.services import visible_episodes, visible_patients
 from cocm.reports.registry_facts import elevated_phq9_between, registry_facts
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet
@@ -341,7 +342,7 @@ class MeasureRate:
     quarter: str  # the measurement period it covers: the measures are annual ("MP 2025")
     numerator: int
     denominator: int
-    rate: float | None
+    rate: float | None  # percent
 
 
 DASHBOARD_MEASURES = ("cms159", "cms2", "drr")
@@ -351,8 +352,6 @@ def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
     """The measures' rates for the dashboard and the program report (cocm.reports.program):
     CMS159, CMS2 and DRR-E are annual, so each is given for every measurement year with a
     version that the period overlaps, computed as on the quality page."""
-    from cocm.registry.services import visible_episodes, visible_patients
-
     rates = []
     for measure in DASHBOARD_MEASURES:
         for year in known_years(measure):
@@ -371,7 +370,7 @@ def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
                     f"MP {year}",
                     data["numerator"],
                     counted,
-                    data["rate"],
+                    None if data["rate"] is None else round(data["rate"] * 100, 1),
                 )
             )
     return rates

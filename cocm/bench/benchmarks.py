@@ -33,7 +33,7 @@ from cocm.billing.rules import organization_rules
 from cocm.billing.services import month_lines
 from cocm.care.caseload import organization_caseload_rows
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.registry.services import visible_episodes
 from cocm.reports import program, quality
 
@@ -277,7 +277,7 @@ def billing_month(population: Population) -> Callable[[], object]:
     # What `GET /api/v1/billing/{month}`, the billing worklist and the month close compute,
     # as the demo biller (every clinic) sees it: one line per episode with activity.
     user = population.billing_user
-    month = engine.Month(population.billing_month.year, population.billing_month.month)
+    month = coding.Month(population.billing_month.year, population.billing_month.month)
     episodes = visible_episodes(user)
 
     def lines() -> object:

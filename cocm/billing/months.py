@@ -2,7 +2,7 @@
 
 Two queries whatever the number of episodes: the distinct service months of the patients
 over the look-back window, and the month's time entries. The engine
-(`cocm.domain.billing`) then decides each patient-month in memory.
+(`cocm.domain.coding`) then decides each patient-month in memory.
 """
 
 import gc
@@ -17,7 +17,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules
 from cocm.care.models import Contact
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.domain.consent import RevokedPeriod
 from cocm.registry.models import Episode
 from cocm.registry.services import revoked_periods
@@ -37,21 +37,21 @@ def without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def month_start(month: engine.Month) -> date:
+def month_start(month: coding.Month) -> date:
     return date(month.year, month.month, 1)
 
 
-def shift(month: engine.Month, months: int) -> engine.Month:
+def shift(month: coding.Month, months: int) -> coding.Month:
     year, index = divmod(month.year * 12 + month.month - 1 + months, 12)
-    return engine.Month(year, index + 1)
+    return coding.Month(year, index + 1)
 
 
 def episode_facts(
     episode: Episode, consent_revoked: tuple[RevokedPeriod, ...] = ()
-) -> engine.EpisodeFacts:
-    return engine.EpisodeFacts(
-        program=engine.Program(episode.billing_program),
-        clinic_setting=engine.ClinicSetting(episode.clinic.setting),
+) -> coding.EpisodeFacts:
+    return coding.EpisodeFacts(
+        program=coding.Program(episode.billing_program),
+        clinic_setting=coding.ClinicSetting(episode.clinic.setting),
         consent_on=episode.consent_on,
         initiating_visit_on=episode.initiating_visit_on,
         psychiatric_consultant_assigned=episode.psychiatric_consultant_id is not None,
@@ -65,16 +65,16 @@ def episode_facts(
 class MonthTime:
     """The time data the engine needs for one month: entries and earlier service months."""
 
-    entries: dict[int, list[engine.TimeEntry]]  # by episode
-    service_months: dict[int, list[engine.ServiceMonth]]  # by patient
+    entries: dict[int, list[coding.TimeEntry]]  # by episode
+    service_months: dict[int, list[coding.ServiceMonth]]  # by patient
 
 
 def load_month_time(
-    month: engine.Month,
+    month: coding.Month,
     patient_ids: Iterable[int] | QuerySet[Any],
     entries_of: QuerySet[Contact],
     *,
-    gap_months: int = engine.DEFAULT_RULES.gap_months_for_new_episode,
+    gap_months: int = coding.DEFAULT_RULES.gap_months_for_new_episode,
 ) -> MonthTime:
     """Two queries: the latest earlier service month of each registry episode of these
     patients, and the month's entries of the contacts `entries_of`."""
@@ -97,16 +97,16 @@ def load_month_time(
         .order_by()
         .values_list("patient_id", "id", "last")
     )
-    service_months: dict[int, list[engine.ServiceMonth]] = defaultdict(list)
-    months: dict[tuple[int, int], engine.Month] = {}
+    service_months: dict[int, list[coding.ServiceMonth]] = defaultdict(list)
+    months: dict[tuple[int, int], coding.Month] = {}
     for patient_id, episode_id, last in history:
         if last is None:  # no contact in the window (filtered here: in SQL it runs twice)
             continue
         key = (last.year, last.month)
         if key not in months:
-            months[key] = engine.Month(*key)
-        service_months[patient_id].append(engine.ServiceMonth(months[key], episode_id))
-    entries: dict[int, list[engine.TimeEntry]] = defaultdict(list)
+            months[key] = coding.Month(*key)
+        service_months[patient_id].append(coding.ServiceMonth(months[key], episode_id))
+    entries: dict[int, list[coding.TimeEntry]] = defaultdict(list)
     month_contacts = (
         entries_of.filter(occurred_on__gte=start, occurred_on__lt=end)
         # The (episode, occurred_on) index's own order: no sort, and each episode's entries
@@ -123,11 +123,11 @@ def load_month_time(
             "no_show",
         )
     )
-    roles = {role.value: role for role in engine.Role}  # a dict lookup, not an enum call
+    roles = {role.value: role for role in coding.Role}  # a dict lookup, not an enum call
     for row in month_contacts:
         episode_id, on, minutes, role, staff_id, separately_billed, started_at, no_show = row
         entries[episode_id].append(
-            engine.TimeEntry(
+            coding.TimeEntry(
                 on, minutes, roles[role], staff_id, separately_billed, started_at, no_show=no_show
             )
         )
@@ -135,18 +135,18 @@ def load_month_time(
 
 
 def decide(
-    episodes: Sequence[tuple[int, int, engine.EpisodeFacts]],
-    month: engine.Month,
+    episodes: Sequence[tuple[int, int, coding.EpisodeFacts]],
+    month: coding.Month,
     time: MonthTime,
     *,
     rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
     payers: Mapping[int, str] | None = None,
-) -> dict[int, engine.MonthResult]:
+) -> dict[int, coding.MonthResult]:
     """The engine's decision for each (episode id, patient id, facts), under the rules of
     the patient's payer (`payers`: payer kind by patient)."""
     payers = payers or {}
     return {
-        episode_id: engine.bill_month(
+        episode_id: coding.bill_month(
             month,
             time.entries.get(episode_id, []),
             facts,
@@ -159,11 +159,11 @@ def decide(
 
 def month_results(
     episodes: Sequence[Episode],
-    month: engine.Month,
+    month: coding.Month,
     *,
     rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
     payers: Mapping[int, str] | None = None,
-) -> dict[int, engine.MonthResult]:
+) -> dict[int, coding.MonthResult]:
     """Decisions for a few episodes (a caseload, a chart)."""
     if not episodes:
         return {}

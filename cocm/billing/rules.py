@@ -13,16 +13,16 @@ from django.db.models import Q, QuerySet
 
 from cocm.accounts.models import Organization
 from cocm.billing.models import BillingSettings, PayerRule
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.registry.models import Coverage
 
 
 @dataclass(frozen=True)
 class OrganizationRules:
-    base: engine.BillingRules = engine.DEFAULT_RULES
-    by_payer: dict[str, engine.BillingRules] = field(default_factory=dict)
+    base: coding.BillingRules = coding.DEFAULT_RULES
+    by_payer: dict[str, coding.BillingRules] = field(default_factory=dict)
 
-    def for_payer(self, payer_kind: str) -> engine.BillingRules:
+    def for_payer(self, payer_kind: str) -> coding.BillingRules:
         return self.by_payer.get(payer_kind, self.base)
 
     @property
@@ -37,7 +37,7 @@ DEFAULT_ORGANIZATION_RULES = OrganizationRules()
 def organization_rules(organization: Organization) -> OrganizationRules:
     """The organization's billing settings, and each payer's rule on top of them."""
     settings = BillingSettings.objects.filter(organization=organization).first()
-    base = engine.DEFAULT_RULES
+    base = coding.DEFAULT_RULES
     if settings is not None:
         base = replace(
             base,

@@ -28,27 +28,27 @@ from cocm.billing.months import (
 )
 from cocm.billing.rules import coverages_on, organization_rules
 from cocm.care.models import Contact
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.domain.consent import RevokedPeriod
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
 from cocm.registry.services import revoked_periods
 
 
-def parse_month(text: str) -> engine.Month:
+def parse_month(text: str) -> coding.Month:
     try:
         year, month = (int(part) for part in text.split("-"))
         if len(text) != 7 or not 1 <= month <= 12 or not 2017 <= year <= 2100:
             raise ValueError
     except ValueError:
         raise InvalidRequest(f"'{text}' is not a month (YYYY-MM).", "month") from None
-    return engine.Month(year, month)
+    return coding.Month(year, month)
 
 
 @dataclass(slots=True)
 class BillingLine:
     episode: BilledEpisode
-    result: engine.MonthResult
+    result: coding.MonthResult
     payer: str
     expected_amount: Decimal | None
     missing_fees: list[str]
@@ -119,7 +119,7 @@ class Fix(NamedTuple):
 
 def fix_for(reason: str) -> Fix:
     """The chart entry that removes a blocking reason of the engine (cocm-rules.md 1.5-1.6)."""
-    if reason.startswith(engine.REASON_NO_CONSENT):
+    if reason.startswith(coding.REASON_NO_CONSENT):
         return Fix(reason, "Document the patient's consent (date and method).", "consent")
     if reason.startswith("no initiating visit"):
         return Fix(
@@ -128,7 +128,7 @@ def fix_for(reason: str) -> Fix:
             "before the episode started).",
             "initiating-visit",
         )
-    if reason == engine.REASON_NO_CONSULTANT:
+    if reason == coding.REASON_NO_CONSULTANT:
         return Fix(reason, "Assign a psychiatric consultant to the episode.", "consultant")
     return Fix(
         reason,
@@ -160,8 +160,8 @@ class BilledEpisode(NamedTuple):
     care_manager_id: int | None = None
 
     @property
-    def facts(self) -> engine.EpisodeFacts:
-        return engine.EpisodeFacts(
+    def facts(self) -> coding.EpisodeFacts:
+        return coding.EpisodeFacts(
             program=PROGRAMS[self.billing_program],
             clinic_setting=SETTINGS[self.clinic_setting],
             consent_on=self.consent_on,
@@ -174,8 +174,8 @@ class BilledEpisode(NamedTuple):
 
 
 # Dict lookups, not enum calls: a month close converts tens of thousands of episodes.
-PROGRAMS = {program.value: program for program in engine.Program}
-SETTINGS = {setting.value: setting for setting in engine.ClinicSetting}
+PROGRAMS = {program.value: program for program in coding.Program}
+SETTINGS = {setting.value: setting for setting in coding.ClinicSetting}
 
 
 def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
@@ -261,7 +261,7 @@ def diagnosis_codes(episode_ids: list[int]) -> dict[int, list[str]]:
 
 @without_cycle_collection()
 def month_lines(
-    organization: Organization, episodes: QuerySet[Episode], month: engine.Month
+    organization: Organization, episodes: QuerySet[Episode], month: coding.Month
 ) -> list[BillingLine]:
     """One line per episode with activity in the month, in set-based queries."""
     start, end = month_start(month), month_start(shift(month, 1))
@@ -331,12 +331,12 @@ def month_lines(
     return lines
 
 
-def codes_json(result: engine.MonthResult) -> list[dict[str, object]]:
+def codes_json(result: coding.MonthResult) -> list[dict[str, object]]:
     return [{"code": str(line.code), "units": line.units} for line in result.codes]
 
 
 def expected(
-    result: engine.MonthResult, fees: dict[tuple[int, str, str], Decimal], year: int, payer: str
+    result: coding.MonthResult, fees: dict[tuple[int, str, str], Decimal], year: int, payer: str
 ) -> tuple[Decimal | None, list[str]]:
     """Expected payment from the fee schedule; None when a code has no fee on file."""
     if not result.codes:
@@ -352,11 +352,11 @@ def expected(
     return (None if missing else total), missing
 
 
-def closed(organization: Organization, month: engine.Month) -> ClosedMonth | None:
+def closed(organization: Organization, month: coding.Month) -> ClosedMonth | None:
     return ClosedMonth.objects.filter(organization=organization, month=str(month)).first()
 
 
-def save_line(line: BillingLine, month: engine.Month, *, frozen: bool = False) -> ClaimLine:
+def save_line(line: BillingLine, month: coding.Month, *, frozen: bool = False) -> ClaimLine:
     result = line.result
     claim, _ = ClaimLine.objects.update_or_create(
         episode_id=line.episode.id,
@@ -376,11 +376,11 @@ def save_line(line: BillingLine, month: engine.Month, *, frozen: bool = False) -
     return claim
 
 
-def mark(line: BillingLine, month: engine.Month, *, action: str, by: User) -> ClaimLine:
+def mark(line: BillingLine, month: coding.Month, *, action: str, by: User) -> ClaimLine:
     """Billing staff mark a line reviewed or submitted (it keeps the decision it had)."""
     if line.saved and line.saved.frozen:
         raise InvalidRequest("The month is closed; its lines cannot change.", "month")
-    if action == "submitted" and line.result.status != engine.BillingStatus.READY:
+    if action == "submitted" and line.result.status != coding.BillingStatus.READY:
         raise InvalidRequest("Only a line that is ready to bill can be submitted.", "action")
     claim = save_line(line, month)
     now = timezone.now()
@@ -399,13 +399,13 @@ def mark(line: BillingLine, month: engine.Month, *, action: str, by: User) -> Cl
 def close_month(
     organization: Organization,
     episodes: QuerySet[Episode],
-    month: engine.Month,
+    month: coding.Month,
     *,
     by: User,
     today: date,
 ) -> list[BillingLine]:
     """Freeze every line of a past month; later changes to its minutes are flagged."""
-    if month >= engine.Month.of(today):
+    if month >= coding.Month.of(today):
         raise InvalidRequest(f"{month} is not over yet.", "month")
     if closed(organization, month):
         raise InvalidRequest(f"{month} is already closed.", "month")

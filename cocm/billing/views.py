@@ -12,7 +12,7 @@ from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.errors import InvalidRequest
 from cocm.registry.models import PayerKind
 from cocm.registry.services import visible_episodes
@@ -20,7 +20,7 @@ from cocm.replica import replica_reads
 from cocm.spreadsheets import FORMATS, spreadsheet_response
 
 
-def month_or_404(text: str) -> engine.Month:
+def month_or_404(text: str) -> coding.Month:
     try:
         return services.parse_month(text)
     except InvalidRequest as error:
@@ -30,7 +30,7 @@ def month_or_404(text: str) -> engine.Month:
 @requires("view_billing")
 def billing_home(request: HttpRequest) -> HttpResponse:
     today = request.user.organization.today()
-    previous = services.shift(engine.Month.of(today), -1)
+    previous = services.shift(coding.Month.of(today), -1)
     return redirect("billing_month", month=str(previous))
 
 

@@ -5,12 +5,12 @@ from datetime import date
 from cocm.billing.months import month_results
 from cocm.billing.rules import organization_rules, payer_on
 from cocm.care.forms import FollowUpForm, ReviewRequestForm
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.registry.models import Episode
 
 
 def chart_context(episode: Episode, as_of: date) -> dict[str, object]:
-    month = engine.Month.of(as_of)
+    month = coding.Month.of(as_of)
     billing = month_results(
         [episode],
         month,

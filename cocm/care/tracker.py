@@ -23,7 +23,7 @@ from cocm.care.models import (
     RelapsePreventionPlan,
     ReviewRequest,
 )
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.domain.episodes import EpisodeStatus, weeks_in_treatment
 from cocm.domain.flags import EpisodeSnapshot, Flag, FlagRules, episode_flags, one_per_cause
 from cocm.domain.instruments import TreatToTarget, treat_to_target
@@ -214,7 +214,7 @@ def tracker_rows(
         )
     )
     payers = payer_on({e.patient_id for e in episodes}, as_of)
-    billing = month_results(episodes, engine.Month.of(as_of), rules=billing_rules, payers=payers)
+    billing = month_results(episodes, coding.Month.of(as_of), rules=billing_rules, payers=payers)
 
     rows = []
     for episode in episodes:

@@ -34,10 +34,10 @@ from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import FlagCode, flag_labels
 from cocm.errors import InvalidRequest
+from cocm.pages import form_error, visible_episode
 from cocm.queryparams import int_filter, page_param
 from cocm.registry.models import PayerKind
 from cocm.registry.services import visible_episodes
-from cocm.registry.views import form_error, visible_episode
 from cocm.spreadsheets import spreadsheet_response
 
 SORTABLE = {key for key, _ in COLUMNS if key != "flags"}

@@ -3,7 +3,7 @@
 Sources: the CoCM rules reference (cocm-rules.md) section 5 (the workbook's inputs and
 outputs), section 3 (caseload per care manager, psychiatric consultant time) and section 1
 (the codes). Which codes a patient-month bills is never decided here: every bucket of minutes
-is passed to the billing engine (`cocm.domain.billing.codes_for_minutes`), so the model and
+is passed to the billing engine (`cocm.domain.coding.codes_for_minutes`), so the model and
 the month worklist agree by construction. Pure: no clock, no I/O, no framework. Every output
 comes with its explanation, the formula in words with the numbers filled in.
 
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from cocm.domain import billing as engine
+from cocm.domain import coding
 
 WEEKS_PER_YEAR = 52
 MONTHS_PER_YEAR = 12
@@ -67,11 +67,11 @@ class PsychotherapyCode(StrEnum):
 
 
 COCM_CODES = (
-    engine.Code.CPT_99492,
-    engine.Code.CPT_99493,
-    engine.Code.CPT_99494,
-    engine.Code.HCPCS_G2214,
-    engine.Code.HCPCS_G0512,
+    coding.Code.CPT_99492,
+    coding.Code.CPT_99493,
+    coding.Code.CPT_99494,
+    coding.Code.HCPCS_G2214,
+    coding.Code.HCPCS_G0512,
 )
 RATE_CODES: tuple[str, ...] = tuple(str(code) for code in COCM_CODES) + tuple(
     str(code) for code in PsychotherapyCode
@@ -427,9 +427,9 @@ def default_rates(medicare: Mapping[str, float]) -> dict[str, float | None]:
     G0512 and the psychotherapy codes have no default (the model asks for them when used).
     """
     known: dict[str, float | None] = {code: medicare.get(code) for code in RATE_CODES}
-    g2214 = str(engine.Code.HCPCS_G2214)
+    g2214 = str(coding.Code.HCPCS_G2214)
     if known[g2214] is None:
-        known[g2214] = medicare.get(str(engine.Code.CPT_99494))
+        known[g2214] = medicare.get(str(coding.Code.CPT_99494))
     rates: dict[str, float | None] = {}
     for payer in Payer:
         for code in RATE_CODES:
@@ -706,11 +706,11 @@ class BillingRow:
     """One bucket of patient-months: a payer, a kind of month, its minutes and its codes."""
 
     payer: str
-    month_type: engine.MonthType
+    month_type: coding.MonthType
     minutes: int
     share: float  # of the payer's CoCM months of that kind
     patient_months: float  # per month at full caseload
-    codes: tuple[engine.CodeLine, ...]  # decided by the billing engine
+    codes: tuple[coding.CodeLine, ...]  # decided by the billing engine
     decision: str
 
 
@@ -774,7 +774,7 @@ def consultant_hours_needed(care_manager_fte: float) -> float:
 def model(
     values: Mapping[str, Value],
     *,
-    rules: Mapping[str, engine.BillingRules] | None = None,
+    rules: Mapping[str, coding.BillingRules] | None = None,
 ) -> Result:
     """Every output of the financial model from its named inputs (rules 5), explained.
 
@@ -795,7 +795,7 @@ def model(
     months = n("episode_months")
     no_show = n("no_show_rate")
     fqhc = values["fqhc_rhc"] is True
-    setting = engine.ClinicSetting.FQHC if fqhc else engine.ClinicSetting.PRACTICE
+    setting = coding.ClinicSetting.FQHC if fqhc else coding.ClinicSetting.PRACTICE
     initial = _distribution(values, "initial_minutes")
     subsequent = _distribution(values, "subsequent_minutes")
 
@@ -932,30 +932,30 @@ def model(
         )
 
     # Billable units: the billing engine decides each bucket's codes.
-    modelled_month = engine.Month(year, 1)
+    modelled_month = coding.Month(year, 1)
     mixed_share = n("mixed_psychotherapy_share")
     billing_rows: list[BillingRow] = []
     visit_rows: list[VisitRow] = []
     units_by_payer: dict[str, dict[str, float]] = {}
     gross_by_payer_code: dict[str, dict[str, float]] = {}
     missing: list[str] = []
-    per_kind_revenue = {engine.MonthType.INITIAL: 0.0, engine.MonthType.SUBSEQUENT: 0.0}
+    per_kind_revenue = {coding.MonthType.INITIAL: 0.0, coding.MonthType.SUBSEQUENT: 0.0}
     psychotherapy_gross = 0.0
     follow_up_code = psychotherapy_code(n("follow_up_appointment_minutes"))
     for payer in Payer:
         share = n(share_name(payer))
         route = Route(str(values[route_name(payer)]))
         cocm_share, psychotherapy_share = route_split(route, mixed_share)
-        payer_rules = rules.get(str(payer), engine.DEFAULT_RULES)
+        payer_rules = rules.get(str(payer), coding.DEFAULT_RULES)
         units: dict[str, float] = {}
         gross: dict[str, float] = {}
         for kind, distribution, kind_months in (
-            (engine.MonthType.INITIAL, initial, capacity / months),
-            (engine.MonthType.SUBSEQUENT, subsequent, capacity * (months - 1) / months),
+            (coding.MonthType.INITIAL, initial, capacity / months),
+            (coding.MonthType.SUBSEQUENT, subsequent, capacity * (months - 1) / months),
         ):
             for minutes, bucket_share in distribution:
                 patient_months = kind_months * share * cocm_share * bucket_share
-                codes = engine.codes_for_minutes(
+                codes = coding.codes_for_minutes(
                     minutes, kind, rules=payer_rules, setting=setting, month=modelled_month
                 )
                 billing_rows.append(
@@ -1164,8 +1164,8 @@ def model(
         units_by_payer=units_by_payer,
         gross_by_payer_code=gross_by_payer_code,
         net_by_payer=net_by_payer,
-        revenue_per_initial_month=per_kind_revenue[engine.MonthType.INITIAL],
-        revenue_per_subsequent_month=per_kind_revenue[engine.MonthType.SUBSEQUENT],
+        revenue_per_initial_month=per_kind_revenue[coding.MonthType.INITIAL],
+        revenue_per_subsequent_month=per_kind_revenue[coding.MonthType.SUBSEQUENT],
         psychotherapy_gross_per_month=psychotherapy_gross,
         warnings=tuple(warnings),
     )
@@ -1194,7 +1194,7 @@ def _rate_label(name: str) -> str:
     return f"{code} ({PAYER_LABELS[payer]}, input {name})"
 
 
-def _codes_text(codes: tuple[engine.CodeLine, ...]) -> str:
+def _codes_text(codes: tuple[coding.CodeLine, ...]) -> str:
     if not codes:
         return "nothing billable"
     return " + ".join(f"{line.code} ×{line.units}" for line in codes)
@@ -1306,7 +1306,7 @@ SENSITIVITY_EXCLUDED = frozenset({"year", "starting_caseload", "ramp_up_months"}
 def sensitivity(
     values: Mapping[str, Value],
     *,
-    rules: Mapping[str, engine.BillingRules] | None = None,
+    rules: Mapping[str, coding.BillingRules] | None = None,
     step: float = 0.10,
     top: int = 3,
 ) -> tuple[Swing, ...]:

@@ -526,7 +526,7 @@ def billing_capture(
 ) -> dict[str, Indicator]:
     """Share of patient-months reaching each code's time threshold (AIMS; rules section 4.4)."""
     population = [(pm.episode_id, pm.month) for pm in patient_months]
-    source = "rules section 4.4; codes decided by the billing engine (cocm.domain.billing)"
+    source = "rules section 4.4; codes decided by the billing engine (cocm.domain.coding)"
     result = {
         "billing_capture_any_pct": rate(
             "billing_capture_any_pct",

@@ -19,8 +19,7 @@ from cocm.billing import services as billing
 from cocm.billing.models import FeeSchedule
 from cocm.billing.months import shift
 from cocm.care.models import Contact, TimeRole
-from cocm.domain import billing as engine
-from cocm.domain import finance
+from cocm.domain import coding, finance
 from cocm.domain.episodes import EpisodeStatus
 from cocm.finance.services import REGISTRY, input_text
 from cocm.registry.models import Episode
@@ -30,18 +29,18 @@ MAX_MONTHS = 36
 DAYS_PER_MONTH = 365.25 / 12
 # A month bills differently at the FQHC/RHC G0512 threshold than at the CPT ones: buckets
 # of observed minutes never straddle a threshold of either (both asked of the engine).
-_G0512_PROBE = engine.Month(2025, 1)
+_G0512_PROBE = coding.Month(2025, 1)
 
 Calibrated = dict[str, dict[str, str]]
 
 
-def observed_months(organization: Organization, *, as_of: date, months: int) -> list[engine.Month]:
+def observed_months(organization: Organization, *, as_of: date, months: int) -> list[coding.Month]:
     """The last `months` complete calendar months before `as_of`."""
     if not 1 <= months <= MAX_MONTHS:
         from cocm.errors import InvalidRequest
 
         raise InvalidRequest(f"Calibrate from 1 to {MAX_MONTHS} months; got {months}.", "months")
-    last = shift(engine.Month.of(as_of), -1)
+    last = shift(coding.Month.of(as_of), -1)
     return [shift(last, -offset) for offset in range(months - 1, -1, -1)]
 
 
@@ -63,7 +62,7 @@ def calibrate(
         found[name] = {"value": input_text(name, value), "source": REGISTRY, "note": note}
 
     # Patient-months as billing decides them: month type, counted minutes, payer.
-    minutes_by_kind: dict[engine.MonthType, list[int]] = defaultdict(list)
+    minutes_by_kind: dict[coding.MonthType, list[int]] = defaultdict(list)
     payers: Counter[str] = Counter()
     for month in window:
         for line in billing.month_lines(organization, episodes, month):
@@ -72,8 +71,8 @@ def calibrate(
             minutes_by_kind[line.result.month_type].append(line.result.minutes_counted)
             payers[line.payer or str(finance.Payer.SELF_PAY)] += 1
     for kind, name in (
-        (engine.MonthType.INITIAL, "initial_minutes"),
-        (engine.MonthType.SUBSEQUENT, "subsequent_minutes"),
+        (coding.MonthType.INITIAL, "initial_minutes"),
+        (coding.MonthType.SUBSEQUENT, "subsequent_minutes"),
     ):
         observed = minutes_by_kind.get(kind, [])
         if observed:
@@ -176,15 +175,15 @@ def calibrate(
     return found
 
 
-def minutes_distribution(observed: list[int], kind: engine.MonthType) -> finance.Distribution:
+def minutes_distribution(observed: list[int], kind: coding.MonthType) -> finance.Distribution:
     """Observed minutes grouped where the engine's codes change (CPT and G0512 alike), each
     group by its mean minutes (within the group, so the same codes) and its share."""
     groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for minutes in observed:
         key = (
-            engine.codes_for_minutes(minutes, kind),
-            engine.codes_for_minutes(
-                minutes, kind, setting=engine.ClinicSetting.FQHC, month=_G0512_PROBE
+            coding.codes_for_minutes(minutes, kind),
+            coding.codes_for_minutes(
+                minutes, kind, setting=coding.ClinicSetting.FQHC, month=_G0512_PROBE
             ),
         )
         groups[key].append(minutes)

@@ -20,8 +20,7 @@ from django.utils import timezone
 from cocm.accounts.models import Organization, User
 from cocm.billing.fees import SHIPPED, parse_fees
 from cocm.billing.rules import organization_rules
-from cocm.domain import billing as engine
-from cocm.domain import finance
+from cocm.domain import coding, finance
 from cocm.errors import InvalidRequest
 from cocm.finance.models import Scenario
 
@@ -89,7 +88,7 @@ def default_inputs(as_of: date) -> ModelInputs:
 
 def _default_fee_note(name: str, fee_year: int) -> str:
     payer, code = name.removeprefix("rate_").rsplit("_", 1)
-    if code == str(engine.Code.HCPCS_G2214):
+    if code == str(coding.Code.HCPCS_G2214):
         return (
             "[I] no published G2214 amount (rules 1.9): the 99494 amount, the other 30-minute unit"
         )
@@ -188,7 +187,7 @@ class Evaluation:
     sensitivity: tuple[finance.Swing, ...]
 
 
-def billing_rules(organization: Organization | None) -> dict[str, engine.BillingRules]:
+def billing_rules(organization: Organization | None) -> dict[str, coding.BillingRules]:
     """Each payer's billing rules (e.g. a 99494 cap) as the month worklist applies them."""
     if organization is None:
         return {}

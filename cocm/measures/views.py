@@ -23,8 +23,8 @@ from cocm.measures.forms import (
     TreatmentChangeForm,
 )
 from cocm.measures.models import Assessment, Notification, SafetyAlert, Schedule
+from cocm.pages import form_error, visible_episode
 from cocm.registry.services import visible_episodes
-from cocm.registry.views import form_error, visible_episode
 
 
 def back_to_chart(episode_patient_id: int) -> HttpResponse:

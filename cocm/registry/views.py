@@ -17,6 +17,7 @@ from cocm.measures.forms import (
     ScheduleForm,
     TreatmentChangeForm,
 )
+from cocm.pages import Audit, form_error, post_form, visible_episode, visible_patient
 from cocm.registry import services
 from cocm.registry.consent_texts import LANGUAGES, consent_text
 from cocm.registry.forms import (
@@ -34,13 +35,7 @@ from cocm.registry.forms import (
     RevocationForm,
     StatusForm,
 )
-from cocm.registry.models import Episode, Guardian, Patient, PediatricSettings
-
-
-def form_error(form, error: services.InvalidRequest) -> None:  # type: ignore[no-untyped-def]
-    """Attach a service error to the form field it names, else to the whole form."""
-    field = form.fields.get(error.field)
-    form.add_error(error.field if field and not field.widget.is_hidden else None, error.message)
+from cocm.registry.models import Guardian, Patient, PediatricSettings
 
 
 @requires("view_patient")
@@ -94,19 +89,19 @@ def edit_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
     form = PatientEditForm(
         request.POST or None, instance=patient, initial={"version": patient.version}
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        fields = {name: data[name] for name in PatientEditForm.Meta.fields}
-        try:
-            with transaction.atomic():
-                services.update_patient(patient, data["version"], **fields)
-                record_access(request, "update", "patient", patient_id=patient.id)
-        except services.InvalidRequest as error:
-            form_error(form, error)
-        else:
-            messages.success(request, "Patient details saved.")
-            return redirect("patient_chart", patient_id=patient.id)
-    return render(request, "registry/patient_edit_form.html", {"form": form, "patient": patient})
+    done = post_form(
+        request,
+        form,
+        lambda data: services.update_patient(
+            patient, data["version"], **{name: data[name] for name in PatientEditForm.Meta.fields}
+        ),
+        audit=Audit("update", "patient", patient_id=patient.id),
+        message="Patient details saved.",
+        then=lambda _: redirect("patient_chart", patient_id=patient.id),
+    )
+    return done or render(
+        request, "registry/patient_edit_form.html", {"form": form, "patient": patient}
+    )
 
 
 @requires("edit_care_team")
@@ -208,16 +203,6 @@ def without_consultant(request: HttpRequest) -> HttpResponse:
         request,
         "registry/without_consultant.html",
         {"rows": rows, "can_edit_team": can(request.user, "edit_care_team")},
-    )
-
-
-def visible_patient(request: HttpRequest, patient_id: int) -> Patient:
-    return get_object_or_404(services.visible_patients(request.user), id=patient_id)
-
-
-def visible_episode(request: HttpRequest, episode_id: int) -> Episode:
-    return get_object_or_404(
-        services.visible_episodes(request.user).select_related("patient"), id=episode_id
     )
 
 

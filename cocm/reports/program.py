@@ -34,7 +34,7 @@ from cocm.billing.models import ClaimLine, ClosedMonth
 from cocm.billing.rules import organization_rules
 from cocm.billing.services import month_lines, parse_month
 from cocm.care.models import CaseReview, Contact, TimeRole
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.domain import indicators as rules
 from cocm.domain import surveys as survey_rules
 from cocm.domain.episodes import weeks_in_treatment
@@ -55,12 +55,12 @@ CHART_MONTHS = 12
 LOOK_BACK_DAYS = 430
 CHUNK = 5000  # SQLite allows 32,766 parameters per query
 CAPTURE_CODES = (
-    engine.Code.CPT_99492.value,
-    engine.Code.CPT_99493.value,
-    engine.Code.CPT_99494.value,
-    engine.Code.HCPCS_G2214.value,
-    engine.Code.CPT_99484.value,
-    engine.Code.HCPCS_G0512.value,
+    coding.Code.CPT_99492.value,
+    coding.Code.CPT_99493.value,
+    coding.Code.CPT_99494.value,
+    coding.Code.HCPCS_G2214.value,
+    coding.Code.CPT_99484.value,
+    coding.Code.HCPCS_G0512.value,
 )
 # The contract's keys first, then the rest, in the order the dashboard lists them.
 INDICATOR_ORDER = (

@@ -12,7 +12,7 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import can, requires
 from cocm.errors import InvalidRequest
-from cocm.registry.views import form_error
+from cocm.pages import form_error
 from cocm.toolkit import implementation
 from cocm.toolkit.forms import TaskForm, TemplateTaskForm
 from cocm.toolkit.models import ChecklistTask, ChecklistTemplateTask

@@ -13,7 +13,7 @@ from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import can, requires
 from cocm.domain.surveys import get_survey
 from cocm.errors import InvalidRequest
-from cocm.registry.views import form_error, visible_episode
+from cocm.pages import form_error, visible_episode
 from cocm.spreadsheets import Sheet, spreadsheet_response
 from cocm.toolkit import surveys
 from cocm.toolkit.forms import (

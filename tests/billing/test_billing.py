@@ -11,7 +11,7 @@ from cocm.billing import fees, services
 from cocm.billing.models import BillingSettings, ClaimLine, FeeSchedule, PayerRule
 from cocm.care import services as care
 from cocm.care.models import Contact
-from cocm.domain.billing import Month
+from cocm.domain.coding import Month
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Coverage, Episode
 from tests import factories

@@ -14,7 +14,7 @@ from cocm.accounts.models import AuditEvent, Role
 from cocm.billing import export, fees, services
 from cocm.billing.models import ClaimLine, FeeSchedule
 from cocm.care import services as care
-from cocm.domain.billing import Month
+from cocm.domain.coding import Month
 from cocm.registry.models import Coverage, Diagnosis, Episode
 from tests import factories
 

@@ -13,7 +13,7 @@ from cocm.care import caseload, services
 from cocm.care.caseload import caseload_rows
 from cocm.care.models import CareSettings, CaseloadRow
 from cocm.care.tracker import flag_rules, tracker_rows
-from cocm.domain import billing as engine
+from cocm.domain import coding
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.flags import FlagRules
 from cocm.measures import services as measures
@@ -237,7 +237,7 @@ def test_a_row_survives_the_json_round_trip_with_flags_and_dates(enrolled, care_
 def test_rules_key_names_every_threshold_and_billing_rule():
     default = caseload.rules_key(FlagRules(), DEFAULT_ORGANIZATION_RULES)
     capped = OrganizationRules(
-        by_payer={"medicaid": replace(engine.DEFAULT_RULES, max_99494_units=4)}
+        by_payer={"medicaid": replace(coding.DEFAULT_RULES, max_99494_units=4)}
     )
 
     assert default != caseload.rules_key(FlagRules(no_contact_days=15), DEFAULT_ORGANIZATION_RULES)
@@ -294,7 +294,7 @@ def test_the_caseload_counts_minutes_as_the_payer_rule_and_the_worklist_do(
     )
 
     (after,) = caseload.organization_caseload_rows(organization, episodes)
-    (line,) = month_lines(organization, visible_episodes(billing_user), engine.Month(2026, 11))
+    (line,) = month_lines(organization, visible_episodes(billing_user), coding.Month(2026, 11))
     assert (before.minutes_this_month, after.minutes_this_month) == (0, 20)
     assert line.result.minutes_counted == after.minutes_this_month
     assert line.result.minutes_to_next_threshold == after.minutes_to_next_threshold

@@ -9,7 +9,7 @@ from django.urls import reverse
 from cocm.billing import services as billing
 from cocm.care import services
 from cocm.care.caseload import organization_caseload_rows
-from cocm.domain.billing import Month
+from cocm.domain.coding import Month
 from cocm.registry.models import Episode
 from tests import factories
 

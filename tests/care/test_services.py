@@ -5,7 +5,7 @@ import pytest
 from cocm.billing.months import month_results
 from cocm.care import services
 from cocm.care.models import Contact, FollowUp, Recommendation, ReviewRequest
-from cocm.domain.billing import Month
+from cocm.domain.coding import Month
 from cocm.errors import InvalidRequest
 from cocm.measures.models import Notification, TreatmentChange
 from tests import factories

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from cocm.domain.billing import (
+from cocm.domain.coding import (
     BillingStatus,
     ClinicSetting,
     Code,

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from cocm.domain.billing import Role, TimeEntry, _reached_on
+from cocm.domain.coding import Role, TimeEntry, _reached_on
 from cocm.domain.instruments import ScoringError, severity
 
 

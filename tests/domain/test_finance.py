@@ -3,7 +3,7 @@
 import pytest
 
 from cocm.domain import finance
-from cocm.domain.billing import BillingRules
+from cocm.domain.coding import BillingRules
 from cocm.domain.finance import FinanceInputError, model, parse_value, projection, sensitivity
 
 MEDICARE_2025 = {"99492": 145.24, "99493": 133.59, "99494": 55.96, "99484": 53.05}

@@ -1,6 +1,6 @@
 import pytest
 
-from cocm.domain.billing import MonthType
+from cocm.domain.coding import MonthType
 from cocm.errors import InvalidRequest
 from cocm.finance import services
 from cocm.finance.calibration import calibrate, minutes_distribution

@@ -10,7 +10,7 @@ from cocm.accounts.models import ApiToken, AuditEvent, Role
 from cocm.billing import services as billing
 from cocm.care import services as care
 from cocm.care.chart import chart_context
-from cocm.domain.billing import Month
+from cocm.domain.coding import Month
 from cocm.registry import services
 from cocm.registry.models import ConsentRevocation, Coverage, Episode
 from tests import factories

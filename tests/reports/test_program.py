@@ -259,14 +259,14 @@ def test_a_monthly_report_covers_the_month_up_to_today(registry):
 
 def test_a_closed_month_counts_its_frozen_claim_lines(registry):
     from cocm.billing.services import close_month
-    from cocm.domain import billing as engine
+    from cocm.domain import coding
     from cocm.registry.models import Episode
 
     biller = registry.admin
     close_month(
         biller.organization,
         Episode.objects.filter(clinic__organization=biller.organization),
-        engine.Month(2026, 10),
+        coding.Month(2026, 10),
         by=biller,
         today=TODAY,
     )

@@ -3,7 +3,7 @@ from datetime import date, datetime
 
 import pytest
 
-from cocm.domain.billing import (
+from cocm.domain.coding import (
     DEFAULT_RULES,
     BillingRules,
     BillingStatus,

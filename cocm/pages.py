@@ -53,10 +53,19 @@ class Audit(Generic[T]):
     patient_id: int | Callable[[T], int | None] | None = None
     object_id: int | Callable[[T], int | None] | None = None
 
-    def record(self, request: HttpRequest, result: T) -> None:
+    def record(self, request: HttpRequest, result: T, *, channel: str = "web") -> None:
         patient_id = self.patient_id(result) if callable(self.patient_id) else self.patient_id
         object_id = self.object_id(result) if callable(self.object_id) else self.object_id
-        record_access(request, self.action, self.what, patient_id=patient_id, object_id=object_id)
+        record_access(
+            request,
+            self.action,
+            self.what,
+            patient_id=patient_id,
+            object_id=object_id,
+            channel=channel,
+            # An API request is authenticated by its token (`request.auth`), not a session.
+            user=getattr(request, "auth", None),
+        )
 
 
 def post_form(
@@ -67,11 +76,13 @@ def post_form(
     audit: Audit[T] | None,
     message: str | Callable[[T], str],
     then: Callable[[T], HttpResponse],
+    refused: Callable[[InvalidRequest], None] | None = None,
 ) -> HttpResponse | None:
     """The POST skeleton. On a valid POST: `save(cleaned_data)` and the audit event in one
     transaction, the success message, then the response `then` gives. A service refusal
-    (InvalidRequest) rolls back and goes onto the form field it names. Returns None when the
-    page should (re-)render the form."""
+    (InvalidRequest) rolls back and goes onto the form field it names (or to `refused`, for
+    a page whose fields live in several forms). Returns None when the page should
+    (re-)render the form."""
     if request.method != "POST" or not form.is_valid():
         return None
     try:
@@ -80,7 +91,29 @@ def post_form(
             if audit is not None:
                 audit.record(request, result)
     except InvalidRequest as error:
-        form_error(form, error)
+        (refused or (lambda refusal: form_error(form, refusal)))(error)
         return None
     messages.success(request, message(result) if callable(message) else message)
     return then(result)
+
+
+def first_error(form: forms.BaseForm) -> str:
+    """The form's first error (its fields' messages say what is missing)."""
+    return next((str(errors[0]) for errors in form.errors.values()), "Nothing was saved.")
+
+
+def post_action(
+    request: HttpRequest,
+    form: forms.BaseForm,
+    save: Callable[[dict[str, Any]], T],
+    *,
+    audit: Audit[T] | None,
+    message: str | Callable[[T], str],
+    back: HttpResponse,
+) -> HttpResponse:
+    """A button's POST (on the chart, a list) that goes back to its page: the skeleton of
+    `post_form`, and any refusal, the form's or the service's, as an error message there."""
+    done = post_form(request, form, save, audit=audit, message=message, then=lambda _: back)
+    if done is None:
+        messages.error(request, first_error(form))
+    return back

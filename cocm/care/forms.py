@@ -1,6 +1,9 @@
+import re
+
 from django import forms
 
 from cocm.care.models import Activity, Mode, Recommendation, TimeRole
+from cocm.errors import InvalidRequest
 from cocm.registry.forms import DateInput
 
 
@@ -27,7 +30,11 @@ class ContactForm(forms.Form):
 
 
 class ReviewRequestForm(forms.Form):
-    reason = forms.CharField(max_length=300, label="What should the consultant discuss?")
+    reason = forms.CharField(
+        max_length=300,
+        label="What should the consultant discuss?",
+        error_messages={"required": "Say what you want to discuss."},
+    )
 
 
 class ReviewForm(forms.Form):
@@ -61,6 +68,7 @@ class ResponseForm(forms.Form):
         choices=[c for c in Recommendation.Status.choices if c[0] != "pending"],
         widget=forms.RadioSelect,
         label="Answer",
+        error_messages={"required": "Choose accept, modify or decline."},
     )
     note = forms.CharField(
         max_length=500, required=False, label="Note (what you changed, or why you declined)"
@@ -78,6 +86,36 @@ class ReviewAnswerForm(ResponseForm):
     )
 
 
+class ReviewAnswersForm(forms.Form):
+    """The answers to every recommendation of a review waiting for this PCP: one
+    `ReviewAnswerForm` per recommendation (fields `rec<id>-status`, `rec<id>-note`), valid
+    and saved together."""
+
+    def __init__(self, data: object, recommendations: list[Recommendation]) -> None:
+        super().__init__(data or None)
+        self.answers = [
+            (rec, ReviewAnswerForm(data or None, prefix=f"rec{rec.id}")) for rec in recommendations
+        ]
+
+    def is_valid(self) -> bool:
+        return all([super().is_valid(), *(form.is_valid() for _, form in self.answers)])
+
+    def chosen(self) -> list[tuple[Recommendation, dict[str, str]]]:
+        """(recommendation, cleaned answer) of each recommendation answered now."""
+        return [
+            (rec, form.cleaned_data) for rec, form in self.answers if form.cleaned_data["status"]
+        ]
+
+    def refused(self, error: InvalidRequest) -> None:
+        """A service refusal `recommendations[<id>].<field>` onto that recommendation's form."""
+        forms_by_id = {rec.id: form for rec, form in self.answers}
+        match = re.fullmatch(r"recommendations\[(\d+)\]\.(\w+)", error.field)
+        if match and int(match[1]) in forms_by_id:
+            forms_by_id[int(match[1])].add_error(match[2], error.message)
+        else:
+            self.add_error(None, error.message)
+
+
 class RelapsePlanForm(forms.Form):
     warning_signs = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     coping_steps = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
@@ -85,5 +123,9 @@ class RelapsePlanForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    due_on = forms.DateField(widget=DateInput, label="Next contact due")
+    due_on = forms.DateField(
+        widget=DateInput,
+        label="Next contact due",
+        error_messages={"required": "Give the date the next contact is due."},
+    )
     what = forms.CharField(max_length=200, required=False, label="What")

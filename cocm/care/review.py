@@ -12,11 +12,12 @@ from datetime import date
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from cocm.accounts.models import User
 from cocm.care.caseload import organization_caseload_rows
-from cocm.care.models import Contact, Recommendation, ReviewRequest
+from cocm.care.models import CaseReview, Contact, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import Flag
@@ -343,3 +344,104 @@ def _group(pending: list[Recommendation], rows: dict[int, TrackerRow]) -> list[W
             )
         group.recommendations.append(rec)
     return list(groups.values())
+
+
+def visible_recommendations(user: User) -> QuerySet[Recommendation]:
+    """The recommendations of the episodes the user may open."""
+    return Recommendation.objects.filter(episode__in=visible_episodes(user)).select_related(
+        "episode", "pcp"
+    )
+
+
+def pending_recommendations(user: User) -> QuerySet[Recommendation]:
+    """The recommendations waiting for this PCP's answer, oldest first."""
+    return (
+        Recommendation.objects.filter(
+            pcp=user, status=Recommendation.Status.PENDING, episode__in=visible_episodes(user)
+        )
+        .select_related("episode__patient", "review__consultant")
+        .order_by("created_at", "id")
+    )
+
+
+def answered_recommendations(user: User) -> QuerySet[Recommendation]:
+    """This PCP's answered recommendations, the latest answer first."""
+    return (
+        Recommendation.objects.filter(pcp=user)
+        .exclude(status=Recommendation.Status.PENDING)
+        .select_related("episode__patient")
+        .order_by("-responded_at")
+    )
+
+
+def visible_reviews(user: User) -> QuerySet[CaseReview]:
+    """The caseload reviews of the episodes the user may open."""
+    return CaseReview.objects.filter(episode__in=visible_episodes(user)).select_related(
+        "episode__patient", "consultant"
+    )
+
+
+def waiting_for(case_review: CaseReview, pcp: User) -> list[Recommendation]:
+    """The review's recommendations still waiting for this PCP's answer."""
+    return list(
+        case_review.recommendations.filter(pcp=pcp, status=Recommendation.Status.PENDING).order_by(
+            "id"
+        )
+    )
+
+
+def episode_row(user: User, episode: Episode) -> TrackerRow:
+    """The caseload row of one episode the user may open."""
+    return organization_caseload_rows(
+        user.organization, visible_episodes(user).filter(id=episode.id)
+    )[0]
+
+
+def answer_context(case_review: CaseReview, pcp: User) -> dict[str, object]:
+    """What the PCP answers a review from: the patient's latest scores and flags, and the
+    answers already given."""
+    row = episode_row(pcp, case_review.episode)
+    return {
+        "answered": case_review.recommendations.exclude(status=Recommendation.Status.PENDING),
+        "trends": row_trends(row),
+        "flags": plain_flags(row.flags),
+        "last_measure_on": row.last_measure_on,
+    }
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """The consultant's agenda as the review page of one patient sees it: who comes next,
+    and where this patient stands."""
+
+    user: User
+    scope: str
+    rows: list[TrackerRow]
+    following: TrackerRow | None
+    today: date
+
+    @classmethod
+    def of(cls, user: User, scope: str, episode: Episode) -> "Agenda":
+        rows, _ = agenda_rows(user, scope)
+        following = next_on_agenda(rows, episode.id)
+        return cls(user, scope, rows, following, user.organization.today())
+
+    def after_review_url(self) -> str:
+        """The next patient's review page, or the agenda when this was the last."""
+        query = "?scope=all" if self.scope == "all" else ""
+        if self.following is not None:
+            return reverse("review_patient", args=[self.following.episode_id]) + query
+        return reverse("review_agenda") + query
+
+    def context(self, episode: Episode) -> dict[str, object]:
+        """The review page's facts of this patient and their place on the agenda."""
+        row = episode_row(self.user, episode)
+        return {
+            "row": row,
+            "following": self.following,
+            "position": next(
+                (i for i, r in enumerate(self.rows, 1) if r.episode_id == episode.id), None
+            ),
+            "agenda_length": len(self.rows),
+            **review_context(episode, row),
+        }

@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
-from cocm.accounts.models import User
+from cocm.accounts.models import Role, User
 from cocm.care.caseload import mark_changed
 from cocm.care.models import (
     Activity,
@@ -44,6 +44,17 @@ def check_minutes(minutes: int, field: str = "minutes") -> None:
         raise InvalidRequest("Minutes cannot be negative.", field)
     if minutes > MAX_MINUTES:
         raise InvalidRequest(f"{minutes} minutes is more than a day ({MAX_MINUTES}).", field)
+
+
+def suggested_time_role(user: User) -> TimeRole:
+    """Whose time a new contact is, unless the user says otherwise: a consultant's or a PCP's
+    own, a care manager's (or anyone else's) the care manager's."""
+    if not user.has_role(Role.CARE_MANAGER):
+        if user.has_role(Role.PSYCHIATRIC_CONSULTANT):
+            return TimeRole.PSYCHIATRIC_CONSULTANT
+        if user.has_role(Role.PCP):
+            return TimeRole.BILLING_PRACTITIONER
+    return TimeRole.CARE_MANAGER
 
 
 def record_contact(
@@ -278,6 +289,31 @@ def respond(
             reverse("patient_chart", args=[episode.patient_id]),
             patient_id=episode.patient_id,
         )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The PCP's answer to one recommendation."""
+
+    recommendation: Recommendation
+    status: str
+    note: str = ""
+
+
+def answer_review(answers: list[Answer], *, by: User, as_of: date) -> list[Answer]:
+    """Answer several recommendations of a review at once, all or none (the caller's
+    transaction); a refusal names the recommendation: `recommendations[<id>].<field>`."""
+    if not answers:
+        raise InvalidRequest("Choose an answer for at least one recommendation.", "answers")
+    for answer in answers:
+        try:
+            respond(
+                answer.recommendation, status=answer.status, note=answer.note, by=by, as_of=as_of
+            )
+        except InvalidRequest as error:
+            field = f"recommendations[{answer.recommendation.id}].{error.field}"
+            raise InvalidRequest(error.message, field) from error
+    return answers
 
 
 def remind_pcp(recommendation: Recommendation, *, by: User) -> None:

@@ -2,14 +2,12 @@ import re
 from datetime import date
 
 from django import forms
-from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Q
+from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
@@ -25,18 +23,18 @@ from cocm.care.forms import (
     RecommendationFormSet,
     RelapsePlanForm,
     ResponseForm,
-    ReviewAnswerForm,
+    ReviewAnswersForm,
     ReviewForm,
     ReviewRequestForm,
 )
-from cocm.care.models import CaseReview, FollowUp, Recommendation
+from cocm.care.models import Activity, CaseReview, Contact, FollowUp, Mode
 from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import FlagCode, flag_labels
 from cocm.errors import InvalidRequest
-from cocm.pages import form_error, visible_episode
+from cocm.pages import Audit, form_error, post_action, post_form, visible_episode
 from cocm.queryparams import int_filter, page_param
-from cocm.registry.models import PayerKind
+from cocm.registry.models import Episode, PayerKind
 from cocm.registry.services import visible_episodes
 from cocm.spreadsheets import spreadsheet_response
 
@@ -219,87 +217,40 @@ def export_response(rows: list[TrackerRow], export_format: str, today: date) -> 
 @requires("record_contact")
 def new_contact(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    user = request.user
-    today = user.organization.today()
-    role = {Role.PSYCHIATRIC_CONSULTANT: "psychiatric_consultant", Role.PCP: "billing_practitioner"}
-    default_role = next(
-        (r for k, r in role.items() if user.has_role(k) and not user.has_role(Role.CARE_MANAGER)),
-        "care_manager",
-    )
+    user, today = request.user, request.user.organization.today()
+    initial = {"occurred_on": today, "mode": Mode.PHONE, "activity": Activity.FOLLOW_UP}
     form = ContactForm(
-        request.POST or None,
-        initial={
-            "occurred_on": today,
-            "mode": "phone",
-            "activity": "follow_up",
-            "role": default_role,
-        },
+        request.POST or None, initial={**initial, "role": services.suggested_time_role(user)}
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                contact = services.record_contact(
-                    episode,
-                    occurred_on=data["occurred_on"],
-                    minutes=data["minutes"],
-                    mode=data["mode"],
-                    activity=data["activity"],
-                    staff=user,
-                    by=user,
-                    as_of=today,
-                    role=data["role"],
-                    separately_billed=data["separately_billed"],
-                    no_show=data["no_show"],
-                    note=data["note"],
-                    started_at=data["started_at"],
-                    next_contact_on=data["next_contact_on"],
-                )
-                record_access(
-                    request,
-                    "create",
-                    "contact",
-                    patient_id=episode.patient_id,
-                    object_id=contact.id,
-                )
-        except InvalidRequest as error:
-            form_error(form, error)
-        else:
-            if contact.no_show:
-                messages.success(
-                    request, f"No-show logged ({contact.minutes} minutes, not counted)."
-                )
-            else:
-                messages.success(request, f"Contact logged: {contact.minutes} minutes.")
-            return redirect("patient_chart", patient_id=episode.patient_id)
-    return render(request, "care/contact_form.html", {"form": form, "episode": episode})
+    done = post_form(
+        request,
+        form,
+        lambda data: services.record_contact(episode, staff=user, by=user, as_of=today, **data),
+        audit=Audit("create", "contact", episode.patient_id, lambda contact: contact.id),
+        message=contact_logged,
+        then=lambda _: redirect("patient_chart", patient_id=episode.patient_id),
+    )
+    return done or render(request, "care/contact_form.html", {"form": form, "episode": episode})
+
+
+def contact_logged(contact: Contact) -> str:
+    if contact.no_show:
+        return f"No-show logged ({contact.minutes} minutes, not counted)."
+    return f"Contact logged: {contact.minutes} minutes."
 
 
 @require_POST
 @requires("request_review")
 def request_review(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    form = ReviewRequestForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.request_review(
-                    episode, reason=form.cleaned_data["reason"], by=request.user
-                )
-                record_access(
-                    request,
-                    "create",
-                    "review request",
-                    patient_id=episode.patient_id,
-                    object_id=episode.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "Added to the psychiatric consultant's review agenda.")
-    else:
-        messages.error(request, "Say what you want to discuss.")
-    return redirect("patient_chart", patient_id=episode.patient_id)
+    return post_action(
+        request,
+        ReviewRequestForm(request.POST),
+        lambda data: services.request_review(episode, reason=data["reason"], by=request.user),
+        audit=Audit("create", "review request", episode.patient_id, episode.id),
+        message="Added to the psychiatric consultant's review agenda.",
+        back=redirect("patient_chart", patient_id=episode.patient_id),
+    )
 
 
 @requires("run_caseload_review")
@@ -353,212 +304,109 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
     """One screen to decide from: trajectories, item answers, treatment, earlier
     recommendations and answers, contacts, the care manager's question, the review form."""
     episode = visible_episode(request, episode_id)
-    user = request.user
-    today = user.organization.today()
     scope = "all" if request.GET.get("scope") == "all" else "mine"
-    agenda, _ = review.agenda_rows(user, scope)
-    following = review.next_on_agenda(agenda, episode.id)
-    form = ReviewForm(request.POST or None, initial={"reviewed_on": today, "minutes": 10})
+    agenda = review.Agenda.of(request.user, scope, episode)
+    form = ReviewForm(request.POST or None, initial={"reviewed_on": agenda.today, "minutes": 10})
     formset = RecommendationFormSet(request.POST or None, prefix="rec")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
-        filled = recommendation_inputs(formset)
-        try:
-            with transaction.atomic():
-                recorded = services.record_review(
-                    episode,
-                    consultant=user,
-                    reviewed_on=form.cleaned_data["reviewed_on"],
-                    minutes=form.cleaned_data["minutes"],
-                    summary=form.cleaned_data["summary"],
-                    recommendations=[item for _, item in filled],
-                    as_of=today,
-                    confirm_same_day=form.cleaned_data["confirm_same_day"],
-                )
-                record_access(
-                    request,
-                    "create",
-                    "caseload review",
-                    patient_id=episode.patient_id,
-                    object_id=recorded.id,
-                )
-        except InvalidRequest as error:
-            review_form_error(form, formset, [index for index, _ in filled], error)
-        else:
-            messages.success(
-                request,
-                f"Review of {episode.patient} recorded with {len(filled)} "
-                f"recommendation{'s' if len(filled) != 1 else ''}.",
-            )
-            query = "?scope=all" if scope == "all" else ""
-            if following is not None:
-                return redirect(reverse("review_patient", args=[following.episode_id]) + query)
-            return redirect(reverse("review_agenda") + query)
-    row = organization_caseload_rows(
-        user.organization, visible_episodes(user).filter(id=episode.id)
-    )[0]
+    filled = recommendation_inputs(formset) if formset.is_bound and formset.is_valid() else None
+    done = filled is not None and post_form(
+        request,
+        form,
+        lambda data: services.record_review(
+            episode,
+            consultant=request.user,
+            recommendations=[item for _, item in filled],
+            as_of=agenda.today,
+            **data,
+        ),
+        audit=Audit("create", "caseload review", episode.patient_id, lambda recorded: recorded.id),
+        message=lambda _: review_recorded(episode, len(filled)),
+        then=lambda _: redirect(agenda.after_review_url()),
+        refused=lambda error: review_form_error(form, formset, [i for i, _ in filled], error),
+    )
+    if done:
+        return done
     record_access(
         request, "view", "review summary", patient_id=episode.patient_id, object_id=episode.id
     )
-    return render(
-        request,
-        "care/review_patient.html",
-        {
-            "episode": episode,
-            "row": row,
-            "form": form,
-            "formset": formset,
-            "following": following,
-            "scope": scope,
-            "position": next(
-                (i for i, r in enumerate(agenda, 1) if r.episode_id == episode.id), None
-            ),
-            "agenda_length": len(agenda),
-            **review.review_context(episode, row),
-        },
-    )
+    context = {"episode": episode, "form": form, "formset": formset, "scope": scope}
+    return render(request, "care/review_patient.html", {**context, **agenda.context(episode)})
+
+
+def review_recorded(episode: Episode, recommendations: int) -> str:
+    plural = "s" if recommendations != 1 else ""
+    return f"Review of {episode.patient} recorded with {recommendations} recommendation{plural}."
 
 
 @requires("answer_recommendation")
 def pcp_inbox(request: HttpRequest) -> HttpResponse:
     """Recommendations waiting for the PCP, one card per review with the patient's scores."""
-    user = request.user
-    pending = (
-        Recommendation.objects.filter(
-            pcp=user,
-            status=Recommendation.Status.PENDING,
-            episode__in=visible_episodes(user),
-        )
-        .select_related("episode__patient", "review__consultant")
-        .order_by("created_at", "id")
-    )
-    answered = (
-        Recommendation.objects.filter(pcp=user)
-        .exclude(status=Recommendation.Status.PENDING)
-        .select_related("episode__patient")
-        .order_by("-responded_at")[:20]
-    )
+    pending = review.pending_recommendations(request.user)
     record_access(request, "view", "recommendation inbox", patient_id=None)
-    return render(
-        request,
-        "care/pcp_inbox.html",
-        {
-            "pending": pending,
-            "groups": review.waiting_reviews(user, list(pending)),
-            "answered": answered,
-        },
-    )
+    context = {
+        "pending": pending,
+        "groups": review.waiting_reviews(request.user, list(pending)),
+        "answered": review.answered_recommendations(request.user)[:20],
+    }
+    return render(request, "care/pcp_inbox.html", context)
 
 
 @requires("answer_recommendation")
 def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
     """Every recommendation of one review answered on one screen, in one transaction."""
     user = request.user
-    case_review = get_object_or_404(
-        CaseReview.objects.filter(episode__in=visible_episodes(user)).select_related(
-            "episode__patient", "consultant"
+    case_review = get_object_or_404(review.visible_reviews(user), id=review_id)
+    form = ReviewAnswersForm(request.POST, review.waiting_for(case_review, user))
+    done = post_form(
+        request,
+        form,
+        lambda _: services.answer_review(
+            [services.Answer(rec, **answer) for rec, answer in form.chosen()],
+            by=user,
+            as_of=user.organization.today(),
         ),
-        id=review_id,
+        audit=Audit("update", "recommendations", case_review.episode.patient_id, case_review.id),
+        message=lambda answers: answers_sent(case_review, len(answers)),
+        then=lambda _: redirect("pcp_inbox"),
+        refused=form.refused,
     )
-    episode = case_review.episode
-    pending = list(
-        case_review.recommendations.filter(pcp=user, status=Recommendation.Status.PENDING).order_by(
-            "id"
-        )
-    )
-    forms_by_rec = [
-        (rec, ReviewAnswerForm(request.POST or None, prefix=f"rec{rec.id}")) for rec in pending
-    ]
-    if request.method == "POST" and all(form.is_valid() for _, form in forms_by_rec):
-        chosen = [(rec, form) for rec, form in forms_by_rec if form.cleaned_data["status"]]
-        current = None
-        try:
-            with transaction.atomic():
-                for rec, form in chosen:
-                    current = form
-                    services.respond(
-                        rec,
-                        status=form.cleaned_data["status"],
-                        note=form.cleaned_data["note"],
-                        by=user,
-                        as_of=user.organization.today(),
-                    )
-                    record_access(
-                        request,
-                        "update",
-                        "recommendation",
-                        patient_id=episode.patient_id,
-                        object_id=rec.id,
-                    )
-        except InvalidRequest as error:
-            form_error(current, error)
-        else:
-            if chosen:
-                messages.success(
-                    request,
-                    f"{len(chosen)} answer{'s' if len(chosen) != 1 else ''} sent for "
-                    f"{episode.patient}.",
-                )
-                return redirect("pcp_inbox")
-            messages.error(request, "Choose an answer for at least one recommendation.")
-    row = organization_caseload_rows(
-        user.organization, visible_episodes(user).filter(id=episode.id)
-    )[0]
+    if done:
+        return done
     record_access(
         request,
         "view",
         "review recommendations",
-        patient_id=episode.patient_id,
+        patient_id=case_review.episode.patient_id,
         object_id=case_review.id,
     )
+    context = {"review": case_review, "episode": case_review.episode, "form": form}
     return render(
-        request,
-        "care/answer_review.html",
-        {
-            "review": case_review,
-            "episode": episode,
-            "forms": forms_by_rec,
-            "answered": case_review.recommendations.exclude(status=Recommendation.Status.PENDING),
-            "trends": review.row_trends(row),
-            "flags": review.plain_flags(row.flags),
-            "last_measure_on": row.last_measure_on,
-        },
+        request, "care/answer_review.html", {**context, **review.answer_context(case_review, user)}
     )
+
+
+def answers_sent(case_review: CaseReview, answers: int) -> str:
+    plural = "s" if answers != 1 else ""
+    return f"{answers} answer{plural} sent for {case_review.episode.patient}."
 
 
 @require_POST
 @requires("answer_recommendation")
 def answer_recommendation(request: HttpRequest, recommendation_id: int) -> HttpResponse:
-    recommendation = get_object_or_404(
-        Recommendation.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode"
+    user = request.user
+    recommendation = get_object_or_404(review.visible_recommendations(user), id=recommendation_id)
+    return post_action(
+        request,
+        ResponseForm(request.POST),
+        lambda data: services.respond(
+            recommendation, by=user, as_of=user.organization.today(), **data
         ),
-        id=recommendation_id,
+        audit=Audit(
+            "update", "recommendation", recommendation.episode.patient_id, recommendation.id
+        ),
+        message=lambda _: f"Answered: {recommendation.get_status_display()}.",
+        back=redirect("pcp_inbox"),
     )
-    form = ResponseForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.respond(
-                    recommendation,
-                    status=form.cleaned_data["status"],
-                    note=form.cleaned_data["note"],
-                    by=request.user,
-                    as_of=request.user.organization.today(),
-                )
-                record_access(
-                    request,
-                    "update",
-                    "recommendation",
-                    patient_id=recommendation.episode.patient_id,
-                    object_id=recommendation.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, f"Answered: {recommendation.get_status_display()}.")
-    else:
-        messages.error(request, "Choose accept, modify or decline.")
-    return redirect("pcp_inbox")
 
 
 @requires("manage_tasks")
@@ -574,104 +422,69 @@ def tasks(request: HttpRequest) -> HttpResponse:
 @requires("manage_tasks")
 def remind_pcp(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     recommendation = get_object_or_404(
-        Recommendation.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode", "pcp"
-        ),
-        id=recommendation_id,
+        review.visible_recommendations(request.user), id=recommendation_id
     )
-    try:
-        with transaction.atomic():
-            services.remind_pcp(recommendation, by=request.user)
-            record_access(
-                request,
-                "update",
-                "recommendation reminder",
-                patient_id=recommendation.episode.patient_id,
-                object_id=recommendation.id,
-            )
-    except InvalidRequest as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Reminder sent to {recommendation.pcp}.")
-    return redirect("tasks")
+    return post_action(
+        request,
+        forms.Form(request.POST),
+        lambda _: services.remind_pcp(recommendation, by=request.user),
+        audit=Audit(
+            "update",
+            "recommendation reminder",
+            recommendation.episode.patient_id,
+            recommendation.id,
+        ),
+        message=lambda _: f"Reminder sent to {recommendation.pcp}.",
+        back=redirect("tasks"),
+    )
 
 
 @require_POST
 @requires("manage_tasks")
 def complete_follow_up(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     follow_up = get_object_or_404(
-        FollowUp.objects.filter(episode__in=visible_episodes(request.user)), id=follow_up_id
+        FollowUp.objects.filter(episode__in=visible_episodes(request.user)).select_related(
+            "episode"
+        ),
+        id=follow_up_id,
     )
-    services.complete_follow_up(follow_up)
-    record_access(
+    return post_action(
         request,
-        "update",
-        "follow-up",
-        patient_id=follow_up.episode.patient_id,
-        object_id=follow_up.id,
+        forms.Form(request.POST),
+        lambda _: services.complete_follow_up(follow_up),
+        audit=Audit("update", "follow-up", follow_up.episode.patient_id, follow_up.id),
+        message="Follow-up done.",
+        back=redirect("tasks"),
     )
-    return redirect("tasks")
 
 
 @require_POST
 @requires("manage_tasks")
 def set_follow_up(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    form = FollowUpForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.set_follow_up(
-                    episode,
-                    due_on=form.cleaned_data["due_on"],
-                    what=form.cleaned_data["what"],
-                    by=request.user,
-                    as_of=request.user.organization.today(),
-                )
-                record_access(
-                    request,
-                    "update",
-                    "follow-up",
-                    patient_id=episode.patient_id,
-                    object_id=episode.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "Next contact set.")
-    else:
-        messages.error(request, "Give the date the next contact is due.")
-    return redirect("patient_chart", patient_id=episode.patient_id)
+    return post_action(
+        request,
+        FollowUpForm(request.POST),
+        lambda data: services.set_follow_up(
+            episode, by=request.user, as_of=request.user.organization.today(), **data
+        ),
+        audit=Audit("update", "follow-up", episode.patient_id, episode.id),
+        message="Next contact set.",
+        back=redirect("patient_chart", patient_id=episode.patient_id),
+    )
 
 
 @requires("edit_relapse_plan")
 def relapse_plan(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     plan = getattr(episode, "relapse_prevention_plan", None)
-    initial = (
-        {
-            "warning_signs": plan.warning_signs,
-            "coping_steps": plan.coping_steps,
-            "whom_to_call": plan.whom_to_call,
-        }
-        if plan
-        else {}
+    form = RelapsePlanForm(request.POST or None, initial=model_to_dict(plan) if plan else {})
+    done = post_form(
+        request,
+        form,
+        lambda data: services.save_relapse_plan(episode, by=request.user, **data),
+        audit=Audit("update", "relapse-prevention plan", episode.patient_id, episode.id),
+        message="Relapse-prevention plan saved.",
+        then=lambda _: redirect("patient_chart", patient_id=episode.patient_id),
     )
-    form = RelapsePlanForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                services.save_relapse_plan(episode, by=request.user, **form.cleaned_data)
-                record_access(
-                    request,
-                    "update",
-                    "relapse-prevention plan",
-                    patient_id=episode.patient_id,
-                    object_id=episode.id,
-                )
-        except InvalidRequest as error:
-            form_error(form, error)
-        else:
-            messages.success(request, "Relapse-prevention plan saved.")
-            return redirect("patient_chart", patient_id=episode.patient_id)
-    return render(request, "care/relapse_plan.html", {"form": form, "episode": episode})
+    return done or render(request, "care/relapse_plan.html", {"form": form, "episode": episode})

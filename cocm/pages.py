@@ -74,12 +74,12 @@ def post_form(
     save: Callable[[dict[str, Any]], T],
     *,
     audit: Audit[T] | None,
-    message: str | Callable[[T], str],
+    message: str | Callable[[T], str] | None,
     then: Callable[[T], HttpResponse],
     refused: Callable[[InvalidRequest], None] | None = None,
 ) -> HttpResponse | None:
     """The POST skeleton. On a valid POST: `save(cleaned_data)` and the audit event in one
-    transaction, the success message, then the response `then` gives. A service refusal
+    transaction, the success message (if any), then the response `then` gives. A service refusal
     (InvalidRequest) rolls back and goes onto the form field it names (or to `refused`, for
     a page whose fields live in several forms). Returns None when the page should
     (re-)render the form."""
@@ -93,7 +93,8 @@ def post_form(
     except InvalidRequest as error:
         (refused or (lambda refusal: form_error(form, refusal)))(error)
         return None
-    messages.success(request, message(result) if callable(message) else message)
+    if message is not None:
+        messages.success(request, message(result) if callable(message) else message)
     return then(result)
 
 

@@ -12,29 +12,37 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.http.response import HttpResponseBase
+
 from cocm.billing.fees import fee_table
 from cocm.billing.services import BillingLine, diagnosis_codes
-from cocm.spreadsheets import Sheet
+from cocm.domain import coding
+from cocm.spreadsheets import Sheet, spreadsheet_response
 
 # CMS Place of Service code set: 11 office, 50 federally qualified health center, 72 rural
 # health clinic (https://www.cms.gov/medicare/coding-billing/place-of-service-codes).
-PLACE_OF_SERVICE = {"practice": "11", "fqhc": "50", "rhc": "72"}
+PLACE_OF_SERVICE = {
+    coding.ClinicSetting.PRACTICE: "11",
+    coding.ClinicSetting.FQHC: "50",
+    coding.ClinicSetting.RHC: "72",
+}
 # CMS-1500 item 21 holds up to twelve diagnoses (A-L); the first is the primary one.
 MAX_DIAGNOSES = 12
 KINDS = ("claims", "self_pay", "problems")
+Status = coding.BillingStatus
 
 
 def claim_lines(lines: Sequence[BillingLine]) -> list[BillingLine]:
     """Ready patient-months billed to a payer (self-pay and uninsured ones are not claims)."""
-    return [line for line in lines if line.status == "ready" and line.is_claim]
+    return [line for line in lines if line.status == Status.READY and line.is_claim]
 
 
 def self_pay_lines(lines: Sequence[BillingLine]) -> list[BillingLine]:
-    return [line for line in lines if line.status == "ready" and not line.is_claim]
+    return [line for line in lines if line.status == Status.READY and not line.is_claim]
 
 
 def problem_lines(lines: Sequence[BillingLine]) -> list[BillingLine]:
-    return [line for line in lines if line.status in ("blocked", "not_billable")]
+    return [line for line in lines if line.status in (Status.BLOCKED, Status.NOT_BILLABLE)]
 
 
 def claims_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
@@ -150,7 +158,7 @@ def problems_sheet(lines: Sequence[BillingLine], month: str) -> Sheet:
             line.episode.mrn,
             line.episode.clinic,
             line.payer_label or "no coverage on file",
-            "blocked" if line.status == "blocked" else "not billable",
+            "blocked" if line.status == Status.BLOCKED else "not billable",
             str(line.result.month_type),
             line.result.minutes_counted,
             line.result.minutes_to_next_threshold,
@@ -169,3 +177,12 @@ SHEETS = {"claims": claims_sheet, "self_pay": self_pay_sheet, "problems": proble
 
 def sheet(kind: str, lines: Sequence[BillingLine], month: str) -> Sheet:
     return SHEETS[kind](lines, month)
+
+
+def response(
+    kind: str, lines: Sequence[BillingLine], month: coding.Month, file_format: str
+) -> HttpResponseBase:
+    """The month's file of this kind, as a download."""
+    return spreadsheet_response(
+        sheet(kind, lines, str(month)), file_format, f"{kind.replace('_', '-')}-{month}"
+    )

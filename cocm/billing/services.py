@@ -331,6 +331,14 @@ def month_lines(
     return lines
 
 
+def episode_line(
+    organization: Organization, episodes: QuerySet[Episode], month: coding.Month, episode_id: int
+) -> BillingLine | None:
+    """The month's line of one of these episodes, if it had activity that month."""
+    lines = month_lines(organization, episodes.filter(id=episode_id), month)
+    return lines[0] if lines else None
+
+
 def codes_json(result: coding.MonthResult) -> list[dict[str, object]]:
     return [{"code": str(line.code), "units": line.units} for line in result.codes]
 
@@ -393,6 +401,7 @@ def mark(line: BillingLine, month: coding.Month, *, action: str, by: User) -> Cl
     else:
         raise InvalidRequest("Mark a line reviewed or submitted.", "action")
     claim.save()
+    line.saved = claim
     return claim
 
 

@@ -1,7 +1,4 @@
-from contextlib import nullcontext
-
-from django.contrib import messages
-from django.db import transaction
+from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -14,10 +11,9 @@ from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
 from cocm.domain import coding
 from cocm.errors import InvalidRequest
-from cocm.registry.models import PayerKind
+from cocm.pages import Audit, first_error, post_action, post_form
 from cocm.registry.services import visible_episodes
-from cocm.replica import replica_reads
-from cocm.spreadsheets import FORMATS, spreadsheet_response
+from cocm.spreadsheets import FORMATS
 
 
 def month_or_404(text: str) -> coding.Month:
@@ -49,127 +45,67 @@ def care_manager_choices(user: User) -> list[tuple[str, str]]:
 @requires("view_billing")
 def billing_month(request: HttpRequest, month: str) -> HttpResponseBase:
     """The month-close worklist: ready, blocked, not billable, each line with its reason."""
-    target = month_or_404(month)
-    user = request.user
-    query = request.GET
+    target, user, query = month_or_404(month), request.user, request.GET
     filters = worklist.parse_filters(request)
-    closed = services.closed(user.organization, target)
-    # Before the close the worklist (and its exports) may lag the primary by seconds: read it
-    # from the replica when there is one (cocm/replica.py). A closed month reads its frozen
-    # lines from the primary.
-    with nullcontext() if closed else replica_reads():
-        all_lines = services.month_lines(
-            user.organization, filters.episodes(visible_episodes(user)), target
-        )
-    lines = filters.lines(all_lines)
+    found = worklist.MonthWorklist.load(user.organization, visible_episodes(user), target, filters)
     kind, export_format = query.get("export"), query.get("format", "csv")
     if kind in export.KINDS and export_format in FORMATS:
-        record_access(
-            request, "export", f"billing {kind} {target} {export_format}", patient_id=None
-        )
-        sheet = export.sheet(kind, lines, str(target))
-        return spreadsheet_response(sheet, export_format, f"{kind.replace('_', '-')}-{target}")
+        what = f"billing {kind} {target} {export_format}"
+        record_access(request, "export", what, patient_id=None)
+        return export.response(kind, found.lines, target, export_format)
     record_access(request, "view", f"billing {target}", patient_id=None)
-    filter_query = query.copy()
-    for name in ("sort", "dir", "export", "format", *(f"{k}_page" for k, _ in worklist.GROUPS)):
-        filter_query.pop(name, None)
-    export_query = query.copy()
-    for name in ("export", "format", *(f"{k}_page" for k, _ in worklist.GROUPS)):
-        export_query.pop(name, None)
-    return render(
-        request,
-        "billing/month.html",
-        {
-            "month": target,
-            "previous": services.shift(target, -1),
-            "next": services.shift(target, 1),
-            "groups": worklist.paged_groups(lines, filters, query),
-            **worklist.totals(lines),
-            "filtered": len(lines) != len(all_lines),
-            "all_count": len(all_lines),
-            "closed": closed,
-            "changed": [line for line in all_lines if line.changed_since_close],
-            "can_close": can(user, "close_billing_month"),
-            "can_manage_fees": can(user, "manage_fee_schedules"),
-            "filters": filters,
-            "selected": {
-                "clinic": "" if filters.clinic is None else str(filters.clinic),
-                "care_manager": "" if filters.care_manager is None else str(filters.care_manager),
-            },
-            "clinics": Clinic.objects.filter(id__in=user.clinic_ids),
-            "care_managers": care_manager_choices(user),
-            "payers": [*PayerKind.choices, (worklist.NO_COVERAGE, "No coverage on file")],
-            "statuses": worklist.GROUPS,
-            "columns": [(key, heading) for key, heading, _ in worklist.COLUMNS],
-            "numeric": worklist.NUMERIC,
-            "filter_query": filter_query.urlencode(),
-            "export_query": export_query.urlencode(),
-        },
-    )
+    return render(request, "billing/month.html", {**found.context(query), **choices(user)})
+
+
+def choices(user: User) -> dict[str, object]:
+    """What this user may choose from and do on the worklist page."""
+    return {
+        "can_close": can(user, "close_billing_month"),
+        "can_manage_fees": can(user, "manage_fee_schedules"),
+        "clinics": Clinic.objects.filter(id__in=user.clinic_ids),
+        "care_managers": care_manager_choices(user),
+    }
 
 
 @require_POST
 @requires("view_billing")
 def mark_line(request: HttpRequest, month: str, episode_id: int) -> HttpResponse:
     """Mark a line reviewed or submitted: one click; htmx swaps the line's row in place."""
-    target = month_or_404(month)
-    user = request.user
-    lines = services.month_lines(
-        user.organization, visible_episodes(user).filter(id=episode_id), target
-    )
-    if not lines:
+    target, user = month_or_404(month), request.user
+    line = services.episode_line(user.organization, visible_episodes(user), target, episode_id)
+    if line is None:
         raise Http404("No activity for this episode in the month")
-    line = lines[0]
-    error = None
-    try:
-        with transaction.atomic():
-            line.saved = services.mark(line, target, action=request.POST.get("action", ""), by=user)
-            record_access(
-                request,
-                "update",
-                f"claim line {target}",
-                patient_id=line.episode.patient_id,
-                object_id=episode_id,
-            )
-    except InvalidRequest as invalid:
-        error = invalid.message
-    if request.htmx:
-        return render(
-            request,
-            "billing/_line.html",
-            {
-                "line": line,
-                "month": target,
-                "error": error,
-                "can_manage_fees": can(user, "manage_fee_schedules"),
-            },
-            status=422 if error else 200,
-        )
-    if error:
-        messages.error(request, error)
-    return redirect("billing_month", month=str(target))
+    form = forms.Form(request.POST)
+    action = request.POST.get("action", "")
+    audit = Audit("update", f"claim line {target}", line.episode.patient_id, episode_id)
+    save = lambda _: services.mark(line, target, action=action, by=user)  # noqa: E731
+    back = redirect("billing_month", month=str(target))
+    if not request.htmx:
+        return post_action(request, form, save, audit=audit, message="Line marked.", back=back)
+    post_form(request, form, save, audit=audit, message=None, then=lambda _: HttpResponse())
+    context = {"line": line, "month": target, "error": first_error(form) if form.errors else None}
+    context["can_manage_fees"] = can(user, "manage_fee_schedules")
+    return render(request, "billing/_line.html", context, status=422 if form.errors else 200)
 
 
 @require_POST
 @requires("close_billing_month")
 def close_month(request: HttpRequest, month: str) -> HttpResponse:
-    target = month_or_404(month)
-    user = request.user
-    try:
-        with transaction.atomic():
-            lines = services.close_month(
-                user.organization,
-                visible_episodes(user),
-                target,
-                by=user,
-                today=user.organization.today(),
-            )
-            record_access(request, "update", f"close billing month {target}", patient_id=None)
-    except InvalidRequest as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{target} closed: {len(lines)} lines frozen.")
-    return redirect("billing_month", month=str(target))
+    target, user = month_or_404(month), request.user
+    return post_action(
+        request,
+        forms.Form(request.POST),
+        lambda _: services.close_month(
+            user.organization,
+            visible_episodes(user),
+            target,
+            by=user,
+            today=user.organization.today(),
+        ),
+        audit=Audit("update", f"close billing month {target}"),
+        message=lambda lines: f"{target} closed: {len(lines)} lines frozen.",
+        back=redirect("billing_month", month=str(target)),
+    )
 
 
 @requires("manage_fee_schedules")
@@ -177,22 +113,14 @@ def fee_schedules(request: HttpRequest) -> HttpResponse:
     """Fee schedules on file per year and payer, and the upload of a schedule CSV (the
     checks of `cocm fees load`: a bad row is named with its field and nothing is loaded)."""
     form = FeeUploadForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                with transaction.atomic():
-                    count = fees.load_fees(form.cleaned_data["text"])
-                    record_access(request, "update", "fee schedule upload", patient_id=None)
-            except InvalidRequest as error:
-                form.add_error("file", f"{error.message} Nothing was loaded.")
-            else:
-                messages.success(request, f"Loaded {count} fee(s) from {form.file_name}.")
-                return redirect("fee_schedules")
-        status = 422
-    return render(
+    done = post_form(
         request,
-        "billing/fees.html",
-        {"form": form, "schedules": fees.schedules_on_file(), "columns": fees.REQUIRED},
-        status=status,
+        form,
+        lambda data: fees.load_fees(data["text"]),
+        audit=Audit("update", "fee schedule upload"),
+        message=lambda count: f"Loaded {count} fee(s) from {form.file_name}.",
+        then=lambda _: redirect("fee_schedules"),
+        refused=lambda error: form.add_error("file", f"{error.message} Nothing was loaded."),
     )
+    context = {"form": form, "schedules": fees.schedules_on_file(), "columns": fees.REQUIRED}
+    return done or render(request, "billing/fees.html", context, status=422 if form.errors else 200)

@@ -7,6 +7,7 @@ and "has a blocking reason" narrow its lines; any column sorts, empty values las
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,16 +16,17 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 
+from cocm.accounts.models import Organization
+from cocm.billing import services
+from cocm.billing.models import ClaimLine, ClosedMonth
 from cocm.billing.services import BillingLine
+from cocm.domain import coding
 from cocm.queryparams import int_filter, page_param
 from cocm.registry.models import Episode, PayerKind
+from cocm.replica import replica_reads
 
 PAGE_LINES = 100
-GROUPS = (
-    ("ready", "Ready to bill"),
-    ("blocked", "Blocked"),
-    ("not_billable", "Not billable"),
-)
+GROUPS = tuple(ClaimLine.Status.choices)
 NO_COVERAGE = "none"
 
 # (key, heading, sort key); a sort key returning None sorts last whatever the direction.
@@ -146,7 +148,7 @@ def paged_groups(lines: list[BillingLine], filters: Filters, query: QueryDict) -
 
 
 def totals(lines: Sequence[BillingLine]) -> dict[str, Any]:
-    ready = [line for line in lines if line.status == "ready"]
+    ready = [line for line in lines if line.status == ClaimLine.Status.READY]
     amounts = [line.amount for line in ready]
     return {
         "counts": {key: sum(1 for line in lines if line.status == key) for key, _ in GROUPS},
@@ -155,3 +157,66 @@ def totals(lines: Sequence[BillingLine]) -> dict[str, Any]:
         "illustrative": any(line.illustrative_fee for line in ready),
         "self_pay": sum(1 for line in ready if not line.is_claim),
     }
+
+
+@dataclass
+class MonthWorklist:
+    """The month's lines the user may see, and those the filters keep."""
+
+    month: coding.Month
+    closed: ClosedMonth | None
+    all_lines: list[BillingLine]
+    lines: list[BillingLine]
+    filters: Filters
+
+    @classmethod
+    def load(
+        cls,
+        organization: Organization,
+        scope: QuerySet[Episode],
+        month: coding.Month,
+        filters: Filters,
+    ) -> MonthWorklist:
+        closed = services.closed(organization, month)
+        # Before the close the worklist (and its exports) may lag the primary by seconds: read
+        # it from the replica when there is one (cocm/replica.py). A closed month reads its
+        # frozen lines from the primary.
+        with nullcontext() if closed else replica_reads():
+            all_lines = services.month_lines(organization, filters.episodes(scope), month)
+        return cls(month, closed, all_lines, filters.lines(all_lines), filters)
+
+    def context(self, query: QueryDict) -> dict[str, Any]:
+        """The worklist page's groups, totals, paging and filter links."""
+        pages = tuple(f"{key}_page" for key, _ in GROUPS)
+        return {
+            "month": self.month,
+            "previous": services.shift(self.month, -1),
+            "next": services.shift(self.month, 1),
+            "groups": paged_groups(self.lines, self.filters, query),
+            **totals(self.lines),
+            "filtered": len(self.lines) != len(self.all_lines),
+            "all_count": len(self.all_lines),
+            "closed": self.closed,
+            "changed": [line for line in self.all_lines if line.changed_since_close],
+            "filters": self.filters,
+            "selected": {
+                "clinic": "" if self.filters.clinic is None else str(self.filters.clinic),
+                "care_manager": (
+                    "" if self.filters.care_manager is None else str(self.filters.care_manager)
+                ),
+            },
+            "payers": [*PayerKind.choices, (NO_COVERAGE, "No coverage on file")],
+            "statuses": GROUPS,
+            "columns": [(key, heading) for key, heading, _ in COLUMNS],
+            "numeric": NUMERIC,
+            "filter_query": without(query, "sort", "dir", "export", "format", *pages),
+            "export_query": without(query, "export", "format", *pages),
+        }
+
+
+def without(query: QueryDict, *names: str) -> str:
+    """The query, encoded, without these parameters."""
+    kept = query.copy()
+    for name in names:
+        kept.pop(name, None)
+    return kept.urlencode()

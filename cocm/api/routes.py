@@ -1,10 +1,9 @@
 """The REST API (../shared/API_CONTRACT.md): thin endpoints over the same services as the pages."""
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -14,7 +13,6 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer
 from pydantic import TypeAdapter
 
-from cocm.accounts.audit import record_access
 from cocm.accounts.models import ApiToken, Clinic, Role, TokenScope, User, hash_token
 from cocm.accounts.permissions import can
 from cocm.api.schemas import (
@@ -24,6 +22,7 @@ from cocm.api.schemas import (
     BillingRowOut,
     CaseloadRowOut,
     ClinicOut,
+    ConsentIn,
     ContactIn,
     ContactOut,
     CoverageIn,
@@ -41,16 +40,20 @@ from cocm.api.schemas import (
     StatusIn,
 )
 from cocm.billing import services as billing
+from cocm.care import review
 from cocm.care import services as care
 from cocm.care.caseload import on_caseload, organization_caseload_rows
 from cocm.care.models import CaseReview, Contact
 from cocm.care.models import Recommendation as CareRecommendation
+from cocm.domain.coding import Month
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment
+from cocm.pages import Audit
 from cocm.registry import services
 from cocm.registry.models import Coverage, Episode, Patient
 
+T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -119,22 +122,13 @@ def require(request: HttpRequest, capability: str) -> User:
     return user
 
 
-def audit(
-    request: HttpRequest,
-    action: str,
-    what: str,
-    patient_id: int | None,
-    object_id: int | None = None,
-) -> None:
-    record_access(
-        request,
-        action,
-        what,
-        patient_id=patient_id,
-        object_id=object_id,
-        channel="api",
-        user=request.auth,
-    )  # type: ignore[attr-defined]
+def audited(request: HttpRequest, audit: Audit[T], work: Callable[[], T]) -> T:
+    """The endpoint's one service call and its audit event, in one transaction: every
+    endpoint that touches patient data goes through here."""
+    with transaction.atomic():
+        result = work()
+        audit.record(request, result, channel="api")
+    return result
 
 
 def patient_out(patient: Patient) -> dict:
@@ -218,16 +212,11 @@ def list_clinics(request: HttpRequest) -> list[Clinic]:
 @api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"])
 def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
     user = require(request, "register_patient")
-    data = payload.dict()
-    data["mrn"] = data["mrn"].strip()
-    if data["email"]:
-        try:
-            validate_email(data["email"])
-        except DjangoValidationError as error:
-            raise services.InvalidRequest("Enter a valid email address.", "email") from error
-    with transaction.atomic():
-        patient = services.register_patient(user.organization, **data)
-        audit(request, "create", "patient", patient.id)
+    patient = audited(
+        request,
+        Audit("create", "patient", lambda patient: patient.id),
+        lambda: services.register_patient(user.organization, **payload.dict()),
+    )
     return Status(201, patient_out(patient))
 
 
@@ -235,8 +224,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
 def get_patient(request: HttpRequest, patient_id: int) -> dict:
     user = require(request, "view_patient")
     patient = get_object_or_404(services.visible_patients(user), id=patient_id)
-    audit(request, "view", "patient", patient.id)
-    return patient_out(patient)
+    return audited(request, Audit("view", "patient", patient.id), lambda: patient_out(patient))
 
 
 @api.post(
@@ -245,9 +233,11 @@ def get_patient(request: HttpRequest, patient_id: int) -> dict:
 def add_coverage(request: HttpRequest, patient_id: int, payload: CoverageIn) -> Status:
     user = require(request, "register_patient")
     patient = get_object_or_404(services.visible_patients(user), id=patient_id)
-    with transaction.atomic():
-        coverage = services.add_coverage(patient, **payload.dict())
-        audit(request, "create", "coverage", patient.id, coverage.id)
+    coverage = audited(
+        request,
+        Audit("create", "coverage", patient.id, lambda coverage: coverage.id),
+        lambda: services.add_coverage(patient, **payload.dict()),
+    )
     return Status(201, coverage_out(coverage))
 
 
@@ -258,52 +248,66 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
     clinic = Clinic.objects.filter(id=payload.clinic_id, id__in=user.clinic_ids).first()
     if clinic is None:
         raise services.InvalidRequest("Unknown clinic or not one of yours.", "clinic_id")
-    org = user.organization
+    episode = audited(
+        request,
+        Audit("create", "episode", patient.id, lambda episode: episode.id),
+        lambda: services.open_episode(
+            patient,
+            clinic,
+            referred_on=payload.referred_on,
+            team=care_team(user, clinic, payload),
+            diagnoses=payload.diagnoses,
+            consent=consent_given(user, patient, payload.consent),
+            by=user,
+            as_of=user.organization.today(),
+            initiating_visit_on=payload.initiating_visit_on,
+            billing_program=payload.billing_program,
+        ),
+    )
+    return Status(201, episode_out(load_episode(user, episode.id)))
+
+
+def care_team(user: User, clinic: Clinic, payload: EpisodeIn) -> services.CareTeam:
+    """The care team the request names by username, each checked by the service."""
 
     def staff(name: str | None, role: Role, field: str) -> User | None:
-        return services.staff_member(org, name, role, clinic, field) if name else None
+        return services.staff_member(user.organization, name, role, clinic, field) if name else None
 
-    team = services.CareTeam(
+    return services.CareTeam(
         care_manager=staff(payload.care_manager, Role.CARE_MANAGER, "care_manager"),
         psychiatric_consultant=staff(
             payload.psychiatric_consultant, Role.PSYCHIATRIC_CONSULTANT, "psychiatric_consultant"
         ),
         referring_pcp=staff(payload.referring_pcp, Role.PCP, "referring_pcp"),
     )
-    consent = None
-    if payload.consent:
-        consent = services.Consent(
-            payload.consent.obtained_on,
-            payload.consent.method,
-            user,
-            cost_sharing_explained=payload.consent.cost_sharing_explained,
-            psychiatric_consultation_explained=payload.consent.psychiatric_consultation_explained,
-            guardian=services.consenting_guardian(patient, payload.consent.guardian_id),
-            patient_assent=payload.consent.patient_assent,
-        )
-    with transaction.atomic():
-        episode = services.open_episode(
-            patient,
-            clinic,
-            referred_on=payload.referred_on,
-            team=team,
-            diagnoses=payload.diagnoses,
-            consent=consent,
-            by=user,
-            as_of=org.today(),
-            initiating_visit_on=payload.initiating_visit_on,
-            billing_program=payload.billing_program,
-        )
-        audit(request, "create", "episode", patient.id, episode.id)
-    return Status(201, episode_out(load_episode(user, episode.id)))
+
+
+def consent_given(
+    user: User, patient: Patient, consent: ConsentIn | None
+) -> services.Consent | None:
+    """The consent the request records, obtained by the token's user."""
+    if consent is None:
+        return None
+    return services.Consent(
+        consent.obtained_on,
+        consent.method,
+        user,
+        cost_sharing_explained=consent.cost_sharing_explained,
+        psychiatric_consultation_explained=consent.psychiatric_consultation_explained,
+        guardian=services.consenting_guardian(patient, consent.guardian_id),
+        patient_assent=consent.patient_assent,
+    )
 
 
 @api.get("/episodes/{episode_id}", response={200: EpisodeOut, **ERRORS}, tags=["episodes"])
 def get_episode(request: HttpRequest, episode_id: int) -> dict:
     user = require(request, "view_patient")
     episode = load_episode(user, episode_id)
-    audit(request, "view", "episode", episode.patient_id, episode.id)
-    return episode_out(episode)
+    return audited(
+        request,
+        Audit("view", "episode", episode.patient_id, episode.id),
+        lambda: episode_out(episode),
+    )
 
 
 @api.post(
@@ -315,16 +319,18 @@ def change_status(request: HttpRequest, episode_id: int, payload: StatusIn) -> d
     capability = "enroll_patient" if payload.status == "enrolled" else "change_episode_status"
     user = require(request, capability)
     episode = load_episode(user, episode_id)
-    with transaction.atomic():
-        services.change_status(
+    audited(
+        request,
+        Audit("update", "episode status", episode.patient_id, episode.id),
+        lambda: services.change_status(
             episode,
             EpisodeStatus(payload.status),
             on=payload.on,
             by=user,
             as_of=user.organization.today(),
             reason=DischargeReason(payload.reason) if payload.reason else None,
-        )
-        audit(request, "update", "episode status", episode.patient_id, episode.id)
+        ),
+    )
     return episode_out(load_episode(user, episode_id))
 
 
@@ -334,9 +340,11 @@ def change_status(request: HttpRequest, episode_id: int, payload: StatusIn) -> d
 def add_diagnosis(request: HttpRequest, episode_id: int, payload: DiagnosisIn) -> Status:
     user = require(request, "edit_diagnoses")
     episode = load_episode(user, episode_id)
-    with transaction.atomic():
-        services.add_diagnosis(episode, payload.code, onset_on=payload.onset_on, by=user)
-        audit(request, "create", "diagnosis", episode.patient_id, episode.id)
+    audited(
+        request,
+        Audit("create", "diagnosis", episode.patient_id, episode.id),
+        lambda: services.add_diagnosis(episode, payload.code, onset_on=payload.onset_on, by=user),
+    )
     return Status(201, episode_out(load_episode(user, episode_id)))
 
 
@@ -374,15 +382,11 @@ def assessment_out(assessment: Assessment) -> dict:
 def create_assessment(request: HttpRequest, episode_id: int, payload: AssessmentIn) -> Status:
     user = require(request, "record_assessment")
     episode = load_episode(user, episode_id)
-    guardian = None
-    if payload.respondent_guardian_id is not None:
-        guardian = episode.patient.guardians.filter(id=payload.respondent_guardian_id).first()
-        if guardian is None:
-            raise services.InvalidRequest(
-                "No such guardian of this patient.", "respondent_guardian_id"
-            )
-    with transaction.atomic():
-        assessment = measures.record_assessment(
+    guardian_id = payload.respondent_guardian_id
+    assessment = audited(
+        request,
+        Audit("create", "assessment", episode.patient_id, lambda assessment: assessment.id),
+        lambda: measures.record_assessment(
             episode,
             payload.instrument,
             payload.taken_on,
@@ -391,9 +395,11 @@ def create_assessment(request: HttpRequest, episode_id: int, payload: Assessment
             by=user,
             as_of=user.organization.today(),
             respondent=payload.respondent,
-            respondent_guardian=guardian,
-        )
-        audit(request, "create", "assessment", episode.patient_id, assessment.id)
+            respondent_guardian=services.consenting_guardian(
+                episode.patient, guardian_id, "respondent_guardian_id"
+            ),
+        ),
+    )
     return Status(201, assessment_out(assessment))
 
 
@@ -405,8 +411,11 @@ def create_assessment(request: HttpRequest, episode_id: int, payload: Assessment
 def list_assessments(request: HttpRequest, episode_id: int) -> list[dict]:
     user = require(request, "view_clinical")
     episode = load_episode(user, episode_id)
-    audit(request, "view", "assessments", episode.patient_id, episode.id)
-    return [assessment_out(a) for a in episode.assessments.order_by("taken_on", "id")]
+    return audited(
+        request,
+        Audit("view", "assessments", episode.patient_id, episode.id),
+        lambda: [assessment_out(a) for a in episode.assessments.order_by("taken_on", "id")],
+    )
 
 
 @api.post(
@@ -422,16 +431,18 @@ def amend_assessment(request: HttpRequest, assessment_id: int, payload: Amendmen
         ),
         id=assessment_id,
     )
-    with transaction.atomic():
-        amended = measures.amend_assessment(
+    amended = audited(
+        request,
+        Audit("update", "assessment", original.episode.patient_id, lambda amended: amended.id),
+        lambda: measures.amend_assessment(
             original,
             payload.answers,
             taken_on=payload.taken_on or original.taken_on,
             reason=payload.reason,
             by=user,
             as_of=user.organization.today(),
-        )
-        audit(request, "update", "assessment", original.episode.patient_id, amended.id)
+        ),
+    )
     return Status(201, assessment_out(amended))
 
 
@@ -462,22 +473,13 @@ def contact_out(contact: Contact) -> dict:
 def create_contact(request: HttpRequest, episode_id: int, payload: ContactIn) -> Status:
     user = require(request, "record_contact")
     episode = load_episode(user, episode_id)
-    with transaction.atomic():
-        contact = care.record_contact(
-            episode,
-            occurred_on=payload.occurred_on,
-            minutes=payload.minutes,
-            mode=payload.mode,
-            activity=payload.activity,
-            staff=user,
-            by=user,
-            as_of=user.organization.today(),
-            role=payload.role,
-            separately_billed=payload.separately_billed,
-            no_show=payload.no_show,
-            note=payload.note,
-        )
-        audit(request, "create", "contact", episode.patient_id, contact.id)
+    contact = audited(
+        request,
+        Audit("create", "contact", episode.patient_id, lambda contact: contact.id),
+        lambda: care.record_contact(
+            episode, staff=user, by=user, as_of=user.organization.today(), **payload.dict()
+        ),
+    )
     return Status(201, contact_out(contact))
 
 
@@ -487,8 +489,11 @@ def create_contact(request: HttpRequest, episode_id: int, payload: ContactIn) ->
 def list_contacts(request: HttpRequest, episode_id: int) -> list[dict]:
     user = require(request, "view_clinical")
     episode = load_episode(user, episode_id)
-    audit(request, "view", "contacts", episode.patient_id, episode.id)
-    return [contact_out(c) for c in episode.contacts.select_related("staff")]
+    return audited(
+        request,
+        Audit("view", "contacts", episode.patient_id, episode.id),
+        lambda: [contact_out(c) for c in episode.contacts.select_related("staff")],
+    )
 
 
 @api.get("/caseload", response={200: list[CaseloadRowOut], **ERRORS}, tags=["care"])
@@ -499,8 +504,11 @@ def caseload(request: HttpRequest, care_manager: str | None = None) -> HttpRespo
     episodes = on_caseload(services.visible_episodes(user))
     if care_manager:
         episodes = episodes.filter(care_manager__username=care_manager)
-    rows = organization_caseload_rows(user.organization, episodes)
-    audit(request, "view", "caseload", None)
+    rows = audited(
+        request,
+        Audit("view", "caseload"),
+        lambda: organization_caseload_rows(user.organization, episodes),
+    )
     # Validated and encoded by pydantic-core in one pass: the standard library's encoder
     # took longer than the rest of the request for a caseload of 150.
     validated = CASELOAD_ROWS.validate_python(rows, from_attributes=True)
@@ -540,8 +548,10 @@ def recommendation_out(recommendation: CareRecommendation) -> dict:
 def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> Status:
     user = require(request, "run_caseload_review")
     episode = load_episode(user, episode_id)
-    with transaction.atomic():
-        review = care.record_review(
+    recorded = audited(
+        request,
+        Audit("create", "caseload review", episode.patient_id, lambda review: review.id),
+        lambda: care.record_review(
             episode,
             consultant=user,
             reviewed_on=payload.reviewed_on,
@@ -550,17 +560,20 @@ def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> S
             recommendations=[care.RecommendationInput(**r.dict()) for r in payload.recommendations],
             as_of=user.organization.today(),
             confirm_same_day=payload.confirm_same_day,
-        )
-        audit(request, "create", "caseload review", episode.patient_id, review.id)
-    return Status(201, review_out(review))
+        ),
+    )
+    return Status(201, review_out(recorded))
 
 
 @api.get("/episodes/{episode_id}/reviews", response={200: list[ReviewOut], **ERRORS}, tags=["care"])
 def list_reviews(request: HttpRequest, episode_id: int) -> list[dict]:
     user = require(request, "view_clinical")
     episode = load_episode(user, episode_id)
-    audit(request, "view", "caseload reviews", episode.patient_id, episode.id)
-    return [review_out(r) for r in episode.reviews.prefetch_related("recommendations")]
+    return audited(
+        request,
+        Audit("view", "caseload reviews", episode.patient_id, episode.id),
+        lambda: [review_out(r) for r in episode.reviews.prefetch_related("recommendations")],
+    )
 
 
 @api.get("/recommendations", response={200: list[RecommendationOut], **ERRORS}, tags=["care"])
@@ -573,8 +586,11 @@ def list_recommendations(
     found = CareRecommendation.objects.filter(pcp=user, episode__in=services.visible_episodes(user))
     if status != "all":
         found = found.filter(status=status)
-    audit(request, "view", "recommendations", None)
-    return [recommendation_out(r) for r in found.order_by("created_at")]
+    return audited(
+        request,
+        Audit("view", "recommendations"),
+        lambda: [recommendation_out(r) for r in found.order_by("created_at")],
+    )
 
 
 @api.post(
@@ -586,27 +602,14 @@ def answer_recommendation(
     request: HttpRequest, recommendation_id: int, payload: ResponseIn
 ) -> dict:
     user = require(request, "answer_recommendation")
-    recommendation = get_object_or_404(
-        CareRecommendation.objects.filter(
-            episode__in=services.visible_episodes(user)
-        ).select_related("episode"),
-        id=recommendation_id,
+    recommendation = get_object_or_404(review.visible_recommendations(user), id=recommendation_id)
+    audited(
+        request,
+        Audit("update", "recommendation", recommendation.episode.patient_id, recommendation.id),
+        lambda: care.respond(
+            recommendation, by=user, as_of=user.organization.today(), **payload.dict()
+        ),
     )
-    with transaction.atomic():
-        care.respond(
-            recommendation,
-            status=payload.status,
-            note=payload.note,
-            by=user,
-            as_of=user.organization.today(),
-        )
-        audit(
-            request,
-            "update",
-            "recommendation",
-            recommendation.episode.patient_id,
-            recommendation.id,
-        )
     return recommendation_out(recommendation)
 
 
@@ -618,27 +621,31 @@ def billing_month(request: HttpRequest, month: str) -> list[dict]:
     """One row per episode with activity that month, with the engine's decision."""
     user = require(request, "view_billing")
     target = billing.parse_month(month)
-    lines = billing.month_lines(user.organization, services.visible_episodes(user), target)
-    audit(request, "view", f"billing {target}", None)
-    return [
-        {
-            "episode_id": line.episode.id,
-            "patient_id": line.episode.patient_id,
-            "month": str(target),
-            "month_type": str(line.result.month_type),
-            "status": line.status,
-            "minutes_counted": line.result.minutes_counted,
-            "codes": [{"code": str(c.code), "units": c.units} for c in line.result.codes],
-            "blocked_reasons": list(line.result.blocked_reasons),
-            "minutes_to_next_threshold": line.result.minutes_to_next_threshold,
-            "decision": line.result.decision,
-            "excluded": [f"{e.minutes} min {e.reason}" for e in line.result.excluded],
-            "expected_amount": (
-                float(line.expected_amount) if line.expected_amount is not None else None
-            ),
-        }
-        for line in lines
-    ]
+    lines = audited(
+        request,
+        Audit("view", f"billing {target}"),
+        lambda: billing.month_lines(user.organization, services.visible_episodes(user), target),
+    )
+    return [billing_row_out(line, target) for line in lines]
+
+
+def billing_row_out(line: billing.BillingLine, month: Month) -> dict:
+    return {
+        "episode_id": line.episode.id,
+        "patient_id": line.episode.patient_id,
+        "month": str(month),
+        "month_type": str(line.result.month_type),
+        "status": line.status,
+        "minutes_counted": line.result.minutes_counted,
+        "codes": [{"code": str(c.code), "units": c.units} for c in line.result.codes],
+        "blocked_reasons": list(line.result.blocked_reasons),
+        "minutes_to_next_threshold": line.result.minutes_to_next_threshold,
+        "decision": line.result.decision,
+        "excluded": [f"{e.minutes} min {e.reason}" for e in line.result.excluded],
+        "expected_amount": (
+            float(line.expected_amount) if line.expected_amount is not None else None
+        ),
+    }
 
 
 api.add_router("/quality/", "cocm.reports.api.router")

@@ -10,6 +10,7 @@ from cocm.api.schemas import ErrorOut
 from cocm.domain import finance
 from cocm.errors import InvalidRequest
 from cocm.finance import calibration, services
+from cocm.pages import Audit
 
 router = Router(tags=["finance"])
 CONTROL_PARAMETERS = frozenset({"calibrate", "months"})
@@ -22,7 +23,7 @@ def finance_model(
     """Inputs as query parameters (any omitted one takes its default); outputs explained."""
     # Imported here: cocm.api.routes mounts this router at its end, so a module-level
     # import would be circular. require() asks the one permission table.
-    from cocm.api.routes import audit, require
+    from cocm.api.routes import audited, require
 
     user = require(request, "view_finance")
     organization = user.organization
@@ -33,7 +34,10 @@ def finance_model(
         raise InvalidRequest(f"'{unknown[0]}' is not an input of the financial model.", unknown[0])
     calibrated = None
     if calibrate:
-        calibrated = calibration.calibrate(organization, as_of=as_of, months=months)
-        audit(request, "view", "finance calibration", None)
+        calibrated = audited(
+            request,
+            Audit("view", "finance calibration"),
+            lambda: calibration.calibrate(organization, as_of=as_of, months=months),
+        )
     inputs = services.resolve_inputs(given, as_of=as_of, calibration=calibrated)
     return services.as_json(services.evaluate(inputs, organization=organization))

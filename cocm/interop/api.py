@@ -1,14 +1,17 @@
 """`GET /api/v1/patients?identifier=MRN` or `?name=` (API_CONTRACT.md): the lookup an EHR
 integration makes first. Visible patients only, paged with `limit`/`offset`."""
 
+from functools import partial
+
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from cocm.api.routes import ERRORS, api, audit, patient_out, require
+from cocm.api.routes import ERRORS, api, audited, patient_out, require
 from cocm.api.schemas import PatientOut
+from cocm.pages import Audit
 from cocm.registry.services import visible_patients
 
 MAX_LIMIT = 200
@@ -47,6 +50,7 @@ def find_patients(
         .prefetch_related("coverages")[query.offset : query.offset + query.limit]
     )
     response["X-Total-Count"] = str(ids.count())
-    for patient in page:
-        audit(request, "view", "patient search", patient.id)
-    return [patient_out(p) for p in page]
+    return [
+        audited(request, Audit("view", "patient search", found.id), partial(patient_out, found))
+        for found in page
+    ]

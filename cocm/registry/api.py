@@ -2,12 +2,12 @@
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
 from cocm.api.schemas import ConsentIn, EpisodeOut, ErrorOut, GuardianIn, GuardianOut, RevocationIn
+from cocm.pages import Audit
 from cocm.registry import services
 from cocm.registry.models import Guardian
 
@@ -18,22 +18,24 @@ ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 @router.post("/episodes/{episode_id}/consent/revocation", response={200: EpisodeOut, **ERRORS})
 def revoke_consent(request: HttpRequest, episode_id: int, payload: RevocationIn) -> dict:
     """The patient withdrew consent: from `on`, no minute counts for billing."""
-    from cocm.api.routes import audit, episode_out, load_episode, require
+    from cocm.api.routes import audited, episode_out, load_episode, require
 
     user = require(request, "revoke_consent")
     episode = load_episode(user, episode_id)
-    with transaction.atomic():
-        services.revoke_consent(
+    audited(
+        request,
+        Audit("update", "consent revocation", episode.patient_id, episode.id),
+        lambda: services.revoke_consent(
             episode, on=payload.on, reason=payload.reason, by=user, as_of=user.organization.today()
-        )
-        audit(request, "update", "consent revocation", episode.patient_id, episode.id)
+        ),
+    )
     return episode_out(load_episode(user, episode_id))
 
 
 @router.post("/episodes/{episode_id}/consent/renewal", response={200: EpisodeOut, **ERRORS})
 def renew_consent(request: HttpRequest, episode_id: int, payload: ConsentIn) -> dict:
     """Consent given again after a revocation: minutes count again from its date."""
-    from cocm.api.routes import audit, episode_out, load_episode, require
+    from cocm.api.routes import audited, episode_out, load_episode, require
 
     user = require(request, "enroll_patient")
     episode = load_episode(user, episode_id)
@@ -46,9 +48,11 @@ def renew_consent(request: HttpRequest, episode_id: int, payload: ConsentIn) -> 
         guardian=services.consenting_guardian(episode.patient, payload.guardian_id),
         patient_assent=payload.patient_assent,
     )
-    with transaction.atomic():
-        services.renew_consent(episode, consent, as_of=user.organization.today())
-        audit(request, "update", "consent renewal", episode.patient_id, episode.id)
+    audited(
+        request,
+        Audit("update", "consent renewal", episode.patient_id, episode.id),
+        lambda: services.renew_consent(episode, consent, as_of=user.organization.today()),
+    )
     return episode_out(load_episode(user, episode_id))
 
 
@@ -65,7 +69,7 @@ def guardian_out(guardian: Guardian) -> dict:
 )
 def add_guardian(request: HttpRequest, patient_id: int, payload: GuardianIn) -> Status:
     """A parent or guardian of a patient under 18; a phone number or an email is required."""
-    from cocm.api.routes import audit, require
+    from cocm.api.routes import audited, require
 
     user = require(request, "manage_guardians")
     patient = get_object_or_404(services.visible_patients(user), id=patient_id)
@@ -74,9 +78,11 @@ def add_guardian(request: HttpRequest, patient_id: int, payload: GuardianIn) -> 
             validate_email(payload.email)
         except ValidationError as error:
             raise services.InvalidRequest("Enter a valid email address.", "email") from error
-    with transaction.atomic():
-        guardian = services.add_guardian(
+    guardian = audited(
+        request,
+        Audit("create", "guardian", patient.id, lambda guardian: guardian.id),
+        lambda: services.add_guardian(
             patient, services.GuardianData(**payload.dict()), as_of=user.organization.today()
-        )
-        audit(request, "create", "guardian", patient.id, guardian.id)
+        ),
+    )
     return Status(201, guardian_out(guardian))

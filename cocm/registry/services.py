@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_save
@@ -177,7 +179,12 @@ def update_patient(patient: Patient, version: int, **fields: object) -> None:
 def register_patient(organization: Organization, **fields: object) -> Patient:
     """Create a patient; the MRN must be new within the organization, the birth date sensible."""
     checked_birth_date(fields.get("birth_date"), as_of=organization.today())
-    mrn = str(fields.get("mrn", "")).strip()
+    fields["mrn"] = mrn = str(fields.get("mrn", "")).strip()
+    if fields.get("email"):
+        try:
+            validate_email(fields["email"])
+        except ValidationError as error:
+            raise InvalidRequest("Enter a valid email address.", "email") from error
     if Patient.objects.filter(organization=organization, mrn=mrn).exists():
         raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn")
     try:
@@ -771,13 +778,15 @@ def _guardian_fields(data: GuardianData) -> dict[str, object]:
     }
 
 
-def consenting_guardian(patient: Patient, guardian_id: int | None) -> Guardian | None:
-    """The patient's guardian by id (the API names the one who consented)."""
+def consenting_guardian(
+    patient: Patient, guardian_id: int | None, field: str = "guardian_id"
+) -> Guardian | None:
+    """The patient's guardian by id (the API names the one who consented, or answered)."""
     if guardian_id is None:
         return None
     guardian = patient.guardians.filter(id=guardian_id).first()
     if guardian is None:
-        raise InvalidRequest("No such guardian of this patient.", "guardian_id")
+        raise InvalidRequest("No such guardian of this patient.", field)
     return guardian
 
 

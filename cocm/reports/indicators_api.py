@@ -8,6 +8,7 @@ from ninja.errors import HttpError
 from pydantic import BaseModel, RootModel
 
 from cocm.api.schemas import ErrorOut
+from cocm.pages import Audit
 from cocm.reports import program
 
 router = Router(tags=["reports"])
@@ -38,7 +39,7 @@ def indicators(
 ) -> dict[str, Any]:
     """Each indicator: value, numerator, denominator and the URL of the patients behind it."""
     # Imported here: cocm.api.routes imports this module to mount the router.
-    from cocm.api.routes import audit, require
+    from cocm.api.routes import audited, require
 
     user = require(request, "view_program_indicators")
     today = user.organization.today()
@@ -47,6 +48,9 @@ def indicators(
         filters = program.parse_filters(user, data, today=today)
     except program.UnknownFilter as error:
         raise HttpError(404, f"{error.field}: {error.message}") from None
-    report = program.program_report(user, filters, today=today)
-    audit(request, "view", "program indicators", None)
+    report = audited(
+        request,
+        Audit("view", "program indicators"),
+        lambda: program.program_report(user, filters, today=today),
+    )
     return {key: program.indicator_json(one, filters) for key, one in report.indicators.items()}

@@ -26,7 +26,6 @@ from datetime import date
 from hashlib import sha256
 from typing import Any, get_type_hints
 
-from django.conf import settings
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
@@ -81,8 +80,8 @@ def rules_key(rules: FlagRules, billing_rules: OrganizationRules) -> str:
     flags = ",".join(str(value) for value in astuple(rules))
     # Hashed: the billing rules' text runs to a few hundred characters per payer.
     billing = sha256(billing_rules.key.encode()).hexdigest()[:16]
-    # The remission cut-off (COCM_REMISSION_CUTOFF) decides the row's remission marker.
-    return f"{ROW_FORMAT}:{flags}:{billing}:{settings.COCM_REMISSION_CUTOFF}"
+    # The flag rules hold the remission cut-off, which decides the row's remission marker.
+    return f"{ROW_FORMAT}:{flags}:{billing}"
 
 
 def caseload_rows(

@@ -136,16 +136,19 @@ def table_context() -> dict[str, object]:
 
 
 def flag_rules(organization: Organization) -> FlagRules:
-    """The organization's thresholds, or the defaults."""
-    settings = CareSettings.objects.filter(organization=organization).first()
-    if settings is None:
-        return FlagRules()
+    """The organization's thresholds (or the defaults), under the remission cut-off
+    (`COCM_REMISSION_CUTOFF`) the chart and the reports use."""
+    cutoff = settings.COCM_REMISSION_CUTOFF
+    care = CareSettings.objects.filter(organization=organization).first()
+    if care is None:
+        return FlagRules(remission_cutoff=cutoff)
     return FlagRules(
-        not_improved_week=settings.not_improved_week,
-        no_contact_days=settings.no_contact_days,
-        no_measure_days=settings.no_measure_days,
-        recommendation_wait_days=settings.recommendation_wait_days,
-        early_follow_up_days=settings.early_follow_up_days,
+        not_improved_week=care.not_improved_week,
+        no_contact_days=care.no_contact_days,
+        no_measure_days=care.no_measure_days,
+        recommendation_wait_days=care.recommendation_wait_days,
+        early_follow_up_days=care.early_follow_up_days,
+        remission_cutoff=cutoff,
     )
 
 
@@ -267,7 +270,7 @@ def tracker_rows(
             open_alert=episode.id in alerts,
             flags=one_per_cause(episode_flags(snapshot, as_of, rules=rules)),
         )
-        add_scores(row, phq9, gad7, episode.enrolled_on)
+        add_scores(row, phq9, gad7, episode.enrolled_on, rules.remission_cutoff)
         rows.append(row)
     return sorted(rows, key=lambda row: not row.open_alert)
 
@@ -288,12 +291,13 @@ def add_scores(
     phq9: list[tuple[date, int]],
     gad7: list[tuple[date, int]],
     enrolled_on: date | None,
+    remission_cutoff: int,
 ) -> None:
     for key, series, code in (("phq9", phq9, "PHQ-9"), ("gad7", gad7, "GAD-7")):
         if not series:
             continue
         summary = treat_to_target(
-            code, series, enrolled_on=enrolled_on, remission_cutoff=settings.COCM_REMISSION_CUTOFF
+            code, series, enrolled_on=enrolled_on, remission_cutoff=remission_cutoff
         )
         setattr(row, f"{key}_first", summary.baseline)
         setattr(row, f"{key}_last", summary.latest)

@@ -131,6 +131,9 @@ class FlagRules:
     * `min_baseline_for_response` [I] 10, as CMS159 (>9) and DRR-E: response is only judged
       from a baseline in the depression range.
     * `improved_below` [V] Bao 2016: a latest PHQ-9 below 10 counts as improved.
+    * `remission_cutoff` [V] remission is a latest score below it (5; rules section 3,
+      `COCM_REMISSION_CUTOFF`): a patient in remission is neither "not improved" nor a
+      non-responder, whatever the cut-off.
     """
 
     not_improved_week: int = 10
@@ -144,6 +147,7 @@ class FlagRules:
     new_patient_review_weeks: int = 0
     min_baseline_for_response: int = 10
     improved_below: int = 10
+    remission_cutoff: int = 5
 
     def __post_init__(self) -> None:
         _check_int("not_improved_week", self.not_improved_week, 10, 12)
@@ -159,6 +163,7 @@ class FlagRules:
         _check_int("severe_gad7", self.severe_gad7, 1, 21)
         _check_int("min_baseline_for_response", self.min_baseline_for_response, 1, 27)
         _check_int("improved_below", self.improved_below, 1, 27)
+        _check_int("remission_cutoff", self.remission_cutoff, 1, 27)
         window = self.non_responder_window
         if not isinstance(window, tuple) or len(window) != 2:
             raise ValueError(f"non_responder_window must be a (start, end) pair, got {window!r}")
@@ -348,7 +353,11 @@ def _trajectory(
         return None
     # treat_to_target validates the scores (ScoringError, a ValueError) and orders them.
     return treat_to_target(
-        code, scores, enrolled_on=enrolled_on, min_baseline=rules.min_baseline_for_response
+        code,
+        scores,
+        enrolled_on=enrolled_on,
+        remission_cutoff=rules.remission_cutoff,
+        min_baseline=rules.min_baseline_for_response,
     )
 
 
@@ -370,7 +379,7 @@ def _not_improved(facts: _Facts, rules: FlagRules) -> Flag | None:
         return None
     if primary.baseline < rules.min_baseline_for_response:
         return None
-    if is_response(primary.baseline, primary.latest):
+    if primary.remission or is_response(primary.baseline, primary.latest):
         return None
     return _flag(
         FlagCode.NOT_IMPROVED,
@@ -481,7 +490,9 @@ def _non_responder_unreviewed(facts: _Facts, rules: FlagRules) -> Flag | None:
     primary = facts.primary
     if facts.weeks is None or facts.weeks < start or primary is None:
         return None
-    if primary.latest < rules.improved_below or is_response(primary.baseline, primary.latest):
+    if primary.remission or primary.latest < rules.improved_below:
+        return None
+    if is_response(primary.baseline, primary.latest):
         return None
     window_opens_on = facts.enrolled_on + timedelta(weeks=start)
     last_review_on = facts.snapshot.last_review_on

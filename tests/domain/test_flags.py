@@ -183,6 +183,28 @@ def test_not_improved_reads_the_phq9_else_the_gad7(phq9, gad7, expected):
 
 
 @pytest.mark.parametrize(
+    ("cutoff", "expected"),
+    [(5, True), (9, True), (10, False)],  # PHQ-9 12 -> 9: 25 % better, in remission below 10
+)
+def test_a_patient_in_remission_under_the_cutoff_is_not_flagged_not_improved(cutoff, expected):
+    snapshot = replace(QUIET, phq9=((day(0), 12), (day(60), 9)))
+
+    assert (F.NOT_IMPROVED in codes(snapshot, day(70), remission_cutoff=cutoff)) is expected
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "expected"),
+    [(5, True), (12, True), (13, False)],  # PHQ-9 14 -> 12: neither improved nor responding
+)
+def test_a_patient_in_remission_under_the_cutoff_is_not_a_non_responder(cutoff, expected):
+    snapshot = replace(QUIET, phq9=((day(0), 14), (day(50), 12)), last_review_on=None)
+
+    flagged = codes(snapshot, day(60), remission_cutoff=cutoff)
+
+    assert (F.NON_RESPONDER_UNREVIEWED in flagged) is expected
+
+
+@pytest.mark.parametrize(
     ("phq9", "gad7", "expected"),
     [
         (((day(0), 8), (day(80), 19)), (), False),
@@ -580,6 +602,7 @@ def test_not_improved_week_accepts_10_to_12(week):
         ({"severe_gad7": 22}, "severe_gad7 must be an integer 1-21, got 22"),
         ({"min_baseline_for_response": 0}, "min_baseline_for_response must be an integer 1-27"),
         ({"improved_below": 0}, "improved_below must be an integer 1-27"),
+        ({"remission_cutoff": 28}, "remission_cutoff must be an integer 1-27, got 28"),
         ({"non_responder_window": (8,)}, r"non_responder_window must be a \(start, end\) pair"),
         ({"non_responder_window": [8, 12]}, r"non_responder_window must be a \(start, end\)"),
         ({"non_responder_window": (-1, 12)}, "non_responder_window start must be an integer"),

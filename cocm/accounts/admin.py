@@ -56,6 +56,15 @@ class OrganizationScoped(admin.ModelAdmin):
         return queryset.filter(**{self.organization_path: request.user.organization_id})
 
 
+class OwnOrganization(OrganizationScoped):
+    """An organization's settings row: an organization admin saves it for their own."""
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not request.user.is_superuser:
+            obj.organization = request.user.organization
+        super().save_model(request, obj, form, change)
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1

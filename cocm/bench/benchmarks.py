@@ -29,8 +29,8 @@ from cocm.bench.harness import (
     load_benchmark,
     signed_in_client,
 )
-from cocm.billing.rules import organization_rules
 from cocm.billing.services import month_lines
+from cocm.care.billing_figures import month_figures
 from cocm.care.caseload import organization_caseload_rows
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
 from cocm.domain import coding
@@ -237,7 +237,7 @@ def caseload_rows_computed(population: Population) -> Callable[[], object]:
     user = population.care_manager
     today, rules = user.organization.today(), flag_rules(user.organization)
     caseload = visible_episodes(user).open().filter(care_manager=user)
-    billing = organization_rules(user.organization)
+    billing = month_figures(user.organization)
     check_rows(population, tracker_rows(caseload.all(), today, rules, billing))
     return lambda: tracker_rows(caseload.all(), today, rules, billing)
 

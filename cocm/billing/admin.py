@@ -1,14 +1,7 @@
 from django.contrib import admin
 
-from cocm.accounts.admin import OrganizationScoped
+from cocm.accounts.admin import OwnOrganization
 from cocm.billing.models import BillingSettings, FeeSchedule, PayerRule
-
-
-class OwnOrganization(OrganizationScoped):
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        if not request.user.is_superuser:
-            obj.organization = request.user.organization
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(BillingSettings)

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules
+from cocm.accounts.models import Organization
+from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules, organization_rules
 from cocm.care.models import Contact
 from cocm.domain import coding
 from cocm.domain.consent import RevokedPeriod
@@ -180,4 +181,28 @@ def month_results(
         time,
         rules=rules,
         payers=payers,
+    )
+
+
+@dataclass(frozen=True)
+class CareFigures:
+    """The billing figures the caseload and the chart show (cocm/care/billing_figures.py),
+    under an organization's rules."""
+
+    rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES
+
+    @property
+    def key(self) -> str:
+        return self.rules.key
+
+    def decide(
+        self, episodes: Sequence[Episode], as_of: date, payers: Mapping[int, str]
+    ) -> dict[int, coding.MonthResult]:
+        return month_results(episodes, coding.Month.of(as_of), rules=self.rules, payers=payers)
+
+
+def care_figures(organization: Organization | None) -> CareFigures:
+    """What `BillingConfig.ready` supplies to care: the organization's rules, or the defaults."""
+    return CareFigures(
+        organization_rules(organization) if organization else DEFAULT_ORGANIZATION_RULES
     )

@@ -4,17 +4,11 @@ The month worklist, the caseload's minutes to the next threshold and the chart a
 with these, so the three show the same numbers.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Any, NamedTuple
-
-from django.db.models import Q, QuerySet
 
 from cocm.accounts.models import Organization
 from cocm.billing.models import BillingSettings, PayerRule
 from cocm.domain import coding
-from cocm.registry.models import Coverage
 
 
 @dataclass(frozen=True)
@@ -55,32 +49,3 @@ def organization_rules(organization: Organization) -> OrganizationRules:
         for rule in PayerRule.objects.filter(organization=organization)
     }
     return OrganizationRules(base, by_payer)
-
-
-class CoverageOnDay(NamedTuple):
-    payer_kind: str
-    payer_name: str
-    member_id: str
-
-
-def coverages_on(patient_ids: Iterable[int] | QuerySet[Any], day: date) -> dict[int, CoverageOnDay]:
-    """Each patient's coverage on a day (the latest starting one), as `payer_on` picks it."""
-    return {
-        patient_id: CoverageOnDay(kind, name, member_id)
-        for patient_id, kind, name, member_id in Coverage.objects.filter(
-            patient_id__in=patient_ids, starts_on__lte=day
-        )
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .order_by("starts_on", "id")
-        .values_list("patient_id", "payer_kind", "payer_name", "member_id")
-    }
-
-
-def payer_on(patient_ids: Iterable[int] | QuerySet[Any], day: date) -> dict[int, str]:
-    """The payer kind of each patient's coverage on a day (the latest starting one)."""
-    return dict(
-        Coverage.objects.filter(patient_id__in=patient_ids, starts_on__lte=day)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .order_by("starts_on")
-        .values_list("patient_id", "payer_kind")
-    )

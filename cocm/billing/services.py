@@ -26,11 +26,12 @@ from cocm.billing.months import (
     shift,
     without_cycle_collection,
 )
-from cocm.billing.rules import coverages_on, organization_rules
+from cocm.billing.rules import organization_rules
 from cocm.care.models import Contact
 from cocm.domain import coding
 from cocm.domain.consent import RevokedPeriod
 from cocm.errors import InvalidRequest
+from cocm.registry.coverages import coverages_on
 from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
 from cocm.registry.services import revoked_periods
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from cocm.billing.admin import OwnOrganization
+from cocm.accounts.admin import OwnOrganization
 from cocm.care.models import CareSettings
 
 

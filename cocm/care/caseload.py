@@ -30,7 +30,7 @@ from django.db.models import F, Model, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from cocm.accounts.models import Organization, staff_name
-from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules, organization_rules
+from cocm.care.billing_figures import MonthFigures, month_figures
 from cocm.care.models import (
     CaseloadRow,
     CaseReview,
@@ -76,7 +76,7 @@ _DATE_FIELDS = frozenset(
 )
 
 
-def rules_key(rules: FlagRules, billing_rules: OrganizationRules) -> str:
+def rules_key(rules: FlagRules, billing_rules: MonthFigures) -> str:
     flags = ",".join(str(value) for value in astuple(rules))
     # Hashed: the billing rules' text runs to a few hundred characters per payer.
     billing = sha256(billing_rules.key.encode()).hexdigest()[:16]
@@ -88,10 +88,11 @@ def caseload_rows(
     episodes: QuerySet[Episode],
     as_of: date,
     rules: FlagRules,
-    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+    billing_rules: MonthFigures | None = None,
 ) -> list[TrackerRow]:
     """The tracker rows of these episodes as of a day, safety alerts first; stored rows where
     they are current, the rest computed and stored."""
+    billing_rules = billing_rules or month_figures()
     key = rules_key(rules, billing_rules)
     names = {
         episode_id: {
@@ -125,7 +126,7 @@ def organization_caseload_rows(
 ) -> list[TrackerRow]:
     """`caseload_rows` as of the organization's today, under its flag and billing rules."""
     return caseload_rows(
-        episodes, organization.today(), flag_rules(organization), organization_rules(organization)
+        episodes, organization.today(), flag_rules(organization), month_figures(organization)
     )
 
 
@@ -134,7 +135,7 @@ def refresh_stale(organization: Organization) -> int:
     worker's pass, so that the first caseload of the day finds its rows ready); returns how
     many."""
     as_of, rules = organization.today(), flag_rules(organization)
-    billing_rules = organization_rules(organization)
+    billing_rules = month_figures(organization)
     episodes = on_caseload(Episode.objects.filter(clinic__organization=organization)).order_by()
     current = CaseloadRow.objects.filter(
         current_rows(as_of, rules_key(rules, billing_rules)),
@@ -154,9 +155,10 @@ def refresh(
     episode_ids: list[int],
     as_of: date,
     rules: FlagRules,
-    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+    billing_rules: MonthFigures | None = None,
 ) -> list[TrackerRow]:
     """Compute and store the rows of these episodes, in batches."""
+    billing_rules = billing_rules or month_figures()
     key = rules_key(rules, billing_rules)
     computed: list[TrackerRow] = []
     for start in range(0, len(episode_ids), BATCH):

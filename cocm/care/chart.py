@@ -2,23 +2,19 @@
 
 from datetime import date
 
-from cocm.billing.months import month_results
-from cocm.billing.rules import organization_rules, payer_on
+from cocm.care.billing_figures import month_figures
 from cocm.care.forms import FollowUpForm, ReviewRequestForm
 from cocm.domain import coding
+from cocm.registry.coverages import payer_on
 from cocm.registry.models import Episode
 
 
 def chart_context(episode: Episode, as_of: date) -> dict[str, object]:
-    month = coding.Month.of(as_of)
-    billing = month_results(
-        [episode],
-        month,
-        rules=organization_rules(episode.clinic.organization),
-        payers=payer_on([episode.patient_id], as_of),
+    billing = month_figures(episode.clinic.organization).decide(
+        [episode], as_of, payer_on([episode.patient_id], as_of)
     )
     return {
-        "month": month,
+        "month": coding.Month.of(as_of),
         "billing": billing[episode.id],
         "contacts": list(
             episode.contacts.select_related("staff").order_by("-occurred_on", "-id")[:20]

@@ -65,7 +65,7 @@ RecommendationFormSet = forms.formset_factory(
 
 class ResponseForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[c for c in Recommendation.Status.choices if c[0] != "pending"],
+        choices=[c for c in Recommendation.Status.choices if c[0] != Recommendation.Status.PENDING],
         widget=forms.RadioSelect,
         label="Answer",
         error_messages={"required": "Choose accept, modify or decline."},

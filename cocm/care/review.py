@@ -21,10 +21,16 @@ from cocm.care.models import CaseReview, Contact, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import Flag
-from cocm.domain.instruments import INSTRUMENTS, is_partial_response, is_remission, is_response
-from cocm.measures.models import Assessment, TreatmentChange
-from cocm.measures.services import GAD_BANDS, PHQ_BANDS, trajectories
-from cocm.measures.trajectory import BandSpec, Marker, Point, trajectory_svg
+from cocm.domain.instruments import (
+    INSTRUMENTS,
+    InstrumentCode,
+    is_partial_response,
+    is_remission,
+    is_response,
+)
+from cocm.measures.models import Assessment, Method, TreatmentChange
+from cocm.measures.services import trajectories
+from cocm.measures.trajectory import Marker, Point, severity_bands, trajectory_svg
 from cocm.registry.models import Episode
 from cocm.registry.services import visible_episodes
 
@@ -91,7 +97,10 @@ def score_trend(instrument: str, first: int | None, latest: int | None) -> Trend
 
 
 def row_trends(row: TrackerRow) -> list[Trend]:
-    pairs = (("PHQ-9", row.phq9_first, row.phq9_last), ("GAD-7", row.gad7_first, row.gad7_last))
+    pairs = (
+        (InstrumentCode.PHQ9, row.phq9_first, row.phq9_last),
+        (InstrumentCode.GAD7, row.gad7_first, row.gad7_last),
+    )
     return [t for code, first, last in pairs if (t := score_trend(code, first, last))]
 
 
@@ -154,7 +163,7 @@ def points(options: tuple, answers: list, index: int) -> int | None:  # type: ig
 def item_tables(episode: Episode) -> list[ItemTable]:
     """The last two current PHQ-9 and GAD-7 of the episode, item by item."""
     tables = []
-    for code in ("PHQ-9", "GAD-7"):
+    for code in (InstrumentCode.PHQ9, InstrumentCode.GAD7):
         latest = list(
             episode.assessments.filter(instrument=code, is_current=True).order_by(
                 "-taken_on", "-id"
@@ -181,9 +190,9 @@ def review_charts(episode: Episode, changes: list[TreatmentChange]) -> list[dict
     series = trajectories(episode)
     markers = [Marker(change.on, change.description) for change in changes]
     charts = []
-    for code, bands in (("PHQ-9", PHQ_BANDS), ("GAD-7", GAD_BANDS)):
+    for code in (InstrumentCode.PHQ9, InstrumentCode.GAD7):
         points = [
-            Point(a.taken_on, a.total, "self-report" if a.method == "self_report" else "")
+            Point(a.taken_on, a.total, "self-report" if a.method == Method.SELF_REPORT else "")
             for a in series[code].assessments
         ]
         if not points:
@@ -191,8 +200,8 @@ def review_charts(episode: Episode, changes: list[TreatmentChange]) -> list[dict
         svg = trajectory_svg(
             code,
             points,
-            max_total=bands[-1][0],
-            bands=[BandSpec(upper, name) for upper, name in bands],
+            max_total=INSTRUMENTS[code].max_total,
+            bands=severity_bands(code),
             markers=markers,
             width=960,
             height=320,

@@ -16,6 +16,7 @@ from cocm.accounts.models import User
 from cocm.care.caseload import on_caseload, organization_caseload_rows
 from cocm.care.models import FollowUp, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow, flag_rules
+from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import Flag, FlagCode
 from cocm.measures.models import Invitation, SafetyAlert, Schedule
 from cocm.registry.models import Episode
@@ -93,7 +94,7 @@ def task_list(user: User, today: date, now: datetime | None = None) -> TaskList:
     tasks = TaskList()
     tasks.alerts = list(alerts_for(user))
     for row in organization_caseload_rows(organization, episodes):
-        if row.status == "discharged":
+        if row.status == EpisodeStatus.DISCHARGED:
             continue
         contact = tuple(flag for flag in row.flags if flag.code in OVERDUE_CONTACT)
         measure = tuple(flag for flag in row.flags if flag.code in OVERDUE_MEASURE)

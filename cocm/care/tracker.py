@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 
-from cocm.billing.months import month_results
-from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules, payer_on
+from cocm.care.billing_figures import MonthFigures, month_figures
 from cocm.care.models import (
     CareSettings,
     CaseReview,
@@ -22,12 +21,13 @@ from cocm.care.models import (
     Recommendation,
     RelapsePreventionPlan,
     ReviewRequest,
+    TimeRole,
 )
-from cocm.domain import coding
 from cocm.domain.episodes import EpisodeStatus, weeks_in_treatment
 from cocm.domain.flags import EpisodeSnapshot, Flag, FlagRules, episode_flags, one_per_cause
-from cocm.domain.instruments import TreatToTarget, treat_to_target
+from cocm.domain.instruments import InstrumentCode, TreatToTarget, treat_to_target
 from cocm.measures.models import Assessment, SafetyAlert
+from cocm.registry.coverages import payer_on
 from cocm.registry.models import BillingProgram, Episode, Organization, PayerKind
 
 
@@ -129,6 +129,7 @@ NUMERIC_COLUMNS = frozenset(
 
 
 PAYER_LABELS = dict(PayerKind.choices)
+PHQ9, GAD7 = InstrumentCode.PHQ9, InstrumentCode.GAD7
 
 
 def table_context() -> dict[str, object]:
@@ -156,7 +157,7 @@ def tracker_rows(
     episodes: QuerySet[Episode],
     as_of: date,
     rules: FlagRules,
-    billing_rules: OrganizationRules = DEFAULT_ORGANIZATION_RULES,
+    billing_rules: MonthFigures | None = None,
 ) -> list[TrackerRow]:
     """Rows for the given episodes (open ones are expected), safety alerts first; minutes
     to the next threshold under the organization's billing rules for each patient's payer,
@@ -166,7 +167,7 @@ def tracker_rows(
     contact_stats = {
         row["episode_id"]: row
         for row in Contact.objects.filter(episode_id__in=ids)
-        .exclude(role="psychiatric_consultant")
+        .exclude(role=TimeRole.PSYCHIATRIC_CONSULTANT)
         .values("episode_id")
         .annotate(
             count=Count("id", filter=Q(no_show=False)),
@@ -182,9 +183,7 @@ def tracker_rows(
     }
     scores: dict[tuple[int, str], list[tuple[date, int]]] = defaultdict(list)
     for episode_id, instrument, taken_on, total in (
-        Assessment.objects.filter(
-            episode_id__in=ids, is_current=True, instrument__in=("PHQ-9", "GAD-7")
-        )
+        Assessment.objects.filter(episode_id__in=ids, is_current=True, instrument__in=(PHQ9, GAD7))
         .order_by("taken_on", "id")
         .values_list("episode_id", "instrument", "taken_on", "total")
     ):
@@ -206,7 +205,7 @@ def tracker_rows(
         )
     )
     waiting = dict(
-        Recommendation.objects.filter(episode_id__in=ids, status="pending")
+        Recommendation.objects.filter(episode_id__in=ids, status=Recommendation.Status.PENDING)
         .values("episode_id")
         .annotate(oldest=Min("created_at"))
         .values_list("episode_id", "oldest")
@@ -217,13 +216,13 @@ def tracker_rows(
         )
     )
     payers = payer_on({e.patient_id for e in episodes}, as_of)
-    billing = month_results(episodes, coding.Month.of(as_of), rules=billing_rules, payers=payers)
+    billing = (billing_rules or month_figures()).decide(episodes, as_of, payers)
 
     rows = []
     for episode in episodes:
         stats = contact_stats.get(episode.id, {})
-        phq9 = scores.get((episode.id, "PHQ-9"), [])
-        gad7 = scores.get((episode.id, "GAD-7"), [])
+        phq9 = scores.get((episode.id, PHQ9), [])
+        gad7 = scores.get((episode.id, GAD7), [])
         result = billing[episode.id]
         oldest = waiting.get(episode.id)
         snapshot = EpisodeSnapshot(
@@ -293,7 +292,7 @@ def add_scores(
     enrolled_on: date | None,
     remission_cutoff: int,
 ) -> None:
-    for key, series, code in (("phq9", phq9, "PHQ-9"), ("gad7", gad7, "GAD-7")):
+    for key, series, code in (("phq9", phq9, PHQ9), ("gad7", gad7, GAD7)):
         if not series:
             continue
         summary = treat_to_target(

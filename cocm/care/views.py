@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
-from cocm.billing.rules import organization_rules
 from cocm.care import export, review, services
 from cocm.care import tasks as care_tasks
+from cocm.care.billing_figures import month_figures
 from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
 from cocm.care.forms import (
     ContactForm,
@@ -108,7 +108,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             Q(patient__coverages__ends_on__isnull=True) | Q(patient__coverages__ends_on__gte=today),
         ).distinct()
     rules = flag_rules(user.organization)
-    rows = caseload_rows(episodes, today, rules, organization_rules(user.organization))
+    rows = caseload_rows(episodes, today, rules, month_figures(user.organization))
     flag = query.get("flag", "")
     if flag in {code.value for code in FlagCode}:
         rows = [row for row in rows if any(f.code == flag for f in row.flags)]

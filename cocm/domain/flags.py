@@ -107,7 +107,8 @@ FLAG_SOURCES: dict[FlagCode, str] = {
 
 @dataclass(frozen=True)
 class Flag:
-    """One raised flag: what it is, why (with the numbers), and the rule's source."""
+    """One raised caseload flag of an episode: what it is, why (with the numbers), and the
+    rule's source. (What a single score raises is `instruments.ScoreFlag`.)"""
 
     code: FlagCode
     reason: str

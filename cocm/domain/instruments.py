@@ -36,12 +36,12 @@ __all__ = [
     "INSTRUMENTS",
     "AnswerOption",
     "Band",
-    "Flag",
     "Instrument",
     "InstrumentCode",
     "Item",
     "Loinc",
     "Score",
+    "ScoreFlag",
     "ScoringError",
     "ScreenResult",
     "Severity",
@@ -81,8 +81,10 @@ class ScreenResult(StrEnum):
     POSITIVE = "positive"
 
 
-class Flag(StrEnum):
-    """Flags a score can raise for the caseload review."""
+class ScoreFlag(StrEnum):
+    """What one score raises (a safety item, a positive screen, a severe band): stored on
+    the assessment. Not the caseload's flags (`cocm.domain.flags.Flag`), which judge a whole
+    episode."""
 
     SAFETY = "safety"  # a safety item (self-harm thoughts) scored above 0
     SAFETY_UNANSWERED = "safety_unanswered"  # a safety item was left blank: ask it again
@@ -1293,13 +1295,13 @@ def score(
     pairs = list(zip(instrument.items, points, strict=True))
     safety = tuple(item.number for item, value in pairs if item.safety and (value or 0) > 0)
     unanswered_safety = any(item.safety and value is None for item, value in pairs)
-    flags = [Flag.SAFETY] if safety else []
+    flags = [ScoreFlag.SAFETY] if safety else []
     if unanswered_safety:
-        flags.append(Flag.SAFETY_UNANSWERED)
+        flags.append(ScoreFlag.SAFETY_UNANSWERED)
     if total >= cutoff:
-        flags.append(Flag.POSITIVE_SCREEN)
+        flags.append(ScoreFlag.POSITIVE_SCREEN)
     if band is Severity.SEVERE:
-        flags.append(Flag.SEVERE)
+        flags.append(ScoreFlag.SEVERE)
     return Score(
         instrument=instrument.code,
         total=total,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from cocm.accounts.models import Clinic, Organization, User
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
-from cocm.domain.instruments import INSTRUMENTS, Flag, InstrumentCode, severity
+from cocm.domain.instruments import INSTRUMENTS, InstrumentCode, ScoreFlag, Severity, severity
 from cocm.domain.interop import (
     RESULT_STATUSES,
     date_problem,
@@ -713,7 +713,7 @@ def feed_assessment(resource: ImportedResource, patient: Patient, context: Impor
         "taken_on": taken_on,
         "total": total,
         "severity": band,
-        "flags": [Flag.SEVERE] if band == "severe" else [],
+        "flags": [ScoreFlag.SEVERE] if band == Severity.SEVERE else [],
         "is_current": True,
     }
     if existing is None:

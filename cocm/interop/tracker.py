@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from cocm.accounts.models import Clinic, Role, User
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import ConsentMethod
-from cocm.domain.instruments import Flag, InstrumentCode, Severity, severity
+from cocm.domain.instruments import InstrumentCode, ScoreFlag, Severity, severity
 from cocm.domain.interop import (
     REQUIRED_TRACKER_COLUMNS,
     TRACKER_COLUMNS,
@@ -352,7 +352,7 @@ def _import_row(
             answers=[None] * 9,
             total=total,
             severity=band,
-            flags=[Flag.SEVERE] if band == Severity.SEVERE else [],
+            flags=[ScoreFlag.SEVERE] if band == Severity.SEVERE else [],
             method=Method.IMPORTED,
         )
         recorded += 1

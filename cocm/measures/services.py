@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from cocm.accounts.models import Role, User
 from cocm.domain.instruments import (
-    Flag,
+    INSTRUMENTS,
+    InstrumentCode,
+    ScoreFlag,
     ScoringError,
     TreatToTarget,
     get_instrument,
@@ -502,7 +504,7 @@ def submit_self_report(
     ]
     invitation.completed_at = now
     invitation.save(update_fields=["completed_at"])
-    safety = any(Flag.SAFETY in a.flags for a in assessments)
+    safety = any(ScoreFlag.SAFETY in a.flags for a in assessments)
     return Submission(assessments, safety)
 
 
@@ -604,27 +606,17 @@ def record_treatment_change(
 # --------------------------------------------------------------------------- chart
 
 
-PHQ_BANDS = (
-    (4, "minimal"),
-    (9, "mild"),
-    (14, "moderate"),
-    (19, "moderately severe"),
-    (27, "severe"),
-)
-GAD_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (21, "severe"))
-
-
 def chart_context(episode: Episode) -> dict[str, object]:
     """Everything the chart shows about measurement-based care for one episode."""
     from django.utils.safestring import mark_safe
 
-    from cocm.measures.trajectory import BandSpec, Marker, Point, trajectory_svg
+    from cocm.measures.trajectory import Marker, Point, severity_bands, trajectory_svg
 
     series = trajectories(episode)
     changes = list(episode.treatment_changes.all())
     markers = [Marker(change.on, change.description) for change in changes]
     charts = []
-    for code, bands in (("PHQ-9", PHQ_BANDS), ("GAD-7", GAD_BANDS)):
+    for code in (InstrumentCode.PHQ9, InstrumentCode.GAD7):
         trajectory = series[code]
         points = [
             Point(a.taken_on, a.total, "self-report" if a.method == Method.SELF_REPORT else "")
@@ -633,8 +625,8 @@ def chart_context(episode: Episode) -> dict[str, object]:
         svg = trajectory_svg(
             code,
             points,
-            max_total=bands[-1][0],
-            bands=[BandSpec(u, n) for u, n in bands],
+            max_total=INSTRUMENTS[code].max_total,
+            bands=severity_bands(code),
             markers=markers,
             target=settings.COCM_REMISSION_CUTOFF,
         )

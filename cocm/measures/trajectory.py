@@ -38,7 +38,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 
-__all__ = ["BandSpec", "Marker", "Point", "trajectory_svg"]
+from cocm.domain.instruments import INSTRUMENTS
+
+__all__ = ["BandSpec", "Marker", "Point", "severity_bands", "trajectory_svg"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class BandSpec:
 
     upper: int
     name: str
+
+
+def severity_bands(code: str) -> list[BandSpec]:
+    """The instrument's severity bands as the domain defines them (rules section 2), named
+    for the chart ("moderately severe")."""
+    return [
+        BandSpec(band.upper, band.severity.value.replace("_", " "))
+        for band in INSTRUMENTS[code].bands
+    ]
 
 
 # Layout, in user units of the viewBox.

@@ -10,7 +10,7 @@ from django_ratelimit.decorators import ratelimit
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import User
 from cocm.accounts.permissions import requires
-from cocm.domain.instruments import INSTRUMENTS, get_instrument
+from cocm.domain.instruments import INSTRUMENTS, InstrumentCode, ScoreFlag, get_instrument
 from cocm.errors import InvalidRequest
 from cocm.measures import services, texts
 from cocm.measures.forms import (
@@ -22,7 +22,7 @@ from cocm.measures.forms import (
     SelfReportForm,
     TreatmentChangeForm,
 )
-from cocm.measures.models import Assessment, Notification, SafetyAlert, Schedule
+from cocm.measures.models import Assessment, Method, Notification, SafetyAlert, Schedule
 from cocm.pages import form_error, visible_episode
 from cocm.registry.services import visible_episodes
 
@@ -34,7 +34,7 @@ def back_to_chart(episode_patient_id: int) -> HttpResponse:
 @requires("record_assessment")
 def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    code = request.GET.get("instrument", "PHQ-9")
+    code = request.GET.get("instrument", InstrumentCode.PHQ9)
     if code not in INSTRUMENTS:
         raise Http404("Unknown instrument")
     instrument = get_instrument(code)
@@ -43,7 +43,7 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
         request.POST or None,
         instrument=instrument,
         guardians=episode.patient.guardians.all(),
-        initial={"taken_on": today, "method": "in_clinic"},
+        initial={"taken_on": today, "method": Method.IN_CLINIC},
     )
     if request.method == "POST" and form.is_valid():
         respondent, guardian = form.respondent()
@@ -74,7 +74,7 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
                 request,
                 f"{code} recorded: {assessment.total} ({assessment.severity.replace('_', ' ')}).",
             )
-            if "safety" in assessment.flags:
+            if ScoreFlag.SAFETY in assessment.flags:
                 messages.error(
                     request,
                     "Positive suicide-risk answer: a safety alert is open. "

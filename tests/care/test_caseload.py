@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cocm.accounts.models import Role
-from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules
+from cocm.billing.months import CareFigures
+from cocm.billing.rules import OrganizationRules
 from cocm.care import caseload, services
 from cocm.care.caseload import caseload_rows
 from cocm.care.models import CareSettings, CaseloadRow
@@ -235,13 +236,14 @@ def test_a_row_survives_the_json_round_trip_with_flags_and_dates(enrolled, care_
 
 
 def test_rules_key_names_every_threshold_and_billing_rule():
-    default = caseload.rules_key(FlagRules(), DEFAULT_ORGANIZATION_RULES)
-    capped = OrganizationRules(
-        by_payer={"medicaid": replace(coding.DEFAULT_RULES, max_99494_units=4)}
+    default = caseload.rules_key(FlagRules(), CareFigures())
+    capped = CareFigures(
+        OrganizationRules(by_payer={"medicaid": replace(coding.DEFAULT_RULES, max_99494_units=4)})
     )
 
-    assert default != caseload.rules_key(FlagRules(no_contact_days=15), DEFAULT_ORGANIZATION_RULES)
+    assert default != caseload.rules_key(FlagRules(no_contact_days=15), CareFigures())
     assert default != caseload.rules_key(FlagRules(), capped)
+    assert default != caseload.rules_key(FlagRules(remission_cutoff=10), CareFigures())
 
 
 def test_the_worker_computes_the_rows_that_are_not_current(enrolled, clinic, care_manager):

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cocm.accounts.models import Role
-from cocm.billing.rules import organization_rules
+from cocm.care.billing_figures import month_figures
 from cocm.care.caseload import _WRITES
 from cocm.care.tracker import flag_rules, tracker_rows
 from cocm.registry.models import Episode
@@ -50,7 +50,7 @@ def test_every_input_of_the_tracker_invalidates_the_stored_rows():
             Episode.objects.filter(pk=episode.pk),
             date(2026, 11, 23),
             flag_rules(organization),
-            organization_rules(organization),
+            month_figures(organization),
         )
 
     read = {

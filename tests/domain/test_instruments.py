@@ -11,9 +11,9 @@ from cocm.domain.instruments import (
     GAD7_BANDS,
     INSTRUMENTS,
     PHQ9_BANDS,
-    Flag,
     InstrumentCode,
     Score,
+    ScoreFlag,
     ScoringError,
     ScreenResult,
     Severity,
@@ -371,7 +371,7 @@ def test_epds_cut_off_of_10_can_be_chosen_for_more_sensitivity():
 def test_a_cutoff_moves_only_the_positive_screen_flag_on_a_banded_instrument():
     result = score("PHQ-9", [1, 1, 1, 1, 1, 1, 1, 1, 0], cutoff=8)
 
-    assert (result.total, result.severity, result.flags) == (8, MILD, (Flag.POSITIVE_SCREEN,))
+    assert (result.total, result.severity, result.flags) == (8, MILD, (ScoreFlag.POSITIVE_SCREEN,))
 
 
 @pytest.mark.parametrize("cutoff", [0, 81, True, "31", 31.0])
@@ -409,9 +409,9 @@ def test_epds_scores_reverse_keyed_items_from_the_printed_option_index(
 @pytest.mark.parametrize(
     ("item_10_index", "item_10_points", "safety_items", "flags"),
     [
-        (0, 3, (10,), (Flag.SAFETY,)),  # "Yes, quite often"
-        (1, 2, (10,), (Flag.SAFETY,)),  # "Sometimes"
-        (2, 1, (10,), (Flag.SAFETY,)),  # "Hardly ever"
+        (0, 3, (10,), (ScoreFlag.SAFETY,)),  # "Yes, quite often"
+        (1, 2, (10,), (ScoreFlag.SAFETY,)),  # "Sometimes"
+        (2, 1, (10,), (ScoreFlag.SAFETY,)),  # "Hardly ever"
         (3, 0, (), ()),  # "Never"
     ],
 )

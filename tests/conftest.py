@@ -4,6 +4,9 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from cocm.accounts.models import Role
+from tests import factories
+
 # The day the tests' literal dates were written for (`tests/factories.TODAY`), mid-afternoon
 # UTC so that it is the same day in every organization's time zone.
 TEST_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -70,6 +73,35 @@ def fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+# --------------------------------------------------------------------------- shared data
+# One clinic and its care team, for every test that asks. A module whose clinic must differ
+# says how with a marker: `pytestmark = pytest.mark.clinic(name="Main Street")` or
+# `pytest.mark.clinic(setting=ClinicSetting.FQHC)`.
+
+
+@pytest.fixture
+def clinic(db, request):
+    marker = request.node.get_closest_marker("clinic")
+    return factories.clinic(
+        **{"name": "Riverside Family Medicine", **(marker.kwargs if marker else {})}
+    )
+
+
+@pytest.fixture
+def care_manager(clinic):
+    return factories.user(Role.CARE_MANAGER, clinic)
+
+
+@pytest.fixture
+def consultant(clinic):
+    return factories.user(Role.PSYCHIATRIC_CONSULTANT, clinic)
+
+
+@pytest.fixture
+def pcp(clinic):
+    return factories.user(Role.PCP, clinic)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -4,6 +4,10 @@ from datetime import date
 from itertools import count
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
+from cocm.care import services as care
+from cocm.care.models import Activity, CaseReview, Contact, Mode
+from cocm.measures import services as measures
+from cocm.measures.models import Assessment, Method
 from cocm.registry import services
 from cocm.registry.models import Episode, Patient
 
@@ -94,5 +98,80 @@ def episode(
         diagnoses=list(diagnoses),
         consent=consent,
         by=by,
+        as_of=TODAY,
+    )
+
+
+def contact(
+    the_episode: Episode,
+    on: date,
+    minutes: int = 20,
+    *,
+    staff: User | None = None,
+    **fields: object,
+) -> Contact:
+    """A care-management contact through the service (so the caseload and billing see it);
+    the episode's care manager's phone follow-up unless `fields` say otherwise."""
+    staff = staff or the_episode.care_manager
+    defaults: dict[str, object] = {"mode": Mode.PHONE, "activity": Activity.FOLLOW_UP}
+    return care.record_contact(
+        the_episode,
+        occurred_on=on,
+        minutes=minutes,
+        staff=staff,
+        by=staff,
+        as_of=TODAY,
+        **{**defaults, **fields},  # type: ignore[arg-type]
+    )
+
+
+def assessment(
+    the_episode: Episode,
+    on: date,
+    answers: list[int | None],
+    instrument: str = "PHQ-9",
+    **fields: object,
+) -> Assessment:
+    """A scored measure through the service, taken in clinic by the care manager."""
+    by = fields.pop("by", None) or the_episode.care_manager
+    return measures.record_assessment(
+        the_episode,
+        instrument,
+        on,
+        answers,
+        method=str(fields.pop("method", Method.IN_CLINIC)),
+        by=by,  # type: ignore[arg-type]
+        as_of=TODAY,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def recommendation(kind: str = "change_medication", **fields: str) -> care.RecommendationInput:
+    """What the consultant recommends (a medication change unless told otherwise)."""
+    defaults = (
+        {"medication": "sertraline", "dose": "100 mg daily"} if kind.endswith("medication") else {}
+    )
+    return care.RecommendationInput(kind, **{**defaults, **fields})
+
+
+def review(
+    the_episode: Episode,
+    on: date,
+    *recommendations: care.RecommendationInput,
+    consultant: User | None = None,
+    summary: str = "Reviewed on the caseload.",
+    minutes: int = 10,
+) -> CaseReview:
+    """A psychiatric caseload review through the service, with its recommendations."""
+    consultant = consultant or the_episode.psychiatric_consultant
+    if consultant is None:
+        raise ValueError("The episode has no psychiatric consultant: pass one.")
+    return care.record_review(
+        the_episode,
+        consultant=consultant,
+        reviewed_on=on,
+        minutes=minutes,
+        summary=summary,
+        recommendations=list(recommendations),
         as_of=TODAY,
     )

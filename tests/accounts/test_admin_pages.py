@@ -13,11 +13,6 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
 def org_admin(clinic):
     admin = factories.user(Role.ORG_ADMIN, clinic, username="olga", password=PASSWORD)
     sync_admin_access(admin)

@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
 def admin_client(client, clinic):
     client.force_login(factories.user(Role.ORG_ADMIN, clinic, username="omar"))
     return client

@@ -21,11 +21,6 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
 def carla(clinic):
     return factories.user(Role.CARE_MANAGER, clinic, username="carla", password=PASSWORD)
 

@@ -11,8 +11,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def clinic():
-    clinic = factories.clinic()
+def clinic(clinic):
+    """The shared clinic, in an organization that asks care managers for a second factor."""
     clinic.organization.two_factor_roles = [Role.CARE_MANAGER]
     clinic.organization.save()
     return clinic

@@ -6,12 +6,7 @@ from cocm.accounts.models import ApiToken, AuditEvent, ClinicSetting, Role
 from cocm.registry.models import Episode, Patient
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinic():
-    return factories.clinic(setting=ClinicSetting.FQHC)
+pytestmark = [pytest.mark.django_db, pytest.mark.clinic(setting=ClinicSetting.FQHC)]
 
 
 @pytest.fixture

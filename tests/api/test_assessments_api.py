@@ -10,16 +10,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
-@pytest.fixture
 def episode(clinic, care_manager):
     return factories.episode(clinic, care_manager, consent_on=date(2026, 9, 1))
 

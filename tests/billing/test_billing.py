@@ -22,23 +22,8 @@ OCTOBER = Month(2026, 10)
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
-@pytest.fixture
 def billing_user(clinic):
     return factories.user(Role.BILLING, clinic, username="biller")
-
-
-@pytest.fixture
-def consultant(clinic):
-    return factories.user(Role.PSYCHIATRIC_CONSULTANT, clinic)
 
 
 def episode_with(

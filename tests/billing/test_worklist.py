@@ -25,21 +25,6 @@ PAGE = reverse("billing_month", args=["2026-10"])
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic(name="Riverside Family Medicine")
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
-@pytest.fixture
-def consultant(clinic):
-    return factories.user(Role.PSYCHIATRIC_CONSULTANT, clinic)
-
-
-@pytest.fixture
 def biller(client, clinic):
     user = factories.user(Role.BILLING, clinic, username="biller")
     client.force_login(user)

@@ -4,28 +4,7 @@ from datetime import date
 
 import pytest
 
-from cocm.accounts.models import Role
 from tests import factories
-
-
-@pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
-@pytest.fixture
-def consultant(clinic):
-    return factories.user(Role.PSYCHIATRIC_CONSULTANT, clinic)
-
-
-@pytest.fixture
-def pcp(clinic):
-    return factories.user(Role.PCP, clinic)
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from cocm.care import services
 from cocm.care.models import Recommendation
-from cocm.measures import services as measures
 from cocm.measures.models import TreatmentChange
 from tests import factories
 
@@ -17,26 +15,16 @@ TODAY = factories.TODAY
 
 
 @pytest.fixture
-def reviewed(episode, care_manager, consultant):
-    for taken_on, answers in (
-        (date(2026, 9, 2), [2, 2, 2, 2, 2, 2, 2, 1, 1]),  # 16
-        (date(2026, 11, 2), [1, 1, 1, 0, 0, 0, 0, 0, 0]),  # 3
-    ):
-        measures.record_assessment(
-            episode, "PHQ-9", taken_on, answers, method="in_clinic", by=care_manager, as_of=TODAY
-        )
-    return services.record_review(
+def reviewed(episode, consultant):
+    factories.assessment(episode, date(2026, 9, 2), [2, 2, 2, 2, 2, 2, 2, 1, 1])  # 16
+    factories.assessment(episode, date(2026, 11, 2), [1, 1, 1, 0, 0, 0, 0, 0, 0])  # 3
+    return factories.review(
         episode,
-        consultant=consultant,
-        reviewed_on=date(2026, 11, 20),
-        minutes=10,
+        date(2026, 11, 20),
+        factories.recommendation("change_medication"),
+        factories.recommendation("psychotherapy", text="Behavioral activation weekly"),
+        factories.recommendation("other", text="Check TSH"),
         summary="Doing well; consolidate.",
-        recommendations=[
-            services.RecommendationInput("change_medication", "sertraline", "100 mg daily"),
-            services.RecommendationInput("psychotherapy", text="Behavioral activation weekly"),
-            services.RecommendationInput("other", text="Check TSH"),
-        ],
-        as_of=TODAY,
     )
 
 

@@ -23,10 +23,7 @@ def episode():
     care_manager = factories.user(Role.CARE_MANAGER, clinic)
     episode = factories.episode(clinic, care_manager, consent_on=date(2026, 9, 2))
     for taken_on, answers in ((date(2026, 9, 2), [2] * 9), (date(2026, 10, 14), [1] * 8 + [0])):
-        measures.record_assessment(
-            episode, "PHQ-9", taken_on, answers, method="in_clinic", by=care_manager,
-            as_of=date(2026, 11, 23),
-        )  # fmt: skip
+        factories.assessment(episode, taken_on, answers)
     return episode
 
 
@@ -68,10 +65,7 @@ def partly_better():
         (date(2026, 9, 2), [2] * 6 + [0] * 3),
         (date(2026, 11, 16), [2] + [1] * 7 + [0]),
     ):
-        measures.record_assessment(
-            episode, "PHQ-9", taken_on, answers, method="in_clinic", by=care_manager,
-            as_of=date(2026, 11, 23),
-        )  # fmt: skip
+        factories.assessment(episode, taken_on, answers)
     return episode
 
 

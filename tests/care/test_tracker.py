@@ -4,7 +4,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cocm.accounts.models import Role
 from cocm.care import services
 from cocm.care.tracker import tracker_rows
 from cocm.domain.flags import FlagRules
@@ -14,16 +13,6 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 TODAY = factories.TODAY
-
-
-@pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
 
 
 def enrolled(clinic, care_manager, **kwargs):

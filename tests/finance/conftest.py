@@ -14,11 +14,6 @@ TODAY = factories.TODAY  # 2026-11-23: the last three complete months are Aug-Oc
 
 
 @pytest.fixture
-def clinic(db):
-    return factories.clinic()
-
-
-@pytest.fixture
 def billing_user(clinic):
     return factories.user(Role.BILLING, clinic, username="biller")
 
@@ -31,11 +26,6 @@ def admin_user(clinic):
 @pytest.fixture
 def care_manager(clinic):
     return factories.user(Role.CARE_MANAGER, clinic, username="carla")
-
-
-@pytest.fixture
-def consultant(clinic):
-    return factories.user(Role.PSYCHIATRIC_CONSULTANT, clinic)
 
 
 def enrolled(clinic, care_manager, consultant, payer, *, referred_on=date(2026, 9, 1)):

@@ -10,11 +10,6 @@ DECK = Path(__file__).resolve().parent.parent / "fixtures" / "ecqm" / "mp2025" /
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic(name="Main Street")
-
-
-@pytest.fixture
 def care_manager(clinic):
     return factories.user(Role.CARE_MANAGER, clinic, username="cm")
 

@@ -79,7 +79,7 @@ def test_bad_rows_are_named_by_row_and_column_and_nothing_is_stored(tmp_path, cl
     lines = str(raised.value).splitlines()
     assert lines == [
         "row 3, PHQ-9 baseline: a PHQ-9 total is a whole number from 0 to 27; 40 is not",
-        "row 3, Care manager: 'nobody' is not a care manager at Main Street",
+        "row 3, Care manager: 'nobody' is not a care manager at Riverside Family Medicine",
         "row 4, First name: empty",
         "row 4, Date of birth: not a date (use YYYY-MM-DD or MM/DD/YYYY)",
         "row 4, Enrollment date: 2099-01-01 is in the future",

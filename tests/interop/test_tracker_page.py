@@ -44,7 +44,7 @@ def test_a_care_manager_maps_checks_and_imports_a_tracker(page, clinic, care_man
     checked = page.post(url, {**MAPPING, "action": "check"}).content.decode()
     imported = page.post(url, {**MAPPING, "action": "import"}, follow=True).content.decode()
 
-    assert "2 rows for Main Street" in mapping
+    assert "2 rows for Riverside Family Medicine" in mapping
     assert '<option value="Patient ID" selected>' in mapping  # recognised as the MRN
     assert "Dry run: all 2 rows are ready." in checked
     assert "Import 2 rows" in checked

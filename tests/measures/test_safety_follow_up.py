@@ -22,11 +22,6 @@ ITEM_9_POSITIVE = [2, 2, 2, 2, 2, 2, 2, 2, 1]  # PHQ-9 17, item 9 "several days"
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic(name="Riverside")
-
-
-@pytest.fixture
 def care_manager(clinic):
     user = factories.user(Role.CARE_MANAGER, clinic, username="carla")
     user.first_name, user.last_name, user.credentials = "Carla", "Mendes", "LCSW"

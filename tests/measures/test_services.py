@@ -16,11 +16,6 @@ PHQ9_ITEM9_POSITIVE = [2, 2, 1, 1, 1, 1, 1, 1, 1]
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
 def care_manager(clinic):
     user = factories.user(Role.CARE_MANAGER, clinic)
     user.email = "cm@clinic.example"

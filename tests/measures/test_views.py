@@ -14,16 +14,6 @@ NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic(name="Riverside")
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
-@pytest.fixture
 def episode(clinic, care_manager):
     patient = factories.patient(clinic.organization, email="ana@example.org", given_name="Ana")
     return factories.episode(clinic, care_manager, the_patient=patient, consent_on=date(2026, 9, 1))

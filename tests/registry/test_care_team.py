@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic(name="Riverside")
-
-
-@pytest.fixture
 def other_clinic(clinic):
     return factories.clinic(clinic.organization, name="Lakeside")
 

@@ -22,11 +22,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
 def care_manager(clinic):
     return factories.user(Role.CARE_MANAGER, clinic, username="cm")
 

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from cocm.accounts.models import ApiToken, Role
+from cocm.accounts.models import ApiToken
 from cocm.registry import services
 from cocm.registry.models import Coverage, Episode, Patient
 from tests import factories
@@ -20,16 +20,6 @@ PATIENT = {
     "sex": "female",
     "preferred_language": "en",
 }
-
-
-@pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
 
 
 @pytest.mark.parametrize("birth_date", [date(1800, 1, 1), date(2099, 1, 1)])

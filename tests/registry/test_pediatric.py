@@ -19,11 +19,6 @@ NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
 def care_manager(clinic):
     return factories.user(Role.CARE_MANAGER, clinic, username="cm")
 

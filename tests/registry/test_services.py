@@ -13,16 +13,6 @@ pytestmark = pytest.mark.django_db
 TODAY = factories.TODAY
 
 
-@pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
 def test_it_enrolls_at_once_with_consent_and_diagnosis(clinic, care_manager):
     episode = factories.episode(clinic, care_manager, consent_on=date(2026, 9, 3))
 

@@ -13,16 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
-
-
-@pytest.fixture
 def cm_client(client, care_manager):
     client.force_login(care_manager)
     return client

@@ -58,11 +58,6 @@ def depressed_patient(clinic, staff, follow_up, diagnoses=("F32.1",), family_nam
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
 def care_manager(clinic):
     return factories.user(Role.CARE_MANAGER, clinic, username="cm")
 

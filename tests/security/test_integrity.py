@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
-from cocm.accounts.models import ApiToken, AuditEvent, BreakGlassGrant, Role
+from cocm.accounts.models import ApiToken, AuditEvent, BreakGlassGrant
 from cocm.accounts.views import bad_request
 from cocm.api import routes
 from cocm.domain.episodes import DischargeReason
@@ -25,16 +25,6 @@ from tests.security.test_access_matrix import PARAMETER, api_operations, page_pa
 
 pytestmark = pytest.mark.django_db
 CONFLICT = "This record was changed by someone else while you were editing; reload and try again."
-
-
-@pytest.fixture
-def clinic():
-    return factories.clinic()
-
-
-@pytest.fixture
-def care_manager(clinic):
-    return factories.user(Role.CARE_MANAGER, clinic)
 
 
 @pytest.fixture

@@ -14,11 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic(name="Riverside Family Medicine")
-
-
-@pytest.fixture
 def admin_client(client, clinic):
     client.force_login(factories.user(Role.ORG_ADMIN, clinic, username="admin"))
     return client

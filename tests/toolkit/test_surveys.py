@@ -18,11 +18,6 @@ NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clinic():
-    return factories.clinic(name="Riverside Family Medicine")
-
-
-@pytest.fixture
 def care_manager(clinic):
     return factories.user(Role.CARE_MANAGER, clinic, username="carla")
 

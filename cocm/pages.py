@@ -17,9 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from cocm.accounts.audit import record_access
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import visible_episodes, visible_patients
 
 T = TypeVar("T")
 
@@ -32,13 +32,13 @@ def form_error(form: forms.BaseForm, error: InvalidRequest) -> None:
 
 def visible_patient(request: HttpRequest, patient_id: int) -> Patient:
     """The patient, if the user's clinics (or a break-glass grant) allow it; else 404."""
-    return get_object_or_404(visible_patients(request.user), id=patient_id)  # type: ignore[arg-type]
+    return get_object_or_404(visible_patients(request.user, Patient.objects), id=patient_id)  # type: ignore[arg-type]
 
 
 def visible_episode(request: HttpRequest, episode_id: int) -> Episode:
     """The episode with its patient, if the user's clinics allow it; else 404."""
     return get_object_or_404(
-        visible_episodes(request.user).select_related("patient"),  # type: ignore[arg-type]
+        visible_episodes(request.user, Episode.objects).select_related("patient"),  # type: ignore[arg-type]
         id=episode_id,
     )
 

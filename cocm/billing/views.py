@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
+from cocm.accounts.scoping import visible_episodes
 from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
 from cocm.domain import coding
 from cocm.errors import InvalidRequest
-from cocm.registry.models import PayerKind
-from cocm.registry.services import visible_episodes
+from cocm.registry.models import Episode, PayerKind
 from cocm.replica import replica_reads
 from cocm.spreadsheets import FORMATS, spreadsheet_response
 
@@ -59,7 +59,7 @@ def billing_month(request: HttpRequest, month: str) -> HttpResponseBase:
     # lines from the primary.
     with nullcontext() if closed else replica_reads():
         all_lines = services.month_lines(
-            user.organization, filters.episodes(visible_episodes(user)), target
+            user.organization, filters.episodes(visible_episodes(user, Episode.objects)), target
         )
     lines = filters.lines(all_lines)
     kind, export_format = query.get("export"), query.get("format", "csv")
@@ -115,7 +115,7 @@ def mark_line(request: HttpRequest, month: str, episode_id: int) -> HttpResponse
     target = month_or_404(month)
     user = request.user
     lines = services.month_lines(
-        user.organization, visible_episodes(user).filter(id=episode_id), target
+        user.organization, visible_episodes(user, Episode.objects).filter(id=episode_id), target
     )
     if not lines:
         raise Http404("No activity for this episode in the month")
@@ -159,7 +159,7 @@ def close_month(request: HttpRequest, month: str) -> HttpResponse:
         with transaction.atomic():
             lines = services.close_month(
                 user.organization,
-                visible_episodes(user),
+                visible_episodes(user, Episode.objects),
                 target,
                 by=user,
                 today=user.organization.today(),

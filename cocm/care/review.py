@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils.safestring import mark_safe
 
 from cocm.accounts.models import User
+from cocm.accounts.scoping import visible_episodes
 from cocm.care.caseload import organization_caseload_rows
 from cocm.care.models import Contact, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow
@@ -25,7 +26,6 @@ from cocm.measures.models import Assessment, TreatmentChange
 from cocm.measures.services import GAD_BANDS, PHQ_BANDS, trajectories
 from cocm.measures.trajectory import BandSpec, Marker, Point, trajectory_svg
 from cocm.registry.models import Episode
-from cocm.registry.services import visible_episodes
 
 # Evidence labels and citations belong in docs and tooltips, not in the clinical sentence.
 _EVIDENCE_LABEL = re.compile(r"\s*\[[VSI]\][^;]*")
@@ -100,7 +100,7 @@ def row_trends(row: TrackerRow) -> list[Trend]:
 def agenda_rows(user: User, scope: str) -> tuple[list[TrackerRow], int]:
     """The consultant's agenda: flagged or requested patients, safety alerts first, then the
     most flags, then the longest without a review; and the number of episodes looked at."""
-    episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
+    episodes = visible_episodes(user, Episode.objects).open().exclude(status=EpisodeStatus.REFERRED)
     if scope != "all":
         episodes = episodes.filter(psychiatric_consultant=user)
     rows = organization_caseload_rows(user.organization, episodes)
@@ -317,7 +317,7 @@ def waiting_reviews(user: User, pending: list[Recommendation]) -> list[WaitingRe
     rows = {
         row.episode_id: row
         for row in organization_caseload_rows(
-            user.organization, visible_episodes(user).filter(id__in=episode_ids)
+            user.organization, visible_episodes(user, Episode.objects).filter(id__in=episode_ids)
         )
     }
     return _group(pending, rows)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
+from cocm.accounts.scoping import visible_episodes
 from cocm.billing.rules import organization_rules
 from cocm.care import export, review, services
 from cocm.care import tasks as care_tasks
@@ -36,8 +37,7 @@ from cocm.domain.flags import FlagCode, flag_labels
 from cocm.errors import InvalidRequest
 from cocm.pages import form_error, visible_episode
 from cocm.queryparams import int_filter, page_param
-from cocm.registry.models import PayerKind
-from cocm.registry.services import visible_episodes
+from cocm.registry.models import Episode, PayerKind
 from cocm.spreadsheets import spreadsheet_response
 
 SORTABLE = {key for key, _ in COLUMNS if key != "flags"}
@@ -56,7 +56,7 @@ def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[Tracke
 def pcp_patients(request: HttpRequest) -> HttpResponse:
     """The PCP's landing page: clinical status of the patients they referred, not billing."""
     user = request.user
-    episodes = visible_episodes(user).filter(referring_pcp=user).open()
+    episodes = visible_episodes(user, Episode.objects).filter(referring_pcp=user).open()
     rows = organization_caseload_rows(user.organization, episodes)
     rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
     waiting = review.pending_by_episode(user, episodes)
@@ -89,7 +89,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     """The live caseload tracker: per care manager, clinic or organization."""
     user = request.user
     query = request.GET
-    episodes = on_caseload(visible_episodes(user))
+    episodes = on_caseload(visible_episodes(user, Episode.objects))
     selected_cm = query.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
     if selected_cm == "me":
         episodes = episodes.filter(care_manager=user)
@@ -394,7 +394,7 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
                 return redirect(reverse("review_patient", args=[following.episode_id]) + query)
             return redirect(reverse("review_agenda") + query)
     row = organization_caseload_rows(
-        user.organization, visible_episodes(user).filter(id=episode.id)
+        user.organization, visible_episodes(user, Episode.objects).filter(id=episode.id)
     )[0]
     record_access(
         request, "view", "review summary", patient_id=episode.patient_id, object_id=episode.id
@@ -426,7 +426,7 @@ def pcp_inbox(request: HttpRequest) -> HttpResponse:
         Recommendation.objects.filter(
             pcp=user,
             status=Recommendation.Status.PENDING,
-            episode__in=visible_episodes(user),
+            episode__in=visible_episodes(user, Episode.objects),
         )
         .select_related("episode__patient", "review__consultant")
         .order_by("created_at", "id")
@@ -454,9 +454,9 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
     """Every recommendation of one review answered on one screen, in one transaction."""
     user = request.user
     case_review = get_object_or_404(
-        CaseReview.objects.filter(episode__in=visible_episodes(user)).select_related(
-            "episode__patient", "consultant"
-        ),
+        CaseReview.objects.filter(
+            episode__in=visible_episodes(user, Episode.objects)
+        ).select_related("episode__patient", "consultant"),
         id=review_id,
     )
     episode = case_review.episode
@@ -501,7 +501,7 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
                 return redirect("pcp_inbox")
             messages.error(request, "Choose an answer for at least one recommendation.")
     row = organization_caseload_rows(
-        user.organization, visible_episodes(user).filter(id=episode.id)
+        user.organization, visible_episodes(user, Episode.objects).filter(id=episode.id)
     )[0]
     record_access(
         request,
@@ -529,9 +529,9 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
 @requires("answer_recommendation")
 def answer_recommendation(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     recommendation = get_object_or_404(
-        Recommendation.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode"
-        ),
+        Recommendation.objects.filter(
+            episode__in=visible_episodes(request.user, Episode.objects)
+        ).select_related("episode"),
         id=recommendation_id,
     )
     form = ResponseForm(request.POST)
@@ -574,9 +574,9 @@ def tasks(request: HttpRequest) -> HttpResponse:
 @requires("manage_tasks")
 def remind_pcp(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     recommendation = get_object_or_404(
-        Recommendation.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode", "pcp"
-        ),
+        Recommendation.objects.filter(
+            episode__in=visible_episodes(request.user, Episode.objects)
+        ).select_related("episode", "pcp"),
         id=recommendation_id,
     )
     try:
@@ -600,7 +600,8 @@ def remind_pcp(request: HttpRequest, recommendation_id: int) -> HttpResponse:
 @requires("manage_tasks")
 def complete_follow_up(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     follow_up = get_object_or_404(
-        FollowUp.objects.filter(episode__in=visible_episodes(request.user)), id=follow_up_id
+        FollowUp.objects.filter(episode__in=visible_episodes(request.user, Episode.objects)),
+        id=follow_up_id,
     )
     services.complete_follow_up(follow_up)
     record_access(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cocm.accounts.models import Role, User
+from cocm.accounts.scoping import visible_patients
 from cocm.domain.instruments import (
     Flag,
     ScoringError,
@@ -240,13 +241,11 @@ class NamedNotification:
 
 
 def named_notifications(user: User, items: Iterable[Notification]) -> list[NamedNotification]:
-    from cocm.registry.services import visible_patients
-
     items = list(items)
     wanted = {item.patient_id for item in items if item.patient_id}
     names = {
         patient.id: str(patient)
-        for patient in visible_patients(user)
+        for patient in visible_patients(user, Patient.objects)
         .filter(id__in=wanted)
         .only("id", "family_name", "given_name")
     }

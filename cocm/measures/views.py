@@ -10,6 +10,7 @@ from django_ratelimit.decorators import ratelimit
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import User
 from cocm.accounts.permissions import requires
+from cocm.accounts.scoping import visible_episodes
 from cocm.domain.instruments import INSTRUMENTS, get_instrument
 from cocm.errors import InvalidRequest
 from cocm.measures import services, texts
@@ -24,7 +25,7 @@ from cocm.measures.forms import (
 )
 from cocm.measures.models import Assessment, Notification, SafetyAlert, Schedule
 from cocm.pages import form_error, visible_episode
-from cocm.registry.services import visible_episodes
+from cocm.registry.models import Episode
 
 
 def back_to_chart(episode_patient_id: int) -> HttpResponse:
@@ -90,9 +91,9 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
 
 def visible_assessment(request: HttpRequest, assessment_id: int) -> Assessment:
     return get_object_or_404(
-        Assessment.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode__patient"
-        ),
+        Assessment.objects.filter(
+            episode__in=visible_episodes(request.user, Episode.objects)
+        ).select_related("episode__patient"),
         id=assessment_id,
     )
 
@@ -176,7 +177,8 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
 @requires("follow_up_safety_alert")
 def follow_up_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = get_object_or_404(
-        SafetyAlert.objects.filter(episode__in=visible_episodes(request.user)), id=alert_id
+        SafetyAlert.objects.filter(episode__in=visible_episodes(request.user, Episode.objects)),
+        id=alert_id,
     )
     form = AlertFollowUpForm(request.POST)
     if form.is_valid():
@@ -289,7 +291,8 @@ def start_schedule(request: HttpRequest, episode_id: int) -> HttpResponse:
 @requires("send_self_report")
 def stop_schedule(request: HttpRequest, schedule_id: int) -> HttpResponse:
     schedule = get_object_or_404(
-        Schedule.objects.filter(episode__in=visible_episodes(request.user)), id=schedule_id
+        Schedule.objects.filter(episode__in=visible_episodes(request.user, Episode.objects)),
+        id=schedule_id,
     )
     schedule.active = False
     schedule.save(update_fields=["active"])

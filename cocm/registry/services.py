@@ -14,7 +14,8 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from cocm.accounts.models import BreakGlassGrant, Clinic, Organization, Role, User
+from cocm.accounts.models import Clinic, Organization, Role, User
+from cocm.accounts.scoping import visible_patients
 from cocm.domain.consent import (
     ConsentError,
     RevokedPeriod,
@@ -60,23 +61,6 @@ def updated_in_place(episode: Episode) -> None:
     post_save.send(sender=Episode, instance=episode, created=False)
 
 
-def visible_patients(user: User) -> QuerySet[Patient]:
-    """Patients the user may open: those with an episode in one of the user's clinics,
-    those whose home clinic (an imported patient's) is one of the user's clinics, newly
-    registered patients of the organization with neither an episode nor a home clinic, and
-    those of the user's active break-glass grants."""
-    return (
-        Patient.objects.filter(organization_id=user.organization_id)
-        .filter(
-            Q(episodes__clinic_id__in=user.clinic_ids)
-            | Q(home_clinic_id__in=user.clinic_ids)
-            | Q(episodes__isnull=True, home_clinic__isnull=True)
-            | Q(id__in=break_glass_patient_ids(user))
-        )
-        .distinct()
-    )
-
-
 SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
 
 
@@ -107,22 +91,9 @@ def search_filter(query: str) -> Q:
 def search_patients(user: User, query: str) -> QuerySet[Patient]:
     """The patients the user may open that match the search (at most 50, by name)."""
     return (
-        visible_patients(user)
+        visible_patients(user, Patient.objects)
         .filter(search_filter(query))
         .order_by("family_name", "given_name")[:50]
-    )
-
-
-def visible_episodes(user: User) -> QuerySet[Episode]:
-    return Episode.objects.filter(
-        Q(clinic_id__in=user.clinic_ids) | Q(patient_id__in=break_glass_patient_ids(user)),
-        patient__organization_id=user.organization_id,
-    )
-
-
-def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant]:
-    return BreakGlassGrant.objects.filter(user=user, expires_at__gt=timezone.now()).values(
-        "patient_id"
     )
 
 

@@ -6,17 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Role
 from cocm.accounts.permissions import can, requires
-from cocm.care import chart as care_chart
-from cocm.care import timeline as care_timeline
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
-from cocm.domain.instruments import INSTRUMENTS
-from cocm.measures import services as measures_services
-from cocm.measures.forms import (
-    AlertFollowUpForm,
-    InvitationForm,
-    ScheduleForm,
-    TreatmentChangeForm,
-)
 from cocm.pages import Audit, form_error, post_form, visible_episode, visible_patient
 from cocm.registry import services
 from cocm.registry.consent_texts import LANGUAGES, consent_text
@@ -35,7 +26,7 @@ from cocm.registry.forms import (
     RevocationForm,
     StatusForm,
 )
-from cocm.registry.models import Guardian, Patient, PediatricSettings
+from cocm.registry.models import Episode, Guardian, Patient, PediatricSettings
 
 
 @requires("view_patient")
@@ -184,7 +175,7 @@ def edit_coverage(request: HttpRequest, patient_id: int, coverage_id: int = 0) -
 def without_consultant(request: HttpRequest) -> HttpResponse:
     """For the clinic lead: open episodes whose care team has no psychiatric consultant."""
     episodes = (
-        services.visible_episodes(request.user)
+        visible_episodes(request.user, Episode.objects)
         .open()
         .filter(psychiatric_consultant__isnull=True, billing_program="cocm")
         .select_related("patient", "clinic", "care_manager")
@@ -203,103 +194,6 @@ def without_consultant(request: HttpRequest) -> HttpResponse:
         request,
         "registry/without_consultant.html",
         {"rows": rows, "can_edit_team": can(request.user, "edit_care_team")},
-    )
-
-
-@requires("view_patient")
-def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = visible_patient(request, patient_id)
-    episodes = (
-        patient.episodes.select_related(
-            "clinic",
-            "care_manager",
-            "psychiatric_consultant",
-            "referring_pcp",
-            "consent_obtained_by",
-        )
-        .prefetch_related("diagnoses", "status_changes", "revocations")
-        .order_by("-referred_on", "-id")
-    )
-    today = request.user.organization.today()
-    open_episode = next((e for e in episodes if e.is_open), None)
-    shown_episode = open_episode or next(iter(episodes), None)
-    measures, care = {}, {}
-    clinical = can(request.user, "view_clinical")
-    timeline_kind = request.GET.get("kind", "")
-    if timeline_kind not in {kind for kind, _ in care_timeline.KINDS}:
-        timeline_kind = ""
-    if shown_episode is not None and clinical:
-        measures = measures_services.chart_context(shown_episode)
-        care = care_chart.chart_context(shown_episode, today)
-    record_access(request, "view", "chart", patient_id=patient.id)
-    measures_services.mark_read_for_patient(request.user, patient.id)
-    return render(
-        request,
-        "registry/chart.html",
-        {
-            "patient": patient,
-            "age": patient.age_on(today),
-            "coverages": patient.coverages.all(),
-            "episodes": episodes,
-            "open_episode": open_episode,
-            "timeline": care_timeline.patient_timeline(
-                episodes, clinical=clinical, kind=timeline_kind
-            ),
-            "timeline_kinds": [
-                (kind, label)
-                for kind, label in care_timeline.KINDS
-                if clinical or kind in care_timeline.NON_CLINICAL_KINDS
-            ],
-            "timeline_kind": timeline_kind,
-            "status_form": StatusForm(initial={"on": today}),
-            "diagnosis_form": DiagnosisForm(),
-            "can_edit_patient": can(request.user, "edit_patient"),
-            "can_refer": can(request.user, "refer_patient"),
-            "can_enroll": can(request.user, "enroll_patient"),
-            "can_revoke_consent": can(request.user, "revoke_consent"),
-            "can_manage_guardians": can(request.user, "manage_guardians"),
-            "can_print_handout": can(request.user, "print_handout"),
-            "guardians": [
-                (guardian, services.guardian_access(guardian, today))
-                for guardian in patient.guardians.all()
-            ],
-            "is_minor": patient.age_on(today) < 18,
-            "can_view_consent_document": can(request.user, "view_consent_document"),
-            "can_change_status": can(request.user, "change_episode_status"),
-            "can_edit_care_team": can(request.user, "edit_care_team"),
-            "can_edit_diagnoses": can(request.user, "edit_diagnoses"),
-            "shown_episode": shown_episode,
-            "measures": measures,
-            "care": care,
-            "can_log_contact": can(request.user, "record_contact"),
-            "can_request_review": can(request.user, "request_review"),
-            "can_review": can(request.user, "run_caseload_review"),
-            "can_plan": can(request.user, "edit_relapse_plan"),
-            "can_manage_tasks": can(request.user, "manage_tasks"),
-            "can_assess": can(request.user, "record_assessment"),
-            "can_send": can(request.user, "send_self_report"),
-            "can_follow_up": can(request.user, "follow_up_safety_alert"),
-            "can_change_treatment": can(request.user, "record_treatment_change"),
-            "instruments": INSTRUMENTS,
-            "invitation_form": InvitationForm(
-                initial={"instruments": ["PHQ-9"], "channel": "email"},
-                guardians=[
-                    guardian
-                    for guardian in patient.guardians.all()
-                    if guardian.may_receive_links and services.guardian_access(guardian, today)
-                ],
-            ),
-            "schedule_form": ScheduleForm(
-                initial={
-                    "instruments": ["PHQ-9"],
-                    "channel": "email",
-                    "first_on": today,
-                    "every_days": 28,
-                }
-            ),
-            "alert_form": AlertFollowUpForm(),
-            "treatment_form": TreatmentChangeForm(initial={"on": today}),
-        },
     )
 
 
@@ -549,7 +443,7 @@ def consent_form(request: HttpRequest, episode_id: int) -> HttpResponse:
     """The printable consent form (`?lang=en|es`, else the patient's language), with the
     patient's name and care team filled in."""
     episode = get_object_or_404(
-        services.visible_episodes(request.user).select_related(
+        visible_episodes(request.user, Episode.objects).select_related(
             "patient", "clinic", "care_manager", "psychiatric_consultant"
         ),
         id=episode_id,
@@ -623,7 +517,7 @@ def add_guardian(request: HttpRequest, patient_id: int) -> HttpResponse:
 @requires("manage_guardians")
 def edit_guardian(request: HttpRequest, guardian_id: int) -> HttpResponse:
     guardian = get_object_or_404(
-        Guardian.objects.filter(patient__in=services.visible_patients(request.user)),
+        Guardian.objects.filter(patient__in=visible_patients(request.user, Patient.objects)),
         id=guardian_id,
     )
     form = GuardianForm(request.POST or None, instance=guardian)

@@ -14,11 +14,11 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.domain import ecqm, hedis
 from cocm.domain.clinical import PatientFacts
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import visible_episodes, visible_patients
 from cocm.reports.registry_facts import elevated_phq9_between, registry_facts
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet
@@ -358,7 +358,11 @@ def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
             if not (period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)):
                 continue
             data = quality_report(
-                user.organization, visible_episodes(user), measure, year, visible_patients(user)
+                user.organization,
+                visible_episodes(user, Episode.objects),
+                measure,
+                year,
+                visible_patients(user, Patient.objects),
             ).data
             counted = data["denominator"] - data["denominator_exclusions"]
             counted -= data.get("denominator_exceptions", 0)

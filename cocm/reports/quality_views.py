@@ -8,8 +8,9 @@ from django.shortcuts import render
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.permissions import requires
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.errors import InvalidRequest
-from cocm.registry.services import visible_episodes, visible_patients
+from cocm.registry.models import Episode, Patient
 from cocm.replica import reads_from_replica
 from cocm.reports import quality
 from cocm.spreadsheets import spreadsheet_response
@@ -41,7 +42,11 @@ def quality_measures(request: HttpRequest) -> HttpResponseBase:
     except InvalidRequest as error:
         raise Http404(error.message) from error
     report = quality.quality_report(
-        user.organization, visible_episodes(user), measure, year, visible_patients(user)
+        user.organization,
+        visible_episodes(user, Episode.objects),
+        measure,
+        year,
+        visible_patients(user, Patient.objects),
     )
     export_format = request.GET.get("export")
     if export_format in ("csv", "xlsx"):

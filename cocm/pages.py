@@ -84,3 +84,33 @@ def post_form(
         return None
     messages.success(request, message(result) if callable(message) else message)
     return then(result)
+
+
+def field_errors(form: forms.BaseForm) -> str:
+    """The form's errors in one line, each field named by its label."""
+    labels = {name: str(field.label or name) for name, field in form.fields.items()}
+    return "; ".join(
+        f"{labels.get(name, name)}: {' '.join(errors)}" for name, errors in form.errors.items()
+    )
+
+
+def post_inline(
+    request: HttpRequest,
+    form: forms.BaseForm,
+    save: Callable[[dict[str, Any]], T],
+    *,
+    audit: Audit[T] | None,
+    message: str | Callable[[T], str],
+    back: HttpResponse,
+    invalid: Callable[[forms.BaseForm], str] = field_errors,
+) -> HttpResponse:
+    """The POST skeleton for a small form posted from another page (the chart's inline
+    forms): as `post_form`, but the page does not re-render the form: a bad field
+    (`invalid` says which) or a service refusal goes into the messages, and every outcome
+    returns to `back`."""
+    valid = form.is_valid()
+    done = post_form(request, form, save, audit=audit, message=message, then=lambda _: back)
+    if done is None:
+        refusal = " ".join(" ".join(errors) for errors in form.errors.values())
+        messages.error(request, refusal if valid else invalid(form))
+    return back

@@ -145,16 +145,36 @@ def update_patient(patient: Patient, version: int, **fields: object) -> None:
     patient.refresh_from_db()
 
 
-def register_patient(organization: Organization, **fields: object) -> Patient:
-    """Create a patient; the MRN must be new within the organization, the birth date sensible."""
+def register_patient(
+    organization: Organization, *, coverage: "CoverageData | None" = None, **fields: object
+) -> Patient:
+    """Create a patient, with the payer's coverage if given; the MRN must be new within the
+    organization, the birth date sensible. A refusal of the coverage's start date names
+    `coverage_starts_on`, as the registration form does."""
     checked_birth_date(fields.get("birth_date"), as_of=organization.today())
     mrn = str(fields.get("mrn", "")).strip()
     if Patient.objects.filter(organization=organization, mrn=mrn).exists():
         raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn")
     try:
-        return Patient.objects.create(organization=organization, **fields)
+        with transaction.atomic():  # a savepoint: the IntegrityError must not spoil the caller
+            patient = Patient.objects.create(organization=organization, **fields)
     except IntegrityError as error:  # a concurrent registration of the same MRN
         raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn") from error
+    if coverage is not None:
+        try:
+            add_coverage(patient, **vars(coverage))
+        except InvalidRequest as error:
+            error.field = {"starts_on": "coverage_starts_on"}.get(error.field, error.field)
+            raise
+    return patient
+
+
+@dataclass(frozen=True)
+class CoverageData:
+    payer_kind: str
+    starts_on: date
+    payer_name: str = ""
+    member_id: str = ""
 
 
 def add_coverage(
@@ -522,6 +542,28 @@ def revoked_periods(episode_ids: Iterable[int]) -> dict[int, tuple[RevokedPeriod
     return {episode_id: tuple(rows) for episode_id, rows in periods.items()}
 
 
+def enroll_with_team(
+    episode: Episode,
+    *,
+    diagnoses: Iterable[str],
+    care_manager: User | None,
+    psychiatric_consultant: User | None,
+    consent: Consent | None,
+    on: date,
+    by: User,
+    as_of: date,
+) -> None:
+    """The enrollment form: add the diagnoses not yet recorded, name the care manager and
+    consultant (an empty choice keeps the current one), then enroll."""
+    for code in diagnoses:
+        if not episode.diagnoses.filter(code=code).exists():
+            add_diagnosis(episode, code, onset_on=None, by=by)
+    episode.care_manager = care_manager or episode.care_manager
+    episode.psychiatric_consultant = psychiatric_consultant or episode.psychiatric_consultant
+    episode.save(update_fields=["care_manager", "psychiatric_consultant"])
+    enroll(episode, consent=consent, on=on, by=by, as_of=as_of)
+
+
 def enroll(episode: Episode, *, consent: Consent | None, on: date, by: User, as_of: date) -> None:
     """Enroll a referred patient: consent documented on or before, and a diagnosis."""
     if consent is not None:
@@ -655,6 +697,13 @@ def assent_from_age(organization: Organization) -> int | None:
     """The organization's assent age (docs/pediatric.md); 12 unless it set another."""
     settings_row = PediatricSettings.objects.filter(organization=organization).first()
     return settings_row.assent_from_age if settings_row else 12
+
+
+def set_assent_from_age(organization: Organization, age: int | None) -> None:
+    """Save the organization's assent age (docs/pediatric.md)."""
+    PediatricSettings.objects.update_or_create(
+        organization=organization, defaults={"assent_from_age": age}
+    )
 
 
 def check_consent_party(consent: Consent, patient: Patient) -> None:

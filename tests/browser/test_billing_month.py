@@ -16,8 +16,8 @@ from cocm.accounts.models import User
 from cocm.accounts.scoping import visible_episodes
 from cocm.billing import services
 from cocm.billing.models import ClaimLine, ClosedMonth
+from cocm.population import DEMO_PASSWORD
 from cocm.registry.models import Coverage, Episode, Patient
-from cocm.registry.population import DEMO_PASSWORD
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -87,3 +87,9 @@ def audit_events(organization: Organization, data: dict[str, Any]) -> QuerySet[A
         end = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=zone)
         events = events.filter(occurred_at__lt=end)
     return events.select_related("user").order_by("-id")
+
+
+def set_two_factor_roles(organization: Organization, roles: list[str]) -> None:
+    """The roles that must sign in with a one-time code (docs/security.md)."""
+    organization.two_factor_roles = roles
+    organization.save(update_fields=["two_factor_roles"])

@@ -72,7 +72,7 @@ def organization_security(request: HttpRequest) -> HttpResponse:
     form = TwoFactorRolesForm(request.POST or None, instance=organization)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            form.save()
+            services.set_two_factor_roles(organization, form.cleaned_data["two_factor_roles"])
             roles = ", ".join(organization.two_factor_roles) or "none"
             record_access(request, "settings", f"two-factor roles: {roles}"[:100], patient_id=None)
         messages.success(request, "Two-factor sign-in settings saved.")

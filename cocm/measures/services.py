@@ -565,6 +565,12 @@ def send_due_schedules(now: datetime) -> int:
     return count
 
 
+def stop_schedule(schedule: Schedule) -> None:
+    """No more links from this schedule."""
+    schedule.active = False
+    schedule.save(update_fields=["active"])
+
+
 def start_schedule(
     episode: Episode,
     instruments: Sequence[str],

@@ -250,15 +250,15 @@ def stop_schedule(request: HttpRequest, schedule_id: int) -> HttpResponse:
         Schedule.objects.filter(episode__in=visible_episodes(request.user, Episode.objects)),
         id=schedule_id,
     )
-    schedule.active = False
-    schedule.save(update_fields=["active"])
-    record_access(
-        request,
-        "update",
-        "self-report schedule",
-        patient_id=schedule.episode.patient_id,
-        object_id=schedule.id,
-    )
+    with transaction.atomic():
+        services.stop_schedule(schedule)
+        record_access(
+            request,
+            "update",
+            "self-report schedule",
+            patient_id=schedule.episode.patient_id,
+            object_id=schedule.id,
+        )
     messages.success(request, "Schedule stopped.")
     return back_to_chart(schedule.episode.patient_id)
 

@@ -62,6 +62,17 @@ def known_years(measure: str) -> list[int]:
     return sorted(year for (name, year) in ecqm.VERSIONS if name == family)
 
 
+def user_quality_report(user: Any, measure: str, year: int) -> QualityReport:
+    """The measure over the patients and episodes the user may open (clinic scoping)."""
+    return quality_report(
+        user.organization,
+        visible_episodes(user, Episode.objects),
+        measure,
+        year,
+        visible_patients(user, Patient.objects),
+    )
+
+
 def quality_report(
     organization: Any,
     episodes: QuerySet[Episode],
@@ -357,13 +368,7 @@ def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
         for year in known_years(measure):
             if not (period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)):
                 continue
-            data = quality_report(
-                user.organization,
-                visible_episodes(user, Episode.objects),
-                measure,
-                year,
-                visible_patients(user, Patient.objects),
-            ).data
+            data = user_quality_report(user, measure, year).data
             counted = data["denominator"] - data["denominator_exclusions"]
             counted -= data.get("denominator_exceptions", 0)
             rates.append(

@@ -5,6 +5,7 @@ the patient rows come through the grant's relation (`BreakGlassGrant.patient`, d
 name as Django does across apps). Callers own the transaction.
 """
 
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -93,3 +94,42 @@ def set_two_factor_roles(organization: Organization, roles: list[str]) -> None:
     """The roles that must sign in with a one-time code (docs/security.md)."""
     organization.two_factor_roles = roles
     organization.save(update_fields=["two_factor_roles"])
+
+
+# id: the order of appends; chain and sequence: the event's place in its organization's hash
+# chain, set by the seal (empty for an event not sealed yet).
+AUDIT_HEADINGS = (
+    "id",
+    "chain",
+    "sequence",
+    "occurred_at",
+    "user",
+    "patient_id",
+    "action",
+    "what",
+    "object_id",
+    "channel",
+    "remote_addr",
+    "entry_hash",
+)
+
+
+def audit_rows(events: QuerySet[AuditEvent]) -> Iterator[tuple[object, ...]]:
+    """The events as the export's rows (AUDIT_HEADINGS), read in chunks."""
+    return (
+        (
+            event.id,
+            event.chain,
+            event.sequence,
+            event.occurred_at.isoformat(),
+            event.user.username if event.user else "",
+            event.patient_id,
+            event.action,
+            event.what,
+            event.object_id,
+            event.channel,
+            event.remote_addr,
+            event.entry_hash,
+        )
+        for event in events.iterator(chunk_size=2000)
+    )

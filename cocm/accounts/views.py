@@ -122,43 +122,8 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
     events = services.audit_events(organization, form.cleaned_data if form.is_bound else {})
     patient_id = form.cleaned_data.get("patient_id") if form.is_bound else None
     record_access(request, "export", "audit log", patient_id=patient_id)
-    rows = (
-        (
-            event.id,
-            event.chain,
-            event.sequence,
-            event.occurred_at.isoformat(),
-            event.user.username if event.user else "",
-            event.patient_id,
-            event.action,
-            event.what,
-            event.object_id,
-            event.channel,
-            event.remote_addr,
-            event.entry_hash,
-        )
-        for event in events.iterator(chunk_size=2000)
-    )
-    sheet = Sheet("Audit log", AUDIT_HEADINGS, rows)
+    sheet = Sheet("Audit log", services.AUDIT_HEADINGS, services.audit_rows(events))
     return spreadsheet_response(sheet, "csv", "audit-log")
-
-
-# id: the order of appends; chain and sequence: the event's place in its organization's hash
-# chain, set by the seal (empty for an event not sealed yet).
-AUDIT_HEADINGS = (
-    "id",
-    "chain",
-    "sequence",
-    "occurred_at",
-    "user",
-    "patient_id",
-    "action",
-    "what",
-    "object_id",
-    "channel",
-    "remote_addr",
-    "entry_hash",
-)
 
 
 @requires("break_glass")

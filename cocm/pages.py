@@ -17,9 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from cocm.accounts.audit import record_access
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import visible_episodes, visible_patients
 
 T = TypeVar("T")
 
@@ -32,13 +32,13 @@ def form_error(form: forms.BaseForm, error: InvalidRequest) -> None:
 
 def visible_patient(request: HttpRequest, patient_id: int) -> Patient:
     """The patient, if the user's clinics (or a break-glass grant) allow it; else 404."""
-    return get_object_or_404(visible_patients(request.user), id=patient_id)  # type: ignore[arg-type]
+    return get_object_or_404(visible_patients(request.user, Patient.objects), id=patient_id)  # type: ignore[arg-type]
 
 
 def visible_episode(request: HttpRequest, episode_id: int) -> Episode:
     """The episode with its patient, if the user's clinics allow it; else 404."""
     return get_object_or_404(
-        visible_episodes(request.user).select_related("patient"),  # type: ignore[arg-type]
+        visible_episodes(request.user, Episode.objects).select_related("patient"),  # type: ignore[arg-type]
         id=episode_id,
     )
 
@@ -103,6 +103,14 @@ def first_error(form: forms.BaseForm) -> str:
     return next((str(errors[0]) for errors in form.errors.values()), "Nothing was saved.")
 
 
+def field_errors(form: forms.BaseForm) -> str:
+    """The form's errors in one line, each field named by its label."""
+    labels = {name: str(field.label or name) for name, field in form.fields.items()}
+    return "; ".join(
+        f"{labels.get(name, name)}: {' '.join(errors)}" for name, errors in form.errors.items()
+    )
+
+
 def post_action(
     request: HttpRequest,
     form: forms.BaseForm,
@@ -111,10 +119,15 @@ def post_action(
     audit: Audit[T] | None,
     message: str | Callable[[T], str],
     back: HttpResponse,
+    invalid: Callable[[forms.BaseForm], str] = field_errors,
 ) -> HttpResponse:
-    """A button's POST (on the chart, a list) that goes back to its page: the skeleton of
-    `post_form`, and any refusal, the form's or the service's, as an error message there."""
+    """The POST skeleton for a small form posted from another page (the chart's inline
+    forms): as `post_form`, but the page does not re-render the form: a bad field
+    (`invalid` says which) or a service refusal goes into the messages, and every outcome
+    returns to `back`."""
+    valid = form.is_valid()
     done = post_form(request, form, save, audit=audit, message=message, then=lambda _: back)
     if done is None:
-        messages.error(request, first_error(form))
+        refusal = " ".join(" ".join(errors) for errors in form.errors.values())
+        messages.error(request, refusal if valid else invalid(form))
     return back

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from cocm import chart
 from cocm.accounts import two_factor
 from cocm.accounts import views as accounts
 from cocm.api.routes import api
@@ -31,7 +32,7 @@ urlpatterns = [
     path("toolkit/", include("cocm.toolkit.urls")),
     path("patients/find/", registry.patient_search, name="patient_search"),
     path("patients/new/", registry.register_patient, name="register_patient"),
-    path("patients/<int:patient_id>/", registry.patient_chart, name="patient_chart"),
+    path("patients/<int:patient_id>/", chart.patient_chart, name="patient_chart"),
     path("patients/<int:patient_id>/edit/", registry.edit_patient, name="edit_patient"),
     path("patients/<int:patient_id>/refer/", registry.refer_patient, name="refer_patient"),
     path("patients/<int:patient_id>/guardians/new/", registry.add_guardian, name="add_guardian"),

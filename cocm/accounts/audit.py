@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 
-from cocm.accounts.models import AuditChainHead, AuditEvent, User
+from cocm.accounts.models import AuditChainHead, AuditEvent, BreakGlassGrant, User
 
 GENESIS_HASH = "0" * 64
 
@@ -185,10 +185,10 @@ def _chain_of(user: User | None, patient_id: int | None) -> int:
     if user is not None and user.organization_id:
         return user.organization_id
     if patient_id is not None:
-        from cocm.registry.models import Patient  # the registry sits above accounts
-
+        # The registry sits above accounts: its patients come through the grant's relation.
+        patients = BreakGlassGrant._meta.get_field("patient").related_model.objects  # type: ignore[union-attr]
         organization_id = (
-            Patient.objects.filter(pk=patient_id).values_list("organization_id", flat=True).first()
+            patients.filter(pk=patient_id).values_list("organization_id", flat=True).first()
         )
         return organization_id or 0
     return 0

@@ -3,9 +3,8 @@
 Views and API endpoints name a capability; they never test roles themselves. Clinic scoping
 (a user sees only the patients of the clinics they belong to — through an episode there or,
 for a patient without one such as an imported patient, the patient's home clinic — plus
-those of an active break-glass grant) is applied by the querysets in
-`cocm.registry.services` (`visible_patients`, `visible_episodes`); the FHIR server uses the
-same querysets.
+those of an active break-glass grant) is applied by `cocm.accounts.scoping`
+(`visible_patients`, `visible_episodes`); the FHIR server uses the same functions.
 
 Minimum necessary (45 CFR 164.502(b)): billing staff see demographics, coverage and billing,
 never assessments or notes (`view_clinical`); organization admins manage users, security

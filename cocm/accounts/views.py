@@ -1,12 +1,9 @@
-from datetime import datetime, time, timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -14,21 +11,19 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.views import defaults
 
+from cocm.accounts import services
 from cocm.accounts.audit import record_access
 from cocm.accounts.forms import AuditFilterForm, BreakGlassForm, TwoFactorRolesForm
 from cocm.accounts.middleware import too_large
 from cocm.accounts.models import (
-    AuditEvent,
     BreakGlassGrant,
     Clinic,
-    Organization,
     Role,
     User,
 )
-from cocm.accounts.permissions import PERMISSIONS, can, requires
+from cocm.accounts.permissions import PERMISSIONS, requires
+from cocm.errors import InvalidRequest
 from cocm.queryparams import page_param
-from cocm.registry.models import Patient
-from cocm.registry.services import visible_patients
 from cocm.spreadsheets import Sheet, spreadsheet_response
 
 # Each role lands on its own home; a user with several roles lands on the first listed.
@@ -77,58 +72,12 @@ def organization_security(request: HttpRequest) -> HttpResponse:
     form = TwoFactorRolesForm(request.POST or None, instance=organization)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            form.save()
+            services.set_two_factor_roles(organization, form.cleaned_data["two_factor_roles"])
             roles = ", ".join(organization.two_factor_roles) or "none"
             record_access(request, "settings", f"two-factor roles: {roles}"[:100], patient_id=None)
         messages.success(request, "Two-factor sign-in settings saved.")
         return redirect("organization")
     return render(request, "accounts/security_settings.html", {"form": form})
-
-
-def patients_matching(organization: Organization, text: str) -> QuerySet[Patient]:
-    """Patient ids by MRN, or by name: "Wright", "Rosa Wright", "Wright, Rosa"."""
-    words = [w for w in text.replace(",", " ").split() if w]
-    by_name = Q()
-    for word in words:
-        by_name &= Q(family_name__istartswith=word) | Q(given_name__istartswith=word)
-    return Patient.objects.filter(
-        Q(mrn__iexact=text.strip()) | by_name, organization=organization
-    ).values("id")
-
-
-def patient_labels(user: User, patient_ids: set[int]) -> dict[int, str]:
-    """ "Family, Given (MRN)" of the patients the user may open; others stay ids."""
-    if not can(user, "view_patient"):
-        return {}
-    return {
-        patient.id: f"{patient} ({patient.mrn})"
-        for patient in visible_patients(user).filter(id__in=patient_ids)
-    }
-
-
-def audit_events_for(organization: Organization, form: AuditFilterForm) -> QuerySet[AuditEvent]:
-    """The organization's events (its users' and its patients'), filtered, newest first."""
-    patients = Patient.objects.filter(organization=organization).values("id")
-    events = AuditEvent.objects.filter(
-        Q(user__organization=organization) | Q(patient_id__in=patients)
-    )
-    data = form.cleaned_data if form.is_valid() else {}
-    if data.get("user"):
-        events = events.filter(user=data["user"])
-    if data.get("patient_id"):
-        events = events.filter(patient_id=data["patient_id"])
-    if data.get("patient"):
-        events = events.filter(patient_id__in=patients_matching(organization, data["patient"]))
-    if data.get("action"):
-        events = events.filter(action=data["action"])
-    zone = organization.tz
-    if data.get("since"):
-        start = datetime.combine(data["since"], time.min, tzinfo=zone)
-        events = events.filter(occurred_at__gte=start)
-    if data.get("until"):
-        end = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=zone)
-        events = events.filter(occurred_at__lt=end)
-    return events.select_related("user").order_by("-id")
 
 
 @requires("view_audit_log")
@@ -137,8 +86,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     organization = request.user.organization
     data = request.POST if request.method == "POST" else request.GET
     form = AuditFilterForm(data or None, organization=organization)
-    page = Paginator(audit_events_for(organization, form), 100).get_page(page_param(data))
-    labels = patient_labels(request.user, {e.patient_id for e in page if e.patient_id})
+    events = services.audit_events(organization, form.cleaned_data if form.is_valid() else {})
+    page = Paginator(events, 100).get_page(page_param(data))
+    labels = services.patient_labels(request.user, {e.patient_id for e in page if e.patient_id})
     record_access(request, "view", "audit log", patient_id=None)
     filters = [
         (name, value)
@@ -169,46 +119,11 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse(
             f"The filter is not valid ({problems}).", status=400, content_type="text/plain"
         )
-    events = audit_events_for(organization, form)
+    events = services.audit_events(organization, form.cleaned_data if form.is_bound else {})
     patient_id = form.cleaned_data.get("patient_id") if form.is_bound else None
     record_access(request, "export", "audit log", patient_id=patient_id)
-    rows = (
-        (
-            event.id,
-            event.chain,
-            event.sequence,
-            event.occurred_at.isoformat(),
-            event.user.username if event.user else "",
-            event.patient_id,
-            event.action,
-            event.what,
-            event.object_id,
-            event.channel,
-            event.remote_addr,
-            event.entry_hash,
-        )
-        for event in events.iterator(chunk_size=2000)
-    )
-    sheet = Sheet("Audit log", AUDIT_HEADINGS, rows)
+    sheet = Sheet("Audit log", services.AUDIT_HEADINGS, services.audit_rows(events))
     return spreadsheet_response(sheet, "csv", "audit-log")
-
-
-# id: the order of appends; chain and sequence: the event's place in its organization's hash
-# chain, set by the seal (empty for an event not sealed yet).
-AUDIT_HEADINGS = (
-    "id",
-    "chain",
-    "sequence",
-    "occurred_at",
-    "user",
-    "patient_id",
-    "action",
-    "what",
-    "object_id",
-    "channel",
-    "remote_addr",
-    "entry_hash",
-)
 
 
 @requires("break_glass")
@@ -218,45 +133,37 @@ def break_glass(request: HttpRequest) -> HttpResponse:
     The MRN is posted, never put in a URL. The grant lasts COCM_BREAK_GLASS_HOURS, is an
     audit event of its own and is listed in the organization admin's report.
     """
-    user = request.user
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        mrn = form.cleaned_data["mrn"].strip()
-        patient = Patient.objects.filter(organization=user.organization, mrn__iexact=mrn).first()
-        if patient is None:
-            form.add_error("mrn", "No patient with this MRN in your organization.")
-        elif visible_patients(user).filter(id=patient.id).exists():
-            messages.info(request, "You already have access to this patient.")
-            return redirect("patient_chart", patient_id=patient.id)
-        else:
-            now = timezone.now()
+        try:
             with transaction.atomic():
-                grant = BreakGlassGrant.objects.create(
-                    user=user,
-                    patient=patient,
-                    reason=form.cleaned_data["reason"],
-                    granted_at=now,
-                    expires_at=now + timedelta(hours=settings.COCM_BREAK_GLASS_HOURS),
-                )
-                record_access(
-                    request,
-                    "emergency",
-                    "break-glass access",
-                    patient_id=patient.id,
-                    object_id=grant.id,
-                )
-            until = timezone.localtime(grant.expires_at)
-            messages.warning(
-                request,
-                f"Emergency access until {until:%H:%M}. Your reason is recorded and will be "
-                "reviewed.",
-            )
-            return redirect("patient_chart", patient_id=patient.id)
+                patient_id, grant = services.break_glass(request.user, **form.cleaned_data)
+                if grant is not None:
+                    record_access(
+                        request,
+                        "emergency",
+                        "break-glass access",
+                        patient_id=patient_id,
+                        object_id=grant.id,
+                    )
+        except InvalidRequest as error:
+            form.add_error(error.field, error.message)
+        else:
+            if grant is None:
+                messages.info(request, "You already have access to this patient.")
+            else:
+                messages.warning(request, break_glass_message(grant))
+            return redirect("patient_chart", patient_id=patient_id)
     return render(
         request,
         "accounts/break_glass.html",
         {"form": form, "hours": settings.COCM_BREAK_GLASS_HOURS},
     )
+
+
+def break_glass_message(grant: BreakGlassGrant) -> str:
+    until = timezone.localtime(grant.expires_at)
+    return f"Emergency access until {until:%H:%M}. Your reason is recorded and will be reviewed."
 
 
 @requires("view_audit_log")

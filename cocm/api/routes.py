@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 
 from cocm.accounts.models import ApiToken, Clinic, Role, TokenScope, User, hash_token
 from cocm.accounts.permissions import can
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.api.schemas import (
     AmendmentIn,
     AssessmentIn,
@@ -196,7 +197,7 @@ def episode_out(episode: Episode) -> dict:
 
 def load_episode(user: User, episode_id: int) -> Episode:
     return get_object_or_404(
-        services.visible_episodes(user).select_related(
+        visible_episodes(user, Episode.objects).select_related(
             "referring_pcp", "care_manager", "psychiatric_consultant", "consent_obtained_by"
         ),
         id=episode_id,
@@ -223,7 +224,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
 @api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"])
 def get_patient(request: HttpRequest, patient_id: int) -> dict:
     user = require(request, "view_patient")
-    patient = get_object_or_404(services.visible_patients(user), id=patient_id)
+    patient = get_object_or_404(visible_patients(user, Patient.objects), id=patient_id)
     return audited(request, Audit("view", "patient", patient.id), lambda: patient_out(patient))
 
 
@@ -232,7 +233,7 @@ def get_patient(request: HttpRequest, patient_id: int) -> dict:
 )
 def add_coverage(request: HttpRequest, patient_id: int, payload: CoverageIn) -> Status:
     user = require(request, "register_patient")
-    patient = get_object_or_404(services.visible_patients(user), id=patient_id)
+    patient = get_object_or_404(visible_patients(user, Patient.objects), id=patient_id)
     coverage = audited(
         request,
         Audit("create", "coverage", patient.id, lambda coverage: coverage.id),
@@ -244,7 +245,7 @@ def add_coverage(request: HttpRequest, patient_id: int, payload: CoverageIn) -> 
 @api.post("/episodes", response={201: EpisodeOut, **ERRORS}, tags=["episodes"])
 def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
     user = require(request, "refer_patient")
-    patient = get_object_or_404(services.visible_patients(user), id=payload.patient_id)
+    patient = get_object_or_404(visible_patients(user, Patient.objects), id=payload.patient_id)
     clinic = Clinic.objects.filter(id=payload.clinic_id, id__in=user.clinic_ids).first()
     if clinic is None:
         raise services.InvalidRequest("Unknown clinic or not one of yours.", "clinic_id")
@@ -426,9 +427,9 @@ def list_assessments(request: HttpRequest, episode_id: int) -> list[dict]:
 def amend_assessment(request: HttpRequest, assessment_id: int, payload: AmendmentIn) -> Status:
     user = require(request, "record_assessment")
     original = get_object_or_404(
-        Assessment.objects.filter(episode__in=services.visible_episodes(user)).select_related(
-            "episode__patient"
-        ),
+        Assessment.objects.filter(
+            episode__in=visible_episodes(user, Episode.objects)
+        ).select_related("episode__patient"),
         id=assessment_id,
     )
     amended = audited(
@@ -501,7 +502,7 @@ def caseload(request: HttpRequest, care_manager: str | None = None) -> HttpRespo
     """Open episodes (and any with an open safety alert) with the tracker's columns and
     flags; `care_manager` is a username."""
     user = require(request, "view_caseload")
-    episodes = on_caseload(services.visible_episodes(user))
+    episodes = on_caseload(visible_episodes(user, Episode.objects))
     if care_manager:
         episodes = episodes.filter(care_manager__username=care_manager)
     rows = audited(
@@ -583,7 +584,9 @@ def list_recommendations(
 ) -> list[dict]:
     """The PCP's inbox: recommendations for the PCP's patients (default: still pending)."""
     user = require(request, "answer_recommendation")
-    found = CareRecommendation.objects.filter(pcp=user, episode__in=services.visible_episodes(user))
+    found = CareRecommendation.objects.filter(
+        pcp=user, episode__in=visible_episodes(user, Episode.objects)
+    )
     if status != "all":
         found = found.filter(status=status)
     return audited(
@@ -624,7 +627,9 @@ def billing_month(request: HttpRequest, month: str) -> list[dict]:
     lines = audited(
         request,
         Audit("view", f"billing {target}"),
-        lambda: billing.month_lines(user.organization, services.visible_episodes(user), target),
+        lambda: billing.month_lines(
+            user.organization, visible_episodes(user, Episode.objects), target
+        ),
     )
     return [billing_row_out(line, target) for line in lines]
 

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from cocm.accounts.models import ApiToken, User
+from cocm.accounts.scoping import visible_episodes
 from cocm.bench.harness import (
     BenchmarkError,
     LoadRequest,
@@ -34,7 +35,7 @@ from cocm.care.billing_figures import month_figures
 from cocm.care.caseload import organization_caseload_rows
 from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
 from cocm.domain import coding
-from cocm.registry.services import visible_episodes
+from cocm.registry.models import Episode
 from cocm.reports import program, quality
 
 # The caseload tracker's data: the care manager's open episodes in her clinics with patient,
@@ -222,7 +223,7 @@ def organization_caseload_page(population: Population) -> Callable[[], object]:
 def caseload_rows(population: Population) -> Callable[[], object]:
     # Splits the page's time between its data (this row) and HTTP, session and template.
     user = population.care_manager
-    caseload = visible_episodes(user).open().filter(care_manager=user)
+    caseload = visible_episodes(user, Episode.objects).open().filter(care_manager=user)
     check_rows(population, organization_caseload_rows(user.organization, caseload.all()))
     return lambda: organization_caseload_rows(user.organization, caseload.all())
 
@@ -236,7 +237,7 @@ def caseload_rows_computed(population: Population) -> Callable[[], object]:
     # has refreshed the rows overnight) and, per episode, the read after each write.
     user = population.care_manager
     today, rules = user.organization.today(), flag_rules(user.organization)
-    caseload = visible_episodes(user).open().filter(care_manager=user)
+    caseload = visible_episodes(user, Episode.objects).open().filter(care_manager=user)
     billing = month_figures(user.organization)
     check_rows(population, tracker_rows(caseload.all(), today, rules, billing))
     return lambda: tracker_rows(caseload.all(), today, rules, billing)
@@ -278,7 +279,7 @@ def billing_month(population: Population) -> Callable[[], object]:
     # as the demo biller (every clinic) sees it: one line per episode with activity.
     user = population.billing_user
     month = coding.Month(population.billing_month.year, population.billing_month.month)
-    episodes = visible_episodes(user)
+    episodes = visible_episodes(user, Episode.objects)
 
     def lines() -> object:
         return month_lines(user.organization, episodes.all(), month)
@@ -357,7 +358,7 @@ def quality_measure(population: Population, measure: str) -> Callable[[], object
     user = population.billing_user
     years = [y for y in quality.known_years(measure) if y <= population.today.year]
     year = years[-1] if years else quality.known_years(measure)[0]
-    episodes = visible_episodes(user)
+    episodes = visible_episodes(user, Episode.objects)
 
     def compute() -> object:
         return quality.quality_report(user.organization, episodes.all(), measure, year)

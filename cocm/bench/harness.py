@@ -47,8 +47,8 @@ from django.test.utils import CaptureQueriesContext
 
 from cocm.accounts.models import User
 from cocm.care.models import Contact
+from cocm.population import DEMO_ORGANIZATION
 from cocm.registry.models import Episode, Patient
-from cocm.registry.population import DEMO_ORGANIZATION
 
 # ---------------------------------------------------------------------------------------------
 # The registry

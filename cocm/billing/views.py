@@ -7,12 +7,13 @@ from django.views.decorators.http import require_POST
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
+from cocm.accounts.scoping import visible_episodes
 from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
 from cocm.domain import coding
 from cocm.errors import InvalidRequest
 from cocm.pages import Audit, first_error, post_action, post_form
-from cocm.registry.services import visible_episodes
+from cocm.registry.models import Episode
 from cocm.spreadsheets import FORMATS
 
 
@@ -47,7 +48,9 @@ def billing_month(request: HttpRequest, month: str) -> HttpResponseBase:
     """The month-close worklist: ready, blocked, not billable, each line with its reason."""
     target, user, query = month_or_404(month), request.user, request.GET
     filters = worklist.parse_filters(request)
-    found = worklist.MonthWorklist.load(user.organization, visible_episodes(user), target, filters)
+    found = worklist.MonthWorklist.load(
+        user.organization, visible_episodes(user, Episode.objects), target, filters
+    )
     kind, export_format = query.get("export"), query.get("format", "csv")
     if kind in export.KINDS and export_format in FORMATS:
         what = f"billing {kind} {target} {export_format}"
@@ -72,7 +75,9 @@ def choices(user: User) -> dict[str, object]:
 def mark_line(request: HttpRequest, month: str, episode_id: int) -> HttpResponse:
     """Mark a line reviewed or submitted: one click; htmx swaps the line's row in place."""
     target, user = month_or_404(month), request.user
-    line = services.episode_line(user.organization, visible_episodes(user), target, episode_id)
+    line = services.episode_line(
+        user.organization, visible_episodes(user, Episode.objects), target, episode_id
+    )
     if line is None:
         raise Http404("No activity for this episode in the month")
     form = forms.Form(request.POST)
@@ -97,7 +102,7 @@ def close_month(request: HttpRequest, month: str) -> HttpResponse:
         forms.Form(request.POST),
         lambda _: services.close_month(
             user.organization,
-            visible_episodes(user),
+            visible_episodes(user, Episode.objects),
             target,
             by=user,
             today=user.organization.today(),

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from cocm.accounts.models import User
+from cocm.accounts.scoping import visible_episodes
 from cocm.care.caseload import organization_caseload_rows
 from cocm.care.models import CaseReview, Contact, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow
@@ -32,7 +33,6 @@ from cocm.measures.models import Assessment, Method, TreatmentChange
 from cocm.measures.services import trajectories
 from cocm.measures.trajectory import Marker, Point, severity_bands, trajectory_svg
 from cocm.registry.models import Episode
-from cocm.registry.services import visible_episodes
 
 # Evidence labels and citations belong in docs and tooltips, not in the clinical sentence.
 _EVIDENCE_LABEL = re.compile(r"\s*\[[VSI]\][^;]*")
@@ -110,7 +110,7 @@ def row_trends(row: TrackerRow) -> list[Trend]:
 def agenda_rows(user: User, scope: str) -> tuple[list[TrackerRow], int]:
     """The consultant's agenda: flagged or requested patients, safety alerts first, then the
     most flags, then the longest without a review; and the number of episodes looked at."""
-    episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
+    episodes = visible_episodes(user, Episode.objects).open().exclude(status=EpisodeStatus.REFERRED)
     if scope != "all":
         episodes = episodes.filter(psychiatric_consultant=user)
     rows = organization_caseload_rows(user.organization, episodes)
@@ -327,7 +327,7 @@ def waiting_reviews(user: User, pending: list[Recommendation]) -> list[WaitingRe
     rows = {
         row.episode_id: row
         for row in organization_caseload_rows(
-            user.organization, visible_episodes(user).filter(id__in=episode_ids)
+            user.organization, visible_episodes(user, Episode.objects).filter(id__in=episode_ids)
         )
     }
     return _group(pending, rows)
@@ -357,16 +357,18 @@ def _group(pending: list[Recommendation], rows: dict[int, TrackerRow]) -> list[W
 
 def visible_recommendations(user: User) -> QuerySet[Recommendation]:
     """The recommendations of the episodes the user may open."""
-    return Recommendation.objects.filter(episode__in=visible_episodes(user)).select_related(
-        "episode", "pcp"
-    )
+    return Recommendation.objects.filter(
+        episode__in=visible_episodes(user, Episode.objects)
+    ).select_related("episode", "pcp")
 
 
 def pending_recommendations(user: User) -> QuerySet[Recommendation]:
     """The recommendations waiting for this PCP's answer, oldest first."""
     return (
         Recommendation.objects.filter(
-            pcp=user, status=Recommendation.Status.PENDING, episode__in=visible_episodes(user)
+            pcp=user,
+            status=Recommendation.Status.PENDING,
+            episode__in=visible_episodes(user, Episode.objects),
         )
         .select_related("episode__patient", "review__consultant")
         .order_by("created_at", "id")
@@ -385,9 +387,9 @@ def answered_recommendations(user: User) -> QuerySet[Recommendation]:
 
 def visible_reviews(user: User) -> QuerySet[CaseReview]:
     """The caseload reviews of the episodes the user may open."""
-    return CaseReview.objects.filter(episode__in=visible_episodes(user)).select_related(
-        "episode__patient", "consultant"
-    )
+    return CaseReview.objects.filter(
+        episode__in=visible_episodes(user, Episode.objects)
+    ).select_related("episode__patient", "consultant")
 
 
 def waiting_for(case_review: CaseReview, pcp: User) -> list[Recommendation]:
@@ -402,7 +404,7 @@ def waiting_for(case_review: CaseReview, pcp: User) -> list[Recommendation]:
 def episode_row(user: User, episode: Episode) -> TrackerRow:
     """The caseload row of one episode the user may open."""
     return organization_caseload_rows(
-        user.organization, visible_episodes(user).filter(id=episode.id)
+        user.organization, visible_episodes(user, Episode.objects).filter(id=episode.id)
     )[0]
 
 

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cocm.accounts.models import User
+from cocm.accounts.scoping import visible_episodes
 from cocm.care.caseload import on_caseload, organization_caseload_rows
 from cocm.care.models import FollowUp, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow, flag_rules
@@ -20,7 +21,6 @@ from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import Flag, FlagCode
 from cocm.measures.models import Invitation, SafetyAlert, Schedule
 from cocm.registry.models import Episode
-from cocm.registry.services import visible_episodes
 
 # A missed early follow-up records the past (it stays raised); a contact is due on no contact.
 OVERDUE_CONTACT = frozenset({FlagCode.NO_CONTACT})
@@ -69,13 +69,13 @@ class TaskList:
 
 def my_episodes(user: User) -> QuerySet[Episode]:
     """The user's caseload: their episodes, open or with an open alert."""
-    return on_caseload(visible_episodes(user).filter(care_manager=user))
+    return on_caseload(visible_episodes(user, Episode.objects).filter(care_manager=user))
 
 
 def alerts_for(user: User) -> QuerySet[SafetyAlert]:
     """Open alerts of the user's patients, and of patients without a care manager at the
     user's clinics (they reach every care manager there, as the notification does)."""
-    episodes = visible_episodes(user).filter(
+    episodes = visible_episodes(user, Episode.objects).filter(
         Q(care_manager=user) | Q(care_manager__isnull=True, clinic_id__in=user.clinic_ids)
     )
     return (
@@ -122,7 +122,9 @@ def task_list(user: User, today: date, now: datetime | None = None) -> TaskList:
     )
     follow_ups = list(
         FollowUp.objects.filter(
-            done_at__isnull=True, assigned_to=user, episode__in=visible_episodes(user).open()
+            done_at__isnull=True,
+            assigned_to=user,
+            episode__in=visible_episodes(user, Episode.objects).open(),
         )
         .select_related("episode__patient")
         .order_by("due_on")

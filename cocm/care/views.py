@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
+from cocm.accounts.scoping import visible_episodes
 from cocm.care import export, review, services
 from cocm.care import tasks as care_tasks
 from cocm.care.billing_figures import month_figures
@@ -35,7 +36,6 @@ from cocm.errors import InvalidRequest
 from cocm.pages import Audit, form_error, post_action, post_form, visible_episode
 from cocm.queryparams import int_filter, page_param
 from cocm.registry.models import Episode, PayerKind
-from cocm.registry.services import visible_episodes
 from cocm.spreadsheets import spreadsheet_response
 
 SORTABLE = {key for key, _ in COLUMNS if key != "flags"}
@@ -54,7 +54,7 @@ def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[Tracke
 def pcp_patients(request: HttpRequest) -> HttpResponse:
     """The PCP's landing page: clinical status of the patients they referred, not billing."""
     user = request.user
-    episodes = visible_episodes(user).filter(referring_pcp=user).open()
+    episodes = visible_episodes(user, Episode.objects).filter(referring_pcp=user).open()
     rows = organization_caseload_rows(user.organization, episodes)
     rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
     waiting = review.pending_by_episode(user, episodes)
@@ -87,7 +87,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     """The live caseload tracker: per care manager, clinic or organization."""
     user = request.user
     query = request.GET
-    episodes = on_caseload(visible_episodes(user))
+    episodes = on_caseload(visible_episodes(user, Episode.objects))
     selected_cm = query.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
     if selected_cm == "me":
         episodes = episodes.filter(care_manager=user)
@@ -443,9 +443,9 @@ def remind_pcp(request: HttpRequest, recommendation_id: int) -> HttpResponse:
 @requires("manage_tasks")
 def complete_follow_up(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     follow_up = get_object_or_404(
-        FollowUp.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode"
-        ),
+        FollowUp.objects.filter(
+            episode__in=visible_episodes(request.user, Episode.objects)
+        ).select_related("episode"),
         id=follow_up_id,
     )
     return post_action(

@@ -9,10 +9,11 @@ from ninja import Query, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
+from cocm.accounts.scoping import visible_patients
 from cocm.api.routes import ERRORS, api, audited, patient_out, require
 from cocm.api.schemas import PatientOut
 from cocm.pages import Audit
-from cocm.registry.services import visible_patients
+from cocm.registry.models import Patient
 
 MAX_LIMIT = 200
 
@@ -34,7 +35,7 @@ def find_patients(
     user = require(request, "view_patient")
     if not (query.identifier or query.name):
         raise HttpError(422, "Give identifier or name.")
-    patients = visible_patients(user)
+    patients = visible_patients(user, Patient.objects)
     if query.identifier:
         patients = patients.filter(Q(mrn=query.identifier) | Q(identifiers__value=query.identifier))
     if query.name:
@@ -44,7 +45,7 @@ def find_patients(
         )
     ids = patients.values("pk").distinct()
     page = list(
-        visible_patients(user)
+        visible_patients(user, Patient.objects)
         .filter(pk__in=ids)
         .order_by("family_name", "given_name", "pk")
         .prefetch_related("coverages")[query.offset : query.offset + query.limit]

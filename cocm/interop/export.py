@@ -19,12 +19,12 @@ from django.utils.dateparse import parse_datetime
 from django_tasks import task
 
 from cocm.accounts.models import Clinic, User
+from cocm.accounts.scoping import visible_patients
 from cocm.interop.fhir import FhirProblem
 from cocm.interop.identity import patient_fhir_ids
 from cocm.interop.models import ExportJob, ImportedResource
 from cocm.interop.server import NATIVE, patient_resource
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import visible_patients
 
 PATIENT_TYPES = (
     "Patient",
@@ -94,7 +94,7 @@ def group_patients(user: User, group: str) -> QuerySet[Patient]:
     kind, _, number = group.partition("-")
     if not number.isdigit() or len(number) > 18:
         raise FhirProblem(f"Group/{group} is not known.", code="not-found", status=404)
-    patients = visible_patients(user)
+    patients = visible_patients(user, Patient.objects)
     if kind == "clinic" and Clinic.objects.filter(pk=int(number), pk__in=user.clinic_ids).exists():
         return patients.filter(Q(episodes__clinic_id=int(number)) | Q(home_clinic_id=int(number)))
     if kind == "caremanager":
@@ -124,7 +124,9 @@ def start_export(
 
 def _patients(job: ExportJob) -> QuerySet[Patient]:
     patients = (
-        group_patients(job.user, job.group) if job.level == "group" else visible_patients(job.user)
+        group_patients(job.user, job.group)
+        if job.level == "group"
+        else visible_patients(job.user, Patient.objects)
     )
     return Patient.objects.filter(pk__in=patients.values("pk"))
 

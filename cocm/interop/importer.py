@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cocm.accounts.models import Clinic, Organization, User
+from cocm.accounts.scoping import visible_patients
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import INSTRUMENTS, InstrumentCode, ScoreFlag, Severity, severity
 from cocm.domain.interop import (
@@ -535,7 +536,7 @@ def store_patient(entry: Entry, context: ImportContext, where: str) -> Patient:
     if (
         patient is not None
         and context.user is not None
-        and not registry.visible_patients(context.user).filter(pk=patient.pk).exists()
+        and not visible_patients(context.user, Patient.objects).filter(pk=patient.pk).exists()
     ):
         raise FhirProblem(
             f"Patient/{entry.resource_id} is not a patient you can see.",
@@ -656,7 +657,7 @@ def referenced_patient(
     if (
         patient is not None
         and context.user is not None
-        and not registry.visible_patients(context.user).filter(pk=patient.pk).exists()
+        and not visible_patients(context.user, Patient.objects).filter(pk=patient.pk).exists()
     ):
         patient = None
     if patient is None:

@@ -12,6 +12,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
 from cocm.accounts.models import User
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.care.models import CaseReview, Contact, RelapsePreventionPlan
 from cocm.domain.interop import ICD10CM, LOINC, instrument_for_loinc
 from cocm.interop.fhir import FhirProblem, as_date
@@ -22,8 +23,7 @@ from cocm.interop.mapping.patient import LOCAL_MRN_SYSTEM, patient_to_fhir
 from cocm.interop.mapping.questionnaire import all_questionnaires
 from cocm.interop.models import ImportedResource
 from cocm.measures.models import Assessment
-from cocm.registry.models import Diagnosis, Patient
-from cocm.registry.services import visible_episodes, visible_patients
+from cocm.registry.models import Diagnosis, Episode, Patient
 
 SEARCHABLE_TYPES = (
     "Patient",
@@ -87,7 +87,9 @@ class Native:
 def _assessments(user: User) -> QuerySet[Assessment]:
     # Imported totals are served as the Observation the EHR sent, not twice.
     return Assessment.objects.filter(
-        episode__in=visible_episodes(user), is_current=True, imported_from__isnull=True
+        episode__in=visible_episodes(user, Episode.objects),
+        is_current=True,
+        imported_from__isnull=True,
     )
 
 
@@ -104,7 +106,7 @@ NATIVE: dict[str, Native] = {
     "EpisodeOfCare": Native(
         "ep",
         lambda user: (
-            visible_episodes(user)
+            visible_episodes(user, Episode.objects)
             .select_related("clinic", "care_manager", "psychiatric_consultant", "referring_pcp")
             .prefetch_related("status_changes", "diagnoses")
         ),
@@ -114,7 +116,7 @@ NATIVE: dict[str, Native] = {
     ),
     "Condition": Native(
         "dx",
-        lambda user: Diagnosis.objects.filter(episode__in=visible_episodes(user)),
+        lambda user: Diagnosis.objects.filter(episode__in=visible_episodes(user, Episode.objects)),
         "episode__patient_id",
         "onset_on",
         episode_mapping.condition_to_fhir,
@@ -137,9 +139,9 @@ NATIVE: dict[str, Native] = {
     ),
     "Encounter": Native(
         "ct",
-        lambda user: Contact.objects.filter(episode__in=visible_episodes(user)).select_related(
-            "staff"
-        ),
+        lambda user: Contact.objects.filter(
+            episode__in=visible_episodes(user, Episode.objects)
+        ).select_related("staff"),
         "episode__patient_id",
         "occurred_on",
         episode_mapping.encounter_to_fhir,
@@ -147,7 +149,7 @@ NATIVE: dict[str, Native] = {
     "CarePlan": Native(
         "rp",
         lambda user: RelapsePreventionPlan.objects.filter(
-            episode__in=visible_episodes(user)
+            episode__in=visible_episodes(user, Episode.objects)
         ).select_related("episode"),
         "episode__patient_id",
         "updated_at__date",
@@ -155,9 +157,9 @@ NATIVE: dict[str, Native] = {
     ),
     "Procedure": Native(
         "cr",
-        lambda user: CaseReview.objects.filter(episode__in=visible_episodes(user)).select_related(
-            "consultant"
-        ),
+        lambda user: CaseReview.objects.filter(
+            episode__in=visible_episodes(user, Episode.objects)
+        ).select_related("consultant"),
         "episode__patient_id",
         "reviewed_on",
         episode_mapping.procedure_to_fhir,
@@ -223,7 +225,7 @@ def _imported(user: User, resource_type: str) -> QuerySet[ImportedResource]:
     )
     if resource_type in {"Organization", "Practitioner"}:
         return rows
-    return rows.filter(patient__in=visible_patients(user))
+    return rows.filter(patient__in=visible_patients(user, Patient.objects))
 
 
 def read(user: User, resource_type: str, resource_id: str) -> tuple[dict[str, Any], int | None]:
@@ -236,7 +238,10 @@ def read(user: User, resource_type: str, resource_id: str) -> tuple[dict[str, An
         if user.organization is None:
             raise not_found
         patient = patient_by_fhir_id(user.organization, resource_id)
-        if patient is None or not visible_patients(user).filter(pk=patient.pk).exists():
+        if (
+            patient is None
+            or not visible_patients(user, Patient.objects).filter(pk=patient.pk).exists()
+        ):
             raise not_found
         return patient_resource(patient, resource_id), patient.pk
     if resource_type == "Questionnaire":
@@ -358,7 +363,7 @@ def _page_url(base: str, params: QueryDict, offset: int) -> str:
 def _search_patients(
     user: User, params: QueryDict, count: int, offset: int
 ) -> tuple[list[dict[str, Any]], int, set[int]]:
-    patients = visible_patients(user)
+    patients = visible_patients(user, Patient.objects)
     for value in params.getlist("identifier"):
         system, bar, code = value.rpartition("|")
         if system == LOCAL_MRN_SYSTEM:

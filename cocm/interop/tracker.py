@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
 
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from cocm.accounts.models import Clinic, Role, User
@@ -31,6 +32,8 @@ from cocm.domain.interop import (
     tracker_date,
     tracker_sex,
 )
+from cocm.errors import InvalidRequest
+from cocm.interop.models import TrackerUpload
 from cocm.measures.models import Assessment, Method
 from cocm.registry import services as registry
 from cocm.registry.models import Patient
@@ -89,6 +92,14 @@ class Summary:
     episodes_referred_only: int = 0
     assessments_recorded: int = 0
     rows_already_imported: int = 0
+
+    def message(self, rows: int) -> str:
+        return (
+            f"Imported {rows} rows: {self.patients_created} new patients, "
+            f"{self.episodes_opened} enrolled episodes, {self.episodes_referred_only} "
+            f"referred (no diagnosis), {self.assessments_recorded} PHQ-9 scores; "
+            f"{self.rows_already_imported} rows were already in the registry."
+        )
 
 
 def read_sheet(content: bytes, filename: str) -> TrackerSheet:
@@ -280,6 +291,32 @@ def import_rows(
             raise TrackerImportError(RowError(row.row, error.field, error.message)) from error
         if progress:
             progress(1)
+    return summary
+
+
+def store_upload(user: User, clinic: Clinic, filename: str, content: bytes) -> TrackerUpload:
+    """Keep an uploaded tracker for review; a file that cannot be read is refused (`file`)."""
+    try:
+        read_sheet(content, filename)
+    except TrackerFileError as error:
+        raise InvalidRequest(str(error), "file") from error
+    return TrackerUpload.objects.create(
+        organization=user.organization,
+        clinic=clinic,
+        uploaded_by=user,
+        filename=filename[:200],
+        content=content,
+    )
+
+
+def import_upload(
+    upload: TrackerUpload, rows: list[TrackerRow], *, by: User, as_of: date
+) -> Summary:
+    """Import the checked rows of an upload, all or none (the caller's transaction), and
+    mark the upload imported."""
+    summary = import_rows(rows, upload.clinic, by=by, as_of=as_of)
+    upload.imported_at = timezone.now()
+    upload.save(update_fields=["imported_at"])
     return summary
 
 

@@ -5,20 +5,21 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import requires
 from cocm.domain.interop import REQUIRED_TRACKER_COLUMNS, TRACKER_COLUMNS
+from cocm.errors import InvalidRequest
 from cocm.interop.models import TrackerUpload
 from cocm.interop.tracker import (
-    TrackerFileError,
     TrackerImportError,
     check_rows,
-    import_rows,
+    import_upload,
     read_sheet,
+    store_upload,
 )
+from cocm.pages import form_error
 
 
 class UploadForm(forms.Form):
@@ -37,19 +38,13 @@ def tracker_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        content = upload.read()
         try:
-            read_sheet(content, upload.name)
-        except TrackerFileError as error:
-            form.add_error("file", str(error))
-        else:
-            saved = TrackerUpload.objects.create(
-                organization=request.user.organization,
-                clinic=form.cleaned_data["clinic"],
-                uploaded_by=request.user,
-                filename=upload.name[:200],
-                content=content,
+            saved = store_upload(
+                request.user, form.cleaned_data["clinic"], upload.name, upload.read()
             )
+        except InvalidRequest as error:
+            form_error(form, error)
+        else:
             return redirect("tracker_review", upload_id=saved.pk)
     return render(request, "interop/tracker_upload.html", {"form": form})
 
@@ -59,6 +54,19 @@ def _mapping(request: HttpRequest, headers: list[str], suggested: dict[str, str]
         return suggested
     chosen = {name: request.POST.get(f"map_{name}", "") for name in TRACKER_COLUMNS}
     return {name: header for name, header in chosen.items() if header in headers}
+
+
+def mapping_fields(mapping: dict[str, str]) -> list[dict[str, object]]:
+    """Each tracker column with the spreadsheet header chosen for it."""
+    return [
+        {
+            "name": name,
+            "label": spellings[0],
+            "required": name in REQUIRED_TRACKER_COLUMNS,
+            "chosen": mapping.get(name, ""),
+        }
+        for name, spellings in TRACKER_COLUMNS.items()
+    ]
 
 
 @requires("import_records")
@@ -76,9 +84,7 @@ def tracker_review(request: HttpRequest, upload_id: int) -> HttpResponse:
     if checked and request.POST.get("action") == "import" and not errors:
         try:
             with transaction.atomic():
-                summary = import_rows(rows, upload.clinic, by=request.user, as_of=as_of)
-                upload.imported_at = timezone.now()
-                upload.save(update_fields=["imported_at"])
+                summary = import_upload(upload, rows, by=request.user, as_of=as_of)
                 record_access(
                     request,
                     "create",
@@ -88,27 +94,12 @@ def tracker_review(request: HttpRequest, upload_id: int) -> HttpResponse:
         except TrackerImportError as error:
             errors = [error.error]
         else:
-            messages.success(
-                request,
-                f"Imported {len(rows)} rows: {summary.patients_created} new patients, "
-                f"{summary.episodes_opened} enrolled episodes, {summary.episodes_referred_only} "
-                f"referred (no diagnosis), {summary.assessments_recorded} PHQ-9 scores; "
-                f"{summary.rows_already_imported} rows were already in the registry.",
-            )
+            messages.success(request, summary.message(len(rows)))
             return redirect("tracker_upload")
-    fields = [
-        {
-            "name": name,
-            "label": spellings[0],
-            "required": name in REQUIRED_TRACKER_COLUMNS,
-            "chosen": mapping.get(name, ""),
-        }
-        for name, spellings in TRACKER_COLUMNS.items()
-    ]
     context = {
         "upload": upload,
         "headers": sheet.headers,
-        "fields": fields,
+        "fields": mapping_fields(mapping),
         "row_count": len(sheet.rows),
         "checked": checked,
         "errors": errors,

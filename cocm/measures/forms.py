@@ -64,6 +64,11 @@ class AssessmentForm(forms.Form):
         guardian = next((g for g in self.guardians if str(g.id) == chosen), None)
         return ("guardian" if guardian else "patient"), guardian
 
+    def respondent_fields(self) -> dict[str, object]:
+        """Who answered, as `record_assessment` takes it."""
+        respondent, guardian = self.respondent()
+        return {"respondent": respondent, "respondent_guardian": guardian}
+
 
 class AmendForm(AssessmentForm):
     reason = forms.CharField(max_length=200, label="Reason for the correction")

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cocm.accounts.models import Role, User
+from cocm.accounts.scoping import visible_patients
 from cocm.domain.instruments import (
     INSTRUMENTS,
     InstrumentCode,
@@ -242,13 +243,11 @@ class NamedNotification:
 
 
 def named_notifications(user: User, items: Iterable[Notification]) -> list[NamedNotification]:
-    from cocm.registry.services import visible_patients
-
     items = list(items)
     wanted = {item.patient_id for item in items if item.patient_id}
     names = {
         patient.id: str(patient)
-        for patient in visible_patients(user)
+        for patient in visible_patients(user, Patient.objects)
         .filter(id__in=wanted)
         .only("id", "family_name", "given_name")
     }
@@ -566,6 +565,12 @@ def send_due_schedules(now: datetime) -> int:
                 schedule.next_on += timedelta(days=schedule.every_days)
             schedule.save(update_fields=["next_on"])
     return count
+
+
+def stop_schedule(schedule: Schedule) -> None:
+    """No more links from this schedule."""
+    schedule.active = False
+    schedule.save(update_fields=["active"])
 
 
 def start_schedule(

@@ -1,3 +1,6 @@
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
@@ -10,8 +13,8 @@ from django_ratelimit.decorators import ratelimit
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import User
 from cocm.accounts.permissions import requires
+from cocm.accounts.scoping import visible_episodes
 from cocm.domain.instruments import INSTRUMENTS, InstrumentCode, ScoreFlag, get_instrument
-from cocm.errors import InvalidRequest
 from cocm.measures import services, texts
 from cocm.measures.forms import (
     AlertFollowUpForm,
@@ -22,9 +25,9 @@ from cocm.measures.forms import (
     SelfReportForm,
     TreatmentChangeForm,
 )
-from cocm.measures.models import Assessment, Method, Notification, SafetyAlert, Schedule
-from cocm.pages import form_error, visible_episode
-from cocm.registry.services import visible_episodes
+from cocm.measures.models import Assessment, Invitation, Method, Notification, SafetyAlert, Schedule
+from cocm.pages import Audit, post_action, post_form, visible_episode
+from cocm.registry.models import Episode
 
 
 def back_to_chart(episode_patient_id: int) -> HttpResponse:
@@ -37,62 +40,55 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
     code = request.GET.get("instrument", InstrumentCode.PHQ9)
     if code not in INSTRUMENTS:
         raise Http404("Unknown instrument")
-    instrument = get_instrument(code)
     today = request.user.organization.today()
     form = AssessmentForm(
         request.POST or None,
-        instrument=instrument,
+        instrument=get_instrument(code),
         guardians=episode.patient.guardians.all(),
         initial={"taken_on": today, "method": Method.IN_CLINIC},
     )
-    if request.method == "POST" and form.is_valid():
-        respondent, guardian = form.respondent()
-        try:
-            with transaction.atomic():
-                assessment = services.record_assessment(
-                    episode,
-                    code,
-                    form.cleaned_data["taken_on"],
-                    form.answers(),
-                    method=form.cleaned_data["method"],
-                    by=request.user,
-                    as_of=today,
-                    respondent=respondent,
-                    respondent_guardian=guardian,
-                )
-                record_access(
-                    request,
-                    "create",
-                    "assessment",
-                    patient_id=episode.patient_id,
-                    object_id=assessment.id,
-                )
-        except InvalidRequest as error:
-            form_error(form, error)
-        else:
-            messages.success(
-                request,
-                f"{code} recorded: {assessment.total} ({assessment.severity.replace('_', ' ')}).",
-            )
-            if ScoreFlag.SAFETY in assessment.flags:
-                messages.error(
-                    request,
-                    "Positive suicide-risk answer: a safety alert is open. "
-                    "Follow the safety protocol now.",
-                )
-            return back_to_chart(episode.patient_id)
-    return render(
+    done = post_form(
         request,
-        "measures/assessment_form.html",
-        {"form": form, "episode": episode, "instrument": instrument, "instruments": INSTRUMENTS},
+        form,
+        lambda data: services.record_assessment(
+            episode,
+            code,
+            data["taken_on"],
+            form.answers(),
+            method=data["method"],
+            by=request.user,
+            as_of=today,
+            **form.respondent_fields(),
+        ),
+        audit=Audit("create", "assessment", patient_id=episode.patient_id, object_id=_id),
+        message=lambda a: f"{code} recorded: {a.total} ({a.severity.replace('_', ' ')}).",
+        then=lambda assessment: assessment_recorded(request, assessment),
     )
+    context = {"form": form, "episode": episode, "instrument": get_instrument(code)}
+    return done or render(
+        request, "measures/assessment_form.html", context | {"instruments": INSTRUMENTS}
+    )
+
+
+def _id(row: Any) -> int:
+    return int(row.id)
+
+
+def assessment_recorded(request: HttpRequest, assessment: Assessment) -> HttpResponse:
+    """Back to the chart; a positive suicide-risk answer says so at once."""
+    if ScoreFlag.SAFETY in assessment.flags:
+        messages.error(
+            request,
+            "Positive suicide-risk answer: a safety alert is open. Follow the safety protocol now.",
+        )
+    return back_to_chart(assessment.episode.patient_id)
 
 
 def visible_assessment(request: HttpRequest, assessment_id: int) -> Assessment:
     return get_object_or_404(
-        Assessment.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode__patient"
-        ),
+        Assessment.objects.filter(
+            episode__in=visible_episodes(request.user, Episode.objects)
+        ).select_related("episode__patient"),
         id=assessment_id,
     )
 
@@ -101,38 +97,26 @@ def visible_assessment(request: HttpRequest, assessment_id: int) -> Assessment:
 def amend_assessment(request: HttpRequest, assessment_id: int) -> HttpResponse:
     original = visible_assessment(request, assessment_id)
     instrument = get_instrument(original.instrument)
-    today = request.user.organization.today()
     initial = {"taken_on": original.taken_on, "method": original.method}
-    initial.update({f"item_{n + 1}": a for n, a in enumerate(original.answers) if a is not None})
+    initial |= {f"item_{n + 1}": a for n, a in enumerate(original.answers) if a is not None}
     form = AmendForm(request.POST or None, instrument=instrument, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                amended = services.amend_assessment(
-                    original,
-                    form.answers(),
-                    taken_on=form.cleaned_data["taken_on"],
-                    reason=form.cleaned_data["reason"],
-                    by=request.user,
-                    as_of=today,
-                )
-                record_access(
-                    request,
-                    "update",
-                    "assessment",
-                    patient_id=original.episode.patient_id,
-                    object_id=amended.id,
-                )
-        except InvalidRequest as error:
-            form_error(form, error)
-        else:
-            messages.success(request, f"{original.instrument} corrected: {amended.total}.")
-            return back_to_chart(original.episode.patient_id)
-    return render(
+    done = post_form(
         request,
-        "measures/assessment_form.html",
-        {"form": form, "episode": original.episode, "instrument": instrument, "original": original},
+        form,
+        lambda data: services.amend_assessment(
+            original,
+            form.answers(),
+            taken_on=data["taken_on"],
+            reason=data["reason"],
+            by=request.user,
+            as_of=request.user.organization.today(),
+        ),
+        audit=Audit("update", "assessment", patient_id=original.episode.patient_id, object_id=_id),
+        message=lambda amended: f"{original.instrument} corrected: {amended.total}.",
+        then=lambda _: back_to_chart(original.episode.patient_id),
     )
+    context = {"episode": original.episode, "instrument": instrument, "original": original}
+    return done or render(request, "measures/assessment_form.html", context | {"form": form})
 
 
 @requires("view_clinical")
@@ -176,40 +160,25 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
 @requires("follow_up_safety_alert")
 def follow_up_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = get_object_or_404(
-        SafetyAlert.objects.filter(episode__in=visible_episodes(request.user)), id=alert_id
+        SafetyAlert.objects.filter(episode__in=visible_episodes(request.user, Episode.objects)),
+        id=alert_id,
     )
-    form = AlertFollowUpForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.resolve_alert(
-                    alert,
-                    action=form.cleaned_data["action"],
-                    note=form.cleaned_data["note"],
-                    by=request.user,
-                )
-                record_access(
-                    request,
-                    "update",
-                    "safety alert",
-                    patient_id=alert.episode.patient_id,
-                    object_id=alert.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request,
-                "Safety follow-up documented."
-                if not alert.is_open
-                else "Outreach attempt logged; the alert stays open.",
-            )
-    else:
-        # Name each missing field: the chart shows messages, not the form's errors.
-        labels = {name: str(field.label) for name, field in form.fields.items()}
-        for name, errors in form.errors.items():
-            messages.error(request, f"{labels.get(name, name)}: {' '.join(errors)}")
-    return back_to_chart(alert.episode.patient_id)
+    return post_action(
+        request,
+        AlertFollowUpForm(request.POST),
+        lambda data: services.resolve_alert(
+            alert, action=data["action"], note=data["note"], by=request.user
+        ),
+        audit=Audit(
+            "update", "safety alert", patient_id=alert.episode.patient_id, object_id=alert.id
+        ),
+        message=lambda _: (
+            "Outreach attempt logged; the alert stays open."
+            if alert.is_open
+            else "Safety follow-up documented."
+        ),
+        back=back_to_chart(alert.episode.patient_id),
+    )
 
 
 @require_POST
@@ -218,88 +187,78 @@ def send_invitation(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     guardians = list(episode.patient.guardians.all())
     form = InvitationForm(request.POST, guardians=guardians)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                invitation = services.send_invitation(
-                    episode,
-                    form.cleaned_data["instruments"],
-                    channel=form.cleaned_data["channel"],
-                    by=request.user,
-                    now=timezone.now(),
-                    guardian=form.guardian(guardians),
-                )
-                record_access(
-                    request,
-                    "create",
-                    "self-report link",
-                    patient_id=episode.patient_id,
-                    object_id=invitation.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            to = f" to {invitation.guardian}" if invitation.guardian else ""
-            messages.success(
-                request,
-                f"Sent {', '.join(invitation.instruments)}{to} by "
-                f"{invitation.get_channel_display().lower()}.",
-            )
-    else:
-        messages.error(request, "Choose at least one questionnaire and how to send it.")
-    if request.POST.get("return_to") == "tasks":  # sent from the task list: back to it
-        return redirect("tasks")
-    return back_to_chart(episode.patient_id)
+    return post_action(
+        request,
+        form,
+        lambda data: services.send_invitation(
+            episode,
+            data["instruments"],
+            channel=data["channel"],
+            by=request.user,
+            now=timezone.now(),
+            guardian=form.guardian(guardians),
+        ),
+        audit=Audit("create", "self-report link", patient_id=episode.patient_id, object_id=_id),
+        message=invitation_sent,
+        # Sent from the task list: back to it.
+        back=redirect("tasks")
+        if request.POST.get("return_to") == "tasks"
+        else back_to_chart(episode.patient_id),
+        invalid=lambda _: "Choose at least one questionnaire and how to send it.",
+    )
+
+
+def invitation_sent(invitation: Invitation) -> str:
+    to = f" to {invitation.guardian}" if invitation.guardian else ""
+    channel = invitation.get_channel_display().lower()
+    return f"Sent {', '.join(invitation.instruments)}{to} by {channel}."
+
+
+def first_errors(form: forms.BaseForm) -> str:
+    """Each bad field by its name, with its first error."""
+    return "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items())
 
 
 @require_POST
 @requires("send_self_report")
 def start_schedule(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    form = ScheduleForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                services.start_schedule(
-                    episode,
-                    data["instruments"],
-                    channel=data["channel"],
-                    every_days=data["every_days"],
-                    first_on=data["first_on"],
-                    by=request.user,
-                )
-                record_access(
-                    request,
-                    "create",
-                    "self-report schedule",
-                    patient_id=episode.patient_id,
-                    object_id=episode.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "Schedule started.")
-    else:
-        messages.error(request, "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
-    return back_to_chart(episode.patient_id)
+    return post_action(
+        request,
+        ScheduleForm(request.POST),
+        lambda data: services.start_schedule(
+            episode,
+            data["instruments"],
+            channel=data["channel"],
+            every_days=data["every_days"],
+            first_on=data["first_on"],
+            by=request.user,
+        ),
+        audit=Audit(
+            "create", "self-report schedule", patient_id=episode.patient_id, object_id=episode.id
+        ),
+        message="Schedule started.",
+        back=back_to_chart(episode.patient_id),
+        invalid=first_errors,
+    )
 
 
 @require_POST
 @requires("send_self_report")
 def stop_schedule(request: HttpRequest, schedule_id: int) -> HttpResponse:
     schedule = get_object_or_404(
-        Schedule.objects.filter(episode__in=visible_episodes(request.user)), id=schedule_id
+        Schedule.objects.filter(episode__in=visible_episodes(request.user, Episode.objects)),
+        id=schedule_id,
     )
-    schedule.active = False
-    schedule.save(update_fields=["active"])
-    record_access(
-        request,
-        "update",
-        "self-report schedule",
-        patient_id=schedule.episode.patient_id,
-        object_id=schedule.id,
-    )
+    with transaction.atomic():
+        services.stop_schedule(schedule)
+        record_access(
+            request,
+            "update",
+            "self-report schedule",
+            patient_id=schedule.episode.patient_id,
+            object_id=schedule.id,
+        )
     messages.success(request, "Schedule stopped.")
     return back_to_chart(schedule.episode.patient_id)
 
@@ -308,32 +267,22 @@ def stop_schedule(request: HttpRequest, schedule_id: int) -> HttpResponse:
 @requires("record_treatment_change")
 def new_treatment_change(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    form = TreatmentChangeForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                change = services.record_treatment_change(
-                    episode,
-                    on=form.cleaned_data["on"],
-                    kind=form.cleaned_data["kind"],
-                    description=form.cleaned_data["description"],
-                    by=request.user,
-                    as_of=request.user.organization.today(),
-                )
-                record_access(
-                    request,
-                    "create",
-                    "treatment change",
-                    patient_id=episode.patient_id,
-                    object_id=change.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "Treatment change recorded.")
-    else:
-        messages.error(request, "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
-    return back_to_chart(episode.patient_id)
+    return post_action(
+        request,
+        TreatmentChangeForm(request.POST),
+        lambda data: services.record_treatment_change(
+            episode,
+            on=data["on"],
+            kind=data["kind"],
+            description=data["description"],
+            by=request.user,
+            as_of=request.user.organization.today(),
+        ),
+        audit=Audit("create", "treatment change", patient_id=episode.patient_id, object_id=_id),
+        message="Treatment change recorded.",
+        back=back_to_chart(episode.patient_id),
+        invalid=first_errors,
+    )
 
 
 def unread_notifications(user: User):  # type: ignore[no-untyped-def]

@@ -6,10 +6,11 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
+from cocm.accounts.scoping import visible_patients
 from cocm.api.schemas import ConsentIn, EpisodeOut, ErrorOut, GuardianIn, GuardianOut, RevocationIn
 from cocm.pages import Audit
 from cocm.registry import services
-from cocm.registry.models import Guardian
+from cocm.registry.models import Guardian, Patient
 
 router = Router(tags=["episodes"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -72,7 +73,7 @@ def add_guardian(request: HttpRequest, patient_id: int, payload: GuardianIn) -> 
     from cocm.api.routes import audited, require
 
     user = require(request, "manage_guardians")
-    patient = get_object_or_404(services.visible_patients(user), id=patient_id)
+    patient = get_object_or_404(visible_patients(user, Patient.objects), id=patient_id)
     if payload.email:
         try:
             validate_email(payload.email)

@@ -3,8 +3,8 @@ from django import forms
 from cocm.accounts.models import Clinic, Role, User
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import ConsentMethod, DischargeReason, EpisodeStatus
-from cocm.registry.models import BillingProgram, Coverage, Guardian, Patient, PayerKind
-from cocm.registry.services import Consent
+from cocm.registry.models import BillingProgram, Coverage, Episode, Guardian, Patient, PayerKind
+from cocm.registry.services import TEAM_ROLES, CareTeam, Consent, CoverageData, GuardianData
 
 
 class DateInput(forms.DateInput):
@@ -28,12 +28,34 @@ def staff_choices(
     return forms.ModelChoiceField(queryset=staff, required=False, label=label or role.label)
 
 
+def care_team(data: dict) -> CareTeam:
+    """The care team a form chose (care manager, consultant, PCP; each may be empty)."""
+    return CareTeam(
+        care_manager=data["care_manager"],
+        psychiatric_consultant=data["psychiatric_consultant"],
+        referring_pcp=data["referring_pcp"],
+    )
+
+
 class CareTeamForm(forms.Form):
     """The episode's care team: only staff of the episode's clinic, in the right role."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
-    def __init__(self, *args: object, user: User, clinic: Clinic, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        user: User,
+        clinic: Clinic,
+        episode: Episode | None = None,
+        **kwargs: object,
+    ) -> None:
+        if episode is not None:  # the team as it is, and the version read
+            kwargs.setdefault(
+                "initial",
+                {"version": episode.version}
+                | {field: getattr(episode, f"{field}_id") for field in TEAM_ROLES},
+            )
         super().__init__(*args, **kwargs)
         here = [clinic.id]
         self.fields["care_manager"] = staff_choices(user, Role.CARE_MANAGER, here)
@@ -73,6 +95,21 @@ class PatientForm(forms.ModelForm):
             self.add_error("coverage_starts_on", "Give the date the coverage starts.")
         return data
 
+    def patient_fields(self) -> dict[str, object]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+    def coverage(self) -> CoverageData | None:
+        """The payer's coverage given at registration, if any."""
+        data = self.cleaned_data
+        if not data.get("payer_kind"):
+            return None
+        return CoverageData(
+            payer_kind=data["payer_kind"],
+            payer_name=data["payer_name"],
+            member_id=data["member_id"],
+            starts_on=data["coverage_starts_on"],
+        )
+
 
 class PatientEditForm(forms.ModelForm):
     """Demographics, with the version read so a concurrent edit is detected on save."""
@@ -106,6 +143,9 @@ class CoverageForm(forms.ModelForm):
                 "ends_on", f"The coverage ends ({ends_on}) before it starts ({starts_on})."
             )
         return data
+
+    def coverage_fields(self) -> dict[str, object]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
 def parse_codes(raw: str) -> list[str]:
@@ -193,6 +233,7 @@ class ReferralForm(ConsentFields):
     billing_program = forms.ChoiceField(choices=BillingProgram.choices, initial="cocm")
 
     def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        kwargs.setdefault("initial", self.defaults(user))
         super().__init__(*args, **kwargs)
         self.fields["clinic"].queryset = Clinic.objects.filter(id__in=user.clinic_ids)
         self.fields["referring_pcp"] = staff_choices(user, Role.PCP)
@@ -216,8 +257,28 @@ class ReferralForm(ConsentFields):
             ]
         )
 
+    @staticmethod
+    def defaults(user: User) -> dict[str, object]:
+        """Today, CoCM, and the user in the team roles they hold (their clinic if one)."""
+        initial: dict[str, object] = {
+            "referred_on": user.organization.today(),
+            "billing_program": "cocm",
+        }
+        if user.has_role(Role.CARE_MANAGER):
+            initial["care_manager"] = user.id
+        if user.has_role(Role.PCP):
+            initial["referring_pcp"] = user.id
+        if len(user.clinic_ids) == 1:
+            initial["clinic"] = next(iter(user.clinic_ids))
+        return initial
+
     def clean_diagnoses(self) -> list[str]:
         return parse_codes(self.cleaned_data.get("diagnoses", ""))
+
+    def episode_fields(self) -> dict[str, object]:
+        """What `open_episode` takes besides the clinic, the team and the consent."""
+        names = ("referred_on", "diagnoses", "initiating_visit_on", "billing_program")
+        return {name: self.cleaned_data[name] for name in names}
 
 
 class EnrollForm(ConsentFields):
@@ -228,9 +289,21 @@ class EnrollForm(ConsentFields):
         help_text="Separate codes with commas, e.g. F32.1, F41.1",
     )
 
-    def __init__(self, *args: object, user: User, clinic: Clinic, **kwargs: object) -> None:
+    def __init__(self, *args: object, user: User, episode: Episode, **kwargs: object) -> None:
+        today = user.organization.today()
+        kwargs.setdefault(
+            "initial",
+            {
+                "enrolled_on": today,
+                "consent_on": episode.consent_on or today,
+                "consent_method": episode.consent_method,
+                "care_manager": episode.care_manager_id or user.id,
+                "psychiatric_consultant": episode.psychiatric_consultant_id,
+            },
+        )
+        kwargs["patient"] = episode.patient  # the consent's guardians are the episode's patient's
         super().__init__(*args, **kwargs)
-        here = [clinic.id]
+        here = [episode.clinic_id]
         self.fields["care_manager"] = staff_choices(user, Role.CARE_MANAGER, here)
         self.fields["psychiatric_consultant"] = staff_choices(
             user, Role.PSYCHIATRIC_CONSULTANT, here
@@ -254,6 +327,16 @@ class StatusForm(forms.Form):
     )
     # The episode version the user saw; a newer one on save is a conflicting edit.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
+    def transition(self) -> dict[str, object]:
+        """The status change as `change_status` takes it."""
+        data = self.cleaned_data
+        return {
+            "to": EpisodeStatus(data["status"]),
+            "on": data["on"],
+            "reason": DischargeReason(data["reason"]) if data["reason"] else None,
+            "version": data["version"],
+        }
 
 
 class DiagnosisForm(forms.Form):
@@ -309,6 +392,9 @@ class GuardianForm(forms.ModelForm):
         # The service checks a guardian (a contact, the renewal date) and names the field;
         # the model's own constraint check would only say "constraint violated".
         pass
+
+    def guardian(self) -> GuardianData:
+        return GuardianData(**{name: self.cleaned_data[name] for name in self.Meta.fields})
 
 
 class PediatricSettingsForm(forms.Form):

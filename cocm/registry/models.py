@@ -49,7 +49,7 @@ class Patient(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
     # The clinic a patient without an episode belongs to (an imported patient); it decides
-    # who sees them until an episode names a clinic (registry.services.visible_patients).
+    # who sees them until an episode names a clinic (accounts.scoping.visible_patients).
     home_clinic = models.ForeignKey(
         Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="home_patients"
     )

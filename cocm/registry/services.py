@@ -16,7 +16,8 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from cocm.accounts.models import BreakGlassGrant, Clinic, Organization, Role, User
+from cocm.accounts.models import Clinic, Organization, Role, User
+from cocm.accounts.scoping import visible_patients
 from cocm.domain.consent import (
     ConsentError,
     RevokedPeriod,
@@ -62,23 +63,6 @@ def updated_in_place(episode: Episode) -> None:
     post_save.send(sender=Episode, instance=episode, created=False)
 
 
-def visible_patients(user: User) -> QuerySet[Patient]:
-    """Patients the user may open: those with an episode in one of the user's clinics,
-    those whose home clinic (an imported patient's) is one of the user's clinics, newly
-    registered patients of the organization with neither an episode nor a home clinic, and
-    those of the user's active break-glass grants."""
-    return (
-        Patient.objects.filter(organization_id=user.organization_id)
-        .filter(
-            Q(episodes__clinic_id__in=user.clinic_ids)
-            | Q(home_clinic_id__in=user.clinic_ids)
-            | Q(episodes__isnull=True, home_clinic__isnull=True)
-            | Q(id__in=break_glass_patient_ids(user))
-        )
-        .distinct()
-    )
-
-
 SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
 
 
@@ -109,22 +93,9 @@ def search_filter(query: str) -> Q:
 def search_patients(user: User, query: str) -> QuerySet[Patient]:
     """The patients the user may open that match the search (at most 50, by name)."""
     return (
-        visible_patients(user)
+        visible_patients(user, Patient.objects)
         .filter(search_filter(query))
         .order_by("family_name", "given_name")[:50]
-    )
-
-
-def visible_episodes(user: User) -> QuerySet[Episode]:
-    return Episode.objects.filter(
-        Q(clinic_id__in=user.clinic_ids) | Q(patient_id__in=break_glass_patient_ids(user)),
-        patient__organization_id=user.organization_id,
-    )
-
-
-def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant]:
-    return BreakGlassGrant.objects.filter(user=user, expires_at__gt=timezone.now()).values(
-        "patient_id"
     )
 
 
@@ -176,8 +147,12 @@ def update_patient(patient: Patient, version: int, **fields: object) -> None:
     patient.refresh_from_db()
 
 
-def register_patient(organization: Organization, **fields: object) -> Patient:
-    """Create a patient; the MRN must be new within the organization, the birth date sensible."""
+def register_patient(
+    organization: Organization, *, coverage: "CoverageData | None" = None, **fields: object
+) -> Patient:
+    """Create a patient, with the payer's coverage if given; the MRN must be new within the
+    organization, the birth date sensible. A refusal of the coverage's start date names
+    `coverage_starts_on`, as the registration form does."""
     checked_birth_date(fields.get("birth_date"), as_of=organization.today())
     fields["mrn"] = mrn = str(fields.get("mrn", "")).strip()
     if fields.get("email"):
@@ -188,9 +163,25 @@ def register_patient(organization: Organization, **fields: object) -> Patient:
     if Patient.objects.filter(organization=organization, mrn=mrn).exists():
         raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn")
     try:
-        return Patient.objects.create(organization=organization, **fields)
+        with transaction.atomic():  # a savepoint: the IntegrityError must not spoil the caller
+            patient = Patient.objects.create(organization=organization, **fields)
     except IntegrityError as error:  # a concurrent registration of the same MRN
         raise InvalidRequest(f"A patient with MRN {mrn} is already registered.", "mrn") from error
+    if coverage is not None:
+        try:
+            add_coverage(patient, **vars(coverage))
+        except InvalidRequest as error:
+            error.field = {"starts_on": "coverage_starts_on"}.get(error.field, error.field)
+            raise
+    return patient
+
+
+@dataclass(frozen=True)
+class CoverageData:
+    payer_kind: str
+    starts_on: date
+    payer_name: str = ""
+    member_id: str = ""
 
 
 def add_coverage(
@@ -558,6 +549,28 @@ def revoked_periods(episode_ids: Iterable[int]) -> dict[int, tuple[RevokedPeriod
     return {episode_id: tuple(rows) for episode_id, rows in periods.items()}
 
 
+def enroll_with_team(
+    episode: Episode,
+    *,
+    diagnoses: Iterable[str],
+    care_manager: User | None,
+    psychiatric_consultant: User | None,
+    consent: Consent | None,
+    on: date,
+    by: User,
+    as_of: date,
+) -> None:
+    """The enrollment form: add the diagnoses not yet recorded, name the care manager and
+    consultant (an empty choice keeps the current one), then enroll."""
+    for code in diagnoses:
+        if not episode.diagnoses.filter(code=code).exists():
+            add_diagnosis(episode, code, onset_on=None, by=by)
+    episode.care_manager = care_manager or episode.care_manager
+    episode.psychiatric_consultant = psychiatric_consultant or episode.psychiatric_consultant
+    episode.save(update_fields=["care_manager", "psychiatric_consultant"])
+    enroll(episode, consent=consent, on=on, by=by, as_of=as_of)
+
+
 def enroll(episode: Episode, *, consent: Consent | None, on: date, by: User, as_of: date) -> None:
     """Enroll a referred patient: consent documented on or before, and a diagnosis."""
     if consent is not None:
@@ -691,6 +704,13 @@ def assent_from_age(organization: Organization) -> int | None:
     """The organization's assent age (docs/pediatric.md); 12 unless it set another."""
     settings_row = PediatricSettings.objects.filter(organization=organization).first()
     return settings_row.assent_from_age if settings_row else 12
+
+
+def set_assent_from_age(organization: Organization, age: int | None) -> None:
+    """Save the organization's assent age (docs/pediatric.md)."""
+    PediatricSettings.objects.update_or_create(
+        organization=organization, defaults={"assent_from_age": age}
+    )
 
 
 def check_consent_party(consent: Consent, patient: Patient) -> None:

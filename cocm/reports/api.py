@@ -7,7 +7,6 @@ from ninja import Router
 
 from cocm.accounts.audit import record_access
 from cocm.api.schemas import ErrorOut
-from cocm.registry.services import visible_episodes, visible_patients
 from cocm.reports import quality
 
 router = Router(tags=["quality"])
@@ -25,9 +24,7 @@ def _measure(request: HttpRequest, measure: str, period: str | None) -> dict[str
 
     user = routes.require(request, "view_quality_measures")
     year = quality.parse_period(period, measure, user.organization.today())
-    report = quality.quality_report(
-        user.organization, visible_episodes(user), measure, year, visible_patients(user)
-    )
+    report = quality.user_quality_report(user, measure, year)
     record_access(
         request, "view", f"quality {measure} {year}", patient_id=None, channel="api", user=user
     )

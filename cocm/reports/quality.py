@@ -14,11 +14,11 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from cocm.accounts.scoping import visible_episodes, visible_patients
 from cocm.domain import ecqm, hedis
 from cocm.domain.clinical import PatientFacts
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import visible_episodes, visible_patients
 from cocm.reports.registry_facts import elevated_phq9_between, registry_facts
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet
@@ -60,6 +60,17 @@ def known_years(measure: str) -> list[int]:
     """The measurement years with a version (HEDIS follows the eCQM packages' value sets)."""
     family = "CMS2" if measure == "cms2" else "CMS159"
     return sorted(year for (name, year) in ecqm.VERSIONS if name == family)
+
+
+def user_quality_report(user: Any, measure: str, year: int) -> QualityReport:
+    """The measure over the patients and episodes the user may open (clinic scoping)."""
+    return quality_report(
+        user.organization,
+        visible_episodes(user, Episode.objects),
+        measure,
+        year,
+        visible_patients(user, Patient.objects),
+    )
 
 
 def quality_report(
@@ -357,9 +368,7 @@ def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
         for year in known_years(measure):
             if not (period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)):
                 continue
-            data = quality_report(
-                user.organization, visible_episodes(user), measure, year, visible_patients(user)
-            ).data
+            data = user_quality_report(user, measure, year).data
             counted = data["denominator"] - data["denominator_exclusions"]
             counted -= data.get("denominator_exceptions", 0)
             rates.append(

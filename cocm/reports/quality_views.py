@@ -9,7 +9,6 @@ from django.shortcuts import render
 from cocm.accounts.audit import record_access
 from cocm.accounts.permissions import requires
 from cocm.errors import InvalidRequest
-from cocm.registry.services import visible_episodes, visible_patients
 from cocm.replica import reads_from_replica
 from cocm.reports import quality
 from cocm.spreadsheets import spreadsheet_response
@@ -40,9 +39,7 @@ def quality_measures(request: HttpRequest) -> HttpResponseBase:
         year = quality.parse_period(request.GET.get("period"), measure, user.organization.today())
     except InvalidRequest as error:
         raise Http404(error.message) from error
-    report = quality.quality_report(
-        user.organization, visible_episodes(user), measure, year, visible_patients(user)
-    )
+    report = quality.user_quality_report(user, measure, year)
     export_format = request.GET.get("export")
     if export_format in ("csv", "xlsx"):
         record_access(
@@ -52,26 +49,29 @@ def quality_measures(request: HttpRequest) -> HttpResponseBase:
             quality.patient_sheet(report), export_format, f"quality-{measure}-{year}"
         )
     record_access(request, "view", f"quality {measure} {year}", patient_id=None)
+    context = page_context(report, measure, year)
+    return render(request, "reports/quality.html", context)
+
+
+def page_context(report: quality.QualityReport, measure: str, year: int) -> dict[str, Any]:
+    """What the quality page shows of a report: the patients, by assessment period if the
+    measure has them."""
     data = report.data
     periods = [
         {**period, "rows": _rows(report, period["patients"])}
         for period in data.get("assessment_periods", [])
     ]
-    return render(
-        request,
-        "reports/quality.html",
-        {
-            "measure": measure,
-            "title": TITLES[measure],
-            "library": data.get("library", ""),
-            "year": year,
-            "years": quality.known_years(measure),
-            "measures": list(TITLES.items()),
-            "data": data,
-            "rows": [] if periods else _rows(report, data["patients"]),
-            "periods": periods,
-            "is_cms2": measure == "cms2",
-            "is_drr": measure == "drr",
-            "settings": sorted(data.get("settings", {}).items()),
-        },
-    )
+    return {
+        "measure": measure,
+        "title": TITLES[measure],
+        "library": data.get("library", ""),
+        "year": year,
+        "years": quality.known_years(measure),
+        "measures": list(TITLES.items()),
+        "data": data,
+        "rows": [] if periods else _rows(report, data["patients"]),
+        "periods": periods,
+        "is_cms2": measure == "cms2",
+        "is_drr": measure == "drr",
+        "settings": sorted(data.get("settings", {}).items()),
+    }

@@ -12,8 +12,7 @@ from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import requires
 from cocm.errors import InvalidRequest
 from cocm.replica import reads_from_replica
-from cocm.reports import exports, program
-from cocm.reports.charts import report_charts
+from cocm.reports import dashboard, exports, program
 from cocm.reports.pdf import program_pdf
 from cocm.spreadsheets import FORMATS, spreadsheet_response
 
@@ -60,52 +59,7 @@ def program_dashboard(request: HttpRequest) -> HttpResponseBase:
         sheet = exports.TABLES[table](report)
         return spreadsheet_response(sheet, export_format, f"program-{table}-{filters.period.end}")
     record_access(request, "view", "program dashboard", patient_id=None)
-    query = filters.query()
-    rows = [
-        {
-            "indicator": indicator,
-            "value": program.display_value(indicator),
-            "fraction": program.display_fraction(indicator),
-            "url": program.patients_url(filters, indicator.key),
-        }
-        for indicator in report.ordered()
-    ]
-    staff = User.objects.in_bulk(
-        [r.care_manager_id for r in report.care_managers if r.care_manager_id]
-    )
-    compared = [
-        {
-            "name": row.name,
-            "cells": [
-                {
-                    "value": program.display_value(row.indicators[key]),
-                    "fraction": program.display_fraction(row.indicators[key]),
-                    "url": program.patients_url(
-                        program.Filters(filters.period, filters.clinic, staff[row.care_manager_id])
-                        if row.care_manager_id in staff
-                        else filters,
-                        key,
-                    ),
-                }
-                for key in program.COMPARED
-            ],
-        }
-        for row in report.care_managers
-    ]
-    context = {
-        "report": report,
-        "rows": rows,
-        "compared": compared,
-        "compared_labels": [report.indicators[key].label for key in program.COMPARED],
-        "charts": report_charts(report),
-        "measure_rates": program.measure_rates_by_quarter(user, filters),
-        "surveys": program.survey_summaries(user, filters),
-        # Every filter named, set or not: templates read no undefined variable.
-        "selected": {"clinic": "", "care_manager": "", **query},
-        "filter_query": urlencode(query),
-        "tables": exports.TABLE_LABELS,
-        **filter_choices(user),
-    }
+    context = dashboard.dashboard_context(user, filters, report) | filter_choices(user)
     return render(request, "reports/dashboard.html", context)
 
 

@@ -48,6 +48,11 @@ def add_template_task(organization: Organization, phase: str, title: str) -> Che
     )
 
 
+def remove_template_task(task: ChecklistTemplateTask) -> None:
+    """Take a task off the organization's template (clinics' checklists keep theirs)."""
+    task.delete()
+
+
 def start_checklist(clinic: Clinic) -> list[ChecklistTask]:
     """Copy the organization's template into the clinic's checklist (once)."""
     if clinic.checklist.exists():

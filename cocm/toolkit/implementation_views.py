@@ -1,6 +1,7 @@
 """Implementation checklist pages: readiness per clinic and phase for the organization
 admin, each clinic's tasks, and the organization's template."""
 
+from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +13,7 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import can, requires
 from cocm.errors import InvalidRequest
-from cocm.pages import form_error
+from cocm.pages import Audit, form_error, post_action
 from cocm.toolkit import implementation
 from cocm.toolkit.forms import TaskForm, TemplateTaskForm
 from cocm.toolkit.models import ChecklistTask, ChecklistTemplateTask
@@ -59,16 +60,30 @@ def clinic_checklist(request: HttpRequest) -> HttpResponse:
         return redirect("implementation")
     can_manage = can(request.user, "manage_implementation")
     if request.method == "POST" and can_manage:
-        try:
-            with transaction.atomic():
-                implementation.start_checklist(clinic)
-                record_access(request, "create", "implementation checklist", patient_id=None)
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, f"Checklist started for {clinic.name}.")
-        return redirect(checklist_url(clinic.id))
-    rows = [
+        return post_action(
+            request,
+            forms.Form(request.POST),
+            lambda _: implementation.start_checklist(clinic),
+            audit=Audit("create", "implementation checklist"),
+            message=f"Checklist started for {clinic.name}.",
+            back=redirect(checklist_url(clinic.id)),
+        )
+    record_access(request, "view", "implementation checklist", patient_id=None)
+    return render(
+        request,
+        "toolkit/clinic_checklist.html",
+        {
+            "clinic": clinic,
+            "rows": checklist_rows(clinic),
+            "started": clinic.checklist.exists(),
+            "can_manage": can_manage,
+        },
+    )
+
+
+def checklist_rows(clinic: Clinic) -> list[tuple[object, list[tuple[object, TaskForm, str]]]]:
+    """Each phase with its tasks, each task with its inline form and its indicator's link."""
+    return [
         (
             row,
             [
@@ -90,17 +105,6 @@ def clinic_checklist(request: HttpRequest) -> HttpResponse:
         )
         for row in implementation.phases(clinic)
     ]
-    record_access(request, "view", "implementation checklist", patient_id=None)
-    return render(
-        request,
-        "toolkit/clinic_checklist.html",
-        {
-            "clinic": clinic,
-            "rows": rows,
-            "started": clinic.checklist.exists(),
-            "can_manage": can_manage,
-        },
-    )
 
 
 @require_POST
@@ -162,7 +166,7 @@ def delete_template_task(request: HttpRequest, checklist_template_task_id: int) 
         id=checklist_template_task_id,
     )
     with transaction.atomic():
-        task.delete()
+        implementation.remove_template_task(task)
         record_access(request, "update", "implementation template", patient_id=None)
     messages.success(request, f"Removed from the template: {task.title}.")
     return redirect("implementation_template")

@@ -13,7 +13,7 @@ from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import can, requires
 from cocm.domain.surveys import get_survey
 from cocm.errors import InvalidRequest
-from cocm.pages import form_error, visible_episode
+from cocm.pages import Audit, form_error, post_action, visible_episode
 from cocm.spreadsheets import Sheet, spreadsheet_response
 from cocm.toolkit import surveys
 from cocm.toolkit.forms import (
@@ -22,14 +22,6 @@ from cocm.toolkit.forms import (
     SendStaffSurveyForm,
     SurveyAnswersForm,
 )
-
-
-def percent(value: object) -> str:
-    return "—" if value is None else f"{float(value) * 100:.0f}%"  # type: ignore[arg-type]
-
-
-def mean(value: object) -> str:
-    return "—" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
 
 
 @requires("view_survey_results")
@@ -48,24 +40,7 @@ def survey_results(request: HttpRequest) -> HttpResponseBase:
     except InvalidRequest as error:
         form_error(form, error)
         periods = []
-    rows = surveys.survey_results(definition.code, clinics, periods) if periods else []
-    table = [
-        [
-            row.clinic.name,
-            row.result.invited,
-            row.result.responses,
-            percent(row.result.response_rate),
-            *(
-                ["withheld (fewer than 5 respondents)"] + [""] * (len(definition.questions) - 1)
-                if row.result.withheld
-                else [mean(m) for m in row.result.means]
-            ),
-        ]
-        for row in rows
-    ]
-    headings = ["Clinic", "Invited", "Responses", "Response rate"] + [
-        f"Q{q.number} mean (1-5)" for q in definition.questions
-    ]
+    headings, table = surveys.results_table(definition, clinics, periods)
     record_access(request, "view", f"survey results {definition.code}", patient_id=None)
     export = request.GET.get("format")
     if export in ("csv", "xlsx"):
@@ -90,54 +65,39 @@ def survey_results(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 @requires("send_surveys")
 def send_staff_survey(request: HttpRequest) -> HttpResponse:
-    form = SendStaffSurveyForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                links = surveys.send_staff_survey(
-                    form.cleaned_data["survey"],
-                    form.cleaned_data["clinic"],
-                    by=request.user,
-                    now=timezone.now(),
-                )
-                record_access(request, "create", "staff survey links", patient_id=None)
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, f"Survey links sent to {len(links)} staff members.")
-    else:
-        messages.error(request, "Choose a survey and a clinic.")
-    return redirect("survey_results")
+    return post_action(
+        request,
+        SendStaffSurveyForm(request.POST, user=request.user),
+        lambda data: surveys.send_staff_survey(
+            data["survey"], data["clinic"], by=request.user, now=timezone.now()
+        ),
+        audit=Audit("create", "staff survey links"),
+        message=lambda links: f"Survey links sent to {len(links)} staff members.",
+        back=redirect("survey_results"),
+        invalid=lambda _: "Choose a survey and a clinic.",
+    )
 
 
 @require_POST
 @requires("send_self_report")
 def send_patient_survey(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
-    form = SendPatientSurveyForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                invitation = surveys.send_patient_survey(
-                    episode,
-                    channel=form.cleaned_data["channel"],
-                    by=request.user,
-                    now=timezone.now(),
-                )
-                record_access(
-                    request,
-                    "create",
-                    "satisfaction survey link",
-                    patient_id=episode.patient_id,
-                    object_id=invitation.id,
-                )
-        except InvalidRequest as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "Satisfaction survey sent.")
-    else:
-        messages.error(request, "Choose how to send the survey.")
-    return redirect("patient_chart", patient_id=episode.patient_id)
+    return post_action(
+        request,
+        SendPatientSurveyForm(request.POST),
+        lambda data: surveys.send_patient_survey(
+            episode, channel=data["channel"], by=request.user, now=timezone.now()
+        ),
+        audit=Audit(
+            "create",
+            "satisfaction survey link",
+            patient_id=episode.patient_id,
+            object_id=lambda invitation: invitation.id,
+        ),
+        message="Satisfaction survey sent.",
+        back=redirect("patient_chart", patient_id=episode.patient_id),
+        invalid=lambda _: "Choose how to send the survey.",
+    )
 
 
 @requires("answer_staff_survey")

@@ -241,3 +241,37 @@ def survey_results(
             ClinicResult(clinic, rules.results(definition, answers[clinic.id], invited=invited))
         )
     return rows
+
+
+def percent(value: object) -> str:
+    return "—" if value is None else f"{float(value) * 100:.0f}%"  # type: ignore[arg-type]
+
+
+def mean(value: object) -> str:
+    return "—" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def results_table(
+    definition: rules.Survey, clinics: list[Clinic], periods: list[str]
+) -> tuple[list[str], list[list[object]]]:
+    """The results page's (and export's) headings and rows: per clinic, invitations,
+    responses, the response rate and each question's mean, withheld under 5 respondents."""
+    rows = survey_results(definition.code, clinics, periods) if periods else []
+    table = [
+        [
+            row.clinic.name,
+            row.result.invited,
+            row.result.responses,
+            percent(row.result.response_rate),
+            *(
+                ["withheld (fewer than 5 respondents)"] + [""] * (len(definition.questions) - 1)
+                if row.result.withheld
+                else [mean(m) for m in row.result.means]
+            ),
+        ]
+        for row in rows
+    ]
+    headings = ["Clinic", "Invited", "Responses", "Response rate"] + [
+        f"Q{q.number} mean (1-5)" for q in definition.questions
+    ]
+    return headings, table

@@ -3,7 +3,8 @@ from django.shortcuts import get_object_or_404
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.permissions import requires
-from cocm.registry import services as registry
+from cocm.accounts.scoping import visible_episodes
+from cocm.registry.models import Episode
 from cocm.toolkit.handouts import handout_language, handout_pdf
 
 
@@ -11,7 +12,7 @@ from cocm.toolkit.handouts import handout_language, handout_pdf
 def patient_handout(request: HttpRequest, episode_id: int) -> HttpResponse:
     """The patient's handout as a PDF, in the patient's language (or `?lang=en|es`)."""
     episode = get_object_or_404(
-        registry.visible_episodes(request.user).select_related(
+        visible_episodes(request.user, Episode.objects).select_related(
             "patient", "clinic", "care_manager", "psychiatric_consultant", "referring_pcp"
         ),
         id=episode_id,

@@ -146,7 +146,7 @@ def test_it_filters_by_action(admin_client, events):
 
 
 def test_a_user_who_may_not_open_the_patient_sees_only_the_id(client, events):
-    from cocm.accounts.views import patient_labels
+    from cocm.accounts.services import patient_labels
 
     outsider_admin = factories.user(Role.ORG_ADMIN, factories.clinic(factories.organization("C")))
 

@@ -20,7 +20,7 @@ from cocm.bench.harness import (
     run_load_benchmark,
     write_section,
 )
-from cocm.registry.population import build_population
+from cocm.population import build_population
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

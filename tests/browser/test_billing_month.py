@@ -13,11 +13,11 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from cocm.accounts.models import User
+from cocm.accounts.scoping import visible_episodes
 from cocm.billing import services
 from cocm.billing.models import ClaimLine, ClosedMonth
-from cocm.registry.models import Coverage, Patient
-from cocm.registry.population import DEMO_PASSWORD
-from cocm.registry.services import visible_episodes
+from cocm.population import DEMO_PASSWORD
+from cocm.registry.models import Coverage, Episode, Patient
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -97,7 +97,9 @@ def test_the_billing_lead_works_last_month_on_the_demo_population(page, live_ser
     assert all(isinstance(row["Units"], int) and row["Units"] >= 1 for row in rows)
     billing_user = User.objects.get(username="billing")
     lines = services.month_lines(
-        billing_user.organization, visible_episodes(billing_user), services.parse_month(month)
+        billing_user.organization,
+        visible_episodes(billing_user, Episode.objects),
+        services.parse_month(month),
     )
     expected = sorted(
         (line.episode.mrn, str(code.code), code.units)

@@ -19,8 +19,8 @@ from cocm.accounts.models import User
 from cocm.care.models import Contact
 from cocm.measures import services as measures
 from cocm.measures.models import SafetyAlert
+from cocm.population import DEMO_PASSWORD, build_population
 from cocm.registry.models import Episode
-from cocm.registry.population import DEMO_PASSWORD, build_population
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

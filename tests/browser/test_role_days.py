@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from cocm.accounts.models import User
 from cocm.care import services as care
 from cocm.care.models import CaseReview, Recommendation
+from cocm.population import DEMO_PASSWORD
 from cocm.registry.models import Episode
-from cocm.registry.population import DEMO_PASSWORD
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -269,9 +269,9 @@ def test_the_worker_computes_the_rows_that_are_not_current(enrolled, clinic, car
 def test_the_caseload_counts_minutes_as_the_payer_rule_and_the_worklist_do(
     enrolled, consultant, billing_user
 ):
+    from cocm.accounts.scoping import visible_episodes
     from cocm.billing.models import PayerRule
     from cocm.billing.services import month_lines
-    from cocm.registry.services import visible_episodes
 
     Coverage.objects.create(
         patient=enrolled.patient, payer_kind="medicaid", starts_on=date(2026, 1, 1)
@@ -296,7 +296,9 @@ def test_the_caseload_counts_minutes_as_the_payer_rule_and_the_worklist_do(
     )
 
     (after,) = caseload.organization_caseload_rows(organization, episodes)
-    (line,) = month_lines(organization, visible_episodes(billing_user), coding.Month(2026, 11))
+    (line,) = month_lines(
+        organization, visible_episodes(billing_user, Episode.objects), coding.Month(2026, 11)
+    )
     assert (before.minutes_this_month, after.minutes_this_month) == (0, 20)
     assert line.result.minutes_counted == after.minutes_this_month
     assert line.result.minutes_to_next_threshold == after.minutes_to_next_threshold

@@ -4,13 +4,13 @@ from datetime import date
 import pytest
 
 from cocm.accounts.models import ApiToken, Role
+from cocm.accounts.scoping import visible_patients
 from cocm.domain.episodes import EpisodeStatus
 from cocm.interop import patient_fhir_id
 from cocm.interop.importer import import_bundle
 from cocm.interop.models import ImportedResource, InteropSettings, PatientIdentifier
 from cocm.measures.models import Assessment, Method
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import visible_patients
 from tests import factories
 from tests.interop.conftest import fhir_patient, phq9_observation, post_bundle, transaction
 
@@ -318,8 +318,8 @@ def test_an_imported_patient_without_an_episode_is_seen_only_in_their_clinic(fhi
     post_bundle(fhir, transaction(fhir_patient()))
 
     patient = Patient.objects.get()
-    assert list(visible_patients(insider)) == [patient]
-    assert list(visible_patients(outsider)) == []
+    assert list(visible_patients(insider, Patient.objects)) == [patient]
+    assert list(visible_patients(outsider, Patient.objects)) == []
 
 
 def test_the_home_clinic_comes_from_managing_organization_else_the_setting(clinic):

@@ -4,6 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from cocm.accounts.models import Role
+from cocm.accounts.scoping import visible_patients
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.registry import services
 from cocm.registry.models import Episode, Patient
@@ -187,7 +188,7 @@ def test_users_see_only_patients_of_their_clinics(clinic, care_manager):
     theirs = factories.episode(elsewhere, other_cm)
     unenrolled = factories.patient(clinic.organization)
 
-    visible = set(services.visible_patients(care_manager))
+    visible = set(visible_patients(care_manager, Patient.objects))
 
     assert visible == {mine.patient, unenrolled}
     assert theirs.patient not in visible

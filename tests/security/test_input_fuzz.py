@@ -86,8 +86,10 @@ FORMS = form_classes()
 @pytest.fixture
 def context():
     clinic = factories.clinic()
+    user = factories.user(Role.CARE_MANAGER, clinic)
     return {
-        "user": factories.user(Role.CARE_MANAGER, clinic),
+        "user": user,
+        "episode": factories.episode(clinic, user),
         "organization": clinic.organization,
         "clinic": clinic,
         "instrument": get_instrument("PHQ-9"),

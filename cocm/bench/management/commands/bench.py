@@ -23,8 +23,8 @@ from cocm.bench.harness import (
     run_load_benchmark,
     write_section,
 )
+from cocm.population import DEMO_ORGANIZATION
 from cocm.registry.models import Patient
-from cocm.registry.population import DEMO_ORGANIZATION
 
 ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 

@@ -5,10 +5,11 @@ from django.db import transaction
 
 from cocm import spreadsheets
 from cocm.accounts.models import User
+from cocm.accounts.scoping import visible_episodes
 from cocm.billing import export as claims
 from cocm.billing import services
 from cocm.errors import InvalidRequest
-from cocm.registry.services import visible_episodes
+from cocm.registry.models import Episode
 
 
 class Command(BaseCommand):
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 lines = services.close_month(
                     closer.organization,
-                    visible_episodes(closer),
+                    visible_episodes(closer, Episode.objects),
                     target,
                     by=closer,
                     today=closer.organization.today(),

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from cocm.population import DEMO_PASSWORD, DEMO_USERS, build_population
 from cocm.registry.models import Patient
-from cocm.registry.population import DEMO_PASSWORD, DEMO_USERS, build_population
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""A deterministic synthetic CoCM population for the demo, the tests and the benchmarks.
+"""A deterministic synthetic CoCM population for the demo, the tests and the benchmarks
+(`cocm seed`). It fills every app, so it sits above them (pyproject import contracts).
 
 Every name is drawn from short lists of common first and last names and combined at random;
 no real person's data is used. The same `seed` and `as_of` always give the same population.

@@ -19,7 +19,7 @@ from cocm.domain.clinical import PatientFacts
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
 from cocm.registry.services import visible_episodes, visible_patients
-from cocm.reports.registry_facts import elevated_phq9_between, registry_facts
+from cocm.reports.registry_facts import NOTHING, Reads, elevated_phq9_between, registry_facts
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet
 
@@ -85,20 +85,33 @@ def quality_report(
     return QualityReport(measure, data, names)
 
 
-def data_window(measure: str, year: int) -> tuple[date, date]:
-    """The days of registry contacts and assessments a measure can read, with a margin:
-    CMS159 from the identification period's start − 7 days (index assessments) to the end
-    of the year (the latest MAP ends about Dec 30); CMS2 the year and the 14 days before;
-    DRR-E the intake period and 240 days after it; DMS-E the year."""
+def data_window(measure: str, year: int) -> Reads:
+    """The registry contacts and assessments a measure can read, with a margin of 7 days.
+    Registry contacts are office visits (CPT 99212), which of the measures' value sets only
+    "Contact or Office Visit" and "Encounter to Screen for Depression" hold; registry
+    assessments are PHQ-9/PHQ-A totals. So: CMS159 reads contacts that can end in the
+    identification period (a depression encounter) and assessments from its start − 7 days
+    (index assessments) to the end of the year (the latest MAP ends about Dec 30); CMS2
+    reads the year's contacts and no assessment (it reads only screening LOINCs 73831-0 and
+    73832-8); DRR-E reads no contact (it reads encounters only for hospice) and assessments
+    from the intake period to 240 days after it; DMS-E the year of both."""
     margin = timedelta(days=7)
     if measure == "cms159":
-        return date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year, 12, 31) + margin
+        first, last = date(year - 2, 11, 1), date(year - 1, 11, 1)
+        return Reads(
+            contacts=(first - margin, last + margin),
+            assessments=(first - timedelta(days=7) - margin, date(year, 12, 31) + margin),
+        )
     if measure == "cms2":
-        return date(year, 1, 1) - timedelta(days=14) - margin, date(year, 12, 31) + margin
+        return Reads(
+            contacts=(date(year, 1, 1) - margin, date(year, 12, 31) + margin),
+            assessments=NOTHING,
+        )
     if measure == "drr":
         first, last = hedis.drr_intake_period(year, hedis.DrrSettings())
-        return first - margin, last + timedelta(days=240) + margin
-    return date(year, 1, 1) - margin, date(year, 12, 31) + margin
+        return Reads(contacts=NOTHING, assessments=(first - margin, last + timedelta(240) + margin))
+    year_days = (date(year, 1, 1) - margin, date(year, 12, 31) + margin)
+    return Reads(contacts=year_days, assessments=year_days)
 
 
 def candidates(measure: str, year: int) -> Q | None:

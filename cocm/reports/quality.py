@@ -19,7 +19,14 @@ from cocm.domain.clinical import PatientFacts
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
 from cocm.registry.services import visible_episodes, visible_patients
-from cocm.reports.registry_facts import NOTHING, Reads, elevated_phq9_between, registry_facts
+from cocm.reports.registry_facts import (
+    NOTHING,
+    Reads,
+    born_by,
+    elevated_phq9_between,
+    registry_facts,
+    visited_between,
+)
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet
 
@@ -114,18 +121,31 @@ def data_window(measure: str, year: int) -> Reads:
     return Reads(contacts=year_days, assessments=year_days)
 
 
-def candidates(measure: str, year: int) -> Q | None:
-    """Who can be in the initial population at all, decided in the database: CMS159 needs
-    an index PHQ-9 > 9 by the end of the identification period (from its start − 7 days);
-    DRR-E a PHQ-9 > 9 in the intake period. CMS2 and DMS-E: everyone."""
+def candidate_window(measure: str, year: int) -> tuple[date, date] | None:
+    """The days in which a patient needs a PHQ-9/PHQ-A > 9 to be in the measure's initial
+    population at all: CMS159 an index assessment by the end of the identification period
+    (from its start − 7 days), DRR-E one in the intake period, with a margin of 7 days.
+    CMS2 and DMS-E: None (anyone can be)."""
     margin = timedelta(days=7)
     if measure == "cms159":
-        return elevated_phq9_between(
-            date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year - 1, 11, 1) + margin
-        )
+        return date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year - 1, 11, 1) + margin
     if measure == "drr":
         first, last = hedis.drr_intake_period(year, hedis.DrrSettings())
-        return elevated_phq9_between(first - margin, last + margin)
+        return first - margin, last + margin
+    return None
+
+
+def candidates(measure: str, year: int) -> Q | None:
+    """Who can be in the initial population at all, decided in the database: CMS159 and
+    DRR-E a PHQ-9/PHQ-A > 9 in `candidate_window` and 12 or older at the latest index date
+    (born in its year − 12 or before); CMS2 12 or older at the start of the year and a
+    contact or initiating visit in the year; DMS-E everyone. A patient with resources
+    imported over FHIR is always a candidate for the first condition."""
+    window = candidate_window(measure, year)
+    if window is not None:
+        return elevated_phq9_between(*window) & born_by(window[1].year - 12)
+    if measure == "cms2":
+        return visited_between(date(year, 1, 1), date(year, 12, 31)) & born_by(year - 12)
     return None
 
 

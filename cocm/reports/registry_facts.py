@@ -233,10 +233,32 @@ def elevated_phq9_between(first: date, last: date) -> Q:
             taken_on__range=(first, last),
         ).values("episode__patient_id")
     )
+    return or_imported(elevated)
+
+
+def visited_between(first: date, last: date) -> Q:
+    """Patients with a registry contact with the patient or an initiating visit between the
+    dates, or with resources imported over FHIR: a necessary condition for a qualifying
+    encounter of CMS2 in those days."""
+    contacts = Contact.objects.filter(
+        no_show=False, mode__in=PATIENT_CONTACT_MODES, occurred_on__range=(first, last)
+    ).values("episode__patient_id")
+    visits = Episode.objects.filter(initiating_visit_on__range=(first, last)).values("patient_id")
+    return or_imported(Q(id__in=contacts) | Q(id__in=visits))
+
+
+def born_by(year: int) -> Q:
+    """Patients born in `year` or before: a necessary condition for being 12 or older on
+    any day of `year` + 12 (the measures' minimum age)."""
+    return Q(birth_date__lte=date(year, 12, 31))
+
+
+def or_imported(found: Q) -> Q:
+    """`found`, or a patient with resources imported over FHIR (not prefiltered)."""
     imported = imported_resources()
     if imported is None:
-        return elevated
-    return elevated | Q(id__in=imported.values("patient_id"))
+        return found
+    return found | Q(id__in=imported.values("patient_id"))
 
 
 def imported_resources() -> QuerySet[Any] | None:

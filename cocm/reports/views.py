@@ -97,7 +97,7 @@ def program_dashboard(request: HttpRequest) -> HttpResponseBase:
         "rows": rows,
         "compared": compared,
         "compared_labels": [report.indicators[key].label for key in program.COMPARED],
-        "charts": report_charts(report),
+        "charts": report_charts(report, link=lambda key: program.patients_url(filters, key)),
         "measure_rates": program.measure_rates_by_quarter(user, filters),
         "surveys": program.survey_summaries(user, filters),
         # Every filter named, set or not: templates read no undefined variable.
@@ -119,11 +119,11 @@ def indicator_patients(request: HttpRequest) -> HttpResponseBase:
     if error:
         messages.error(request, error)
     report = program.program_report(user, filters, today=user.organization.today())
-    if key not in report.indicators:
+    indicator = report.figure(key)
+    if indicator is None:
         if key:
             raise Http404("No such indicator.")
         return redirect("program_dashboard")
-    indicator = report.indicators[key]
     side = request.GET.get("counted", "")
     counted = {"yes": True, "no": False}.get(side)
     rows = program.drill_down(indicator, counted)

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -43,7 +43,7 @@ from cocm.domain.instruments import InstrumentCode
 from cocm.errors import InvalidRequest
 from cocm.measures.models import Assessment
 from cocm.registry.models import Episode, patient_name
-from cocm.reports.quality import MeasureRate, rates_by_quarter
+from cocm.reports.quality import MeasureRate, data_stamp, rates_by_quarter
 from cocm.toolkit import surveys
 
 # Bump when ProgramReport changes shape: cached reports of the older shape are then unused.
@@ -357,13 +357,6 @@ def month_codes(user: User, episodes: QuerySet[Episode], months: Sequence[str]) 
         for line in month_lines(organization, episodes, parse_month(month)):
             codes[month][line.episode.id] = tuple(str(c.code) for c in line.result.codes)
     return codes
-
-
-def data_stamp(episodes: QuerySet[Episode]) -> dict[str, Any]:
-    """Changes with every write to these episodes' data (see the module docstring)."""
-    return episodes.aggregate(
-        n=Count("id"), generations=Sum("caseload_row__generation"), last=Max("id")
-    )
 
 
 def scope_month_codes(user: User, months: Sequence[str]) -> dict[str, dict]:

@@ -7,23 +7,26 @@ the page and `cocm report quality`; it returns the contract's shape
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from cocm.domain import ecqm, hedis
 from cocm.domain.clinical import PatientFacts
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.registry.services import visible_episodes, visible_patients
+from cocm.registry.services import break_glass_patient_ids, visible_episodes, visible_patients
 from cocm.reports.registry_facts import (
     NOTHING,
     Reads,
     born_by,
     elevated_phq9_between,
+    imported_resources,
     registry_facts,
     visited_between,
 )
@@ -381,29 +384,67 @@ class MeasureRate:
 DASHBOARD_MEASURES = ("cms159", "cms2", "drr")
 
 
+RATES_FORMAT = 1  # bump when MeasureRate changes shape
+RATES_SECONDS = 24 * 60 * 60
+
+
+def data_stamp(episodes: QuerySet[Episode]) -> dict[str, Any]:
+    """Changes with every write to these episodes' data: each write to an episode, its
+    contacts, measures, reviews, diagnoses, payer or patient bumps the episode's caseload
+    generation (`cocm.care.caseload`)."""
+    return episodes.aggregate(
+        n=Count("id"), generations=Sum("caseload_row__generation"), last=Max("id")
+    )
+
+
 def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
     """The measures' rates for the dashboard and the program report (cocm.reports.program):
     CMS159, CMS2 and DRR-E are annual, so each is given for every measurement year with a
-    version that the period overlaps, computed as on the quality page."""
-    rates = []
-    for measure in DASHBOARD_MEASURES:
-        for year in known_years(measure):
-            if not (period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)):
-                continue
-            data = quality_report(
-                user.organization, visible_episodes(user), measure, year, visible_patients(user)
-            ).data
-            counted = data["denominator"] - data["denominator_exclusions"]
-            counted -= data.get("denominator_exceptions", 0)
-            rates.append(
-                MeasureRate(
-                    data["measure"]
-                    if measure == "drr"
-                    else f"{data['measure']} v{data['version']}",
-                    f"MP {year}",
-                    data["numerator"],
-                    counted,
-                    None if data["rate"] is None else round(data["rate"] * 100, 1),
-                )
-            )
+    version that the period overlaps, computed as on the quality page. Cached for the day,
+    keyed by the user's scope and a stamp of its data (`data_stamp`, and the resources
+    imported over FHIR): the next write computes them afresh."""
+    wanted = [
+        (measure, year)
+        for measure in DASHBOARD_MEASURES
+        for year in known_years(measure)
+        if period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)
+    ]
+    if not wanted:
+        return []
+    imported = imported_resources()
+    parts = [
+        RATES_FORMAT,
+        user.organization_id,
+        sorted(user.clinic_ids),
+        sorted(break_glass_patient_ids(user).values_list("patient_id", flat=True)),
+        user.organization.today(),
+        wanted,
+        data_stamp(visible_episodes(user)),
+        None
+        if imported is None
+        else imported.filter(organization_id=user.organization_id).aggregate(
+            n=Count("id"), last=Max("id")
+        ),
+    ]
+    key = "quality-rates:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    rates = cache.get(key)
+    if rates is None:
+        rates = [measure_rate(user, measure, year) for measure, year in wanted]
+        cache.set(key, rates, RATES_SECONDS)
     return rates
+
+
+def measure_rate(user: Any, measure: str, year: int) -> MeasureRate:
+    """One measure's rate over one measurement year for the user's patients."""
+    data = quality_report(
+        user.organization, visible_episodes(user), measure, year, visible_patients(user)
+    ).data
+    counted = data["denominator"] - data["denominator_exclusions"]
+    counted -= data.get("denominator_exceptions", 0)
+    return MeasureRate(
+        data["measure"] if measure == "drr" else f"{data['measure']} v{data['version']}",
+        f"MP {year}",
+        data["numerator"],
+        counted,
+        None if data["rate"] is None else round(data["rate"] * 100, 1),
+    )

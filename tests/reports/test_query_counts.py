@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cocm.accounts.models import Role
-from cocm.registry.models import Episode
+from cocm.registry.models import Diagnosis, Episode
 from cocm.reports import program, quality
 from tests import factories
 from tests.reports.conftest import contact, enrolled, phq9
@@ -84,3 +84,21 @@ def test_the_program_indicators_run_as_many_queries_for_six_patients_as_for_two(
     many = queries(compute)
 
     assert many == few
+
+
+def test_the_dashboards_measure_rates_are_kept_for_the_day_until_a_write(clinic_and_staff):
+    clinic, care_manager, lead = clinic_and_staff
+    add_patients(clinic, care_manager, 2)
+    year_2026 = program.Period(D(2026, 1, 1), D(2026, 11, 23))
+    cache.clear()
+
+    def cms159() -> quality.MeasureRate:
+        rates = quality.rates_by_quarter(lead, year_2026)
+        return next(r for r in rates if r.measure.startswith("CMS159"))
+
+    assert (cms159().numerator, cms159().denominator) == (2, 2)
+    assert queries(cms159) <= 4  # the stamps and the cache: no measure computed again
+
+    # A bipolar diagnosis excludes one patient from CMS159: the next read sees it.
+    Diagnosis.objects.create(episode=Episode.objects.first(), code="F31.0")
+    assert (cms159().numerator, cms159().denominator) == (1, 1)

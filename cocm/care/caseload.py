@@ -48,7 +48,9 @@ from cocm.registry.models import (
     Clinic,
     ConsentRevocation,
     Coverage,
+    Diagnosis,
     Episode,
+    Patient,
     StatusChange,
     patient_name,
 )
@@ -265,6 +267,9 @@ _WRITES: dict[type[Model], Any] = {
     ConsentRevocation: _episodes_of_patient_of_episode,
     Episode: lambda episode: Episode.objects.filter(id=episode.id),
     Coverage: _episodes_of_patient,
+    # The quality measures read an episode's diagnoses and the patient's birth date.
+    Diagnosis: _episode_of,
+    Patient: lambda patient: Episode.objects.filter(patient_id=patient.id),
     # The clinic's setting (FQHC/RHC) decides the billing codes.
     Clinic: lambda clinic: Episode.objects.filter(clinic_id=clinic.id),
 }

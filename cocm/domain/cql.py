@@ -122,25 +122,41 @@ def or3(*values: Truth) -> Truth:
     return None if any(v is None for v in values) else False
 
 
+def _both(first: Truth, second: Truth) -> Truth:
+    """`first and second` in three-valued logic (and3 of two, without a generator)."""
+    if first is False or second is False:
+        return False
+    return None if first is None or second is None else True
+
+
 def in_interval(p: Point | None, i: Interval | None, precision: str | None = None) -> Truth:
     """CQL `point during interval` (In)."""
     if p is None or i is None:
         return None
-    return and3(before_or_same(i.low, p, precision), before_or_same(p, i.high, precision))
+    low = before_or_same(i.low, p, precision)
+    if low is False:
+        return False
+    return _both(low, before_or_same(p, i.high, precision))
 
 
 def included_in(a: Interval | None, b: Interval | None, precision: str | None = None) -> Truth:
     """CQL `interval during interval` (IncludedIn): b starts no later and ends no earlier."""
     if a is None or b is None:
         return None
-    return and3(before_or_same(b.low, a.low, precision), before_or_same(a.high, b.high, precision))
+    low = before_or_same(b.low, a.low, precision)
+    if low is False:
+        return False
+    return _both(low, before_or_same(a.high, b.high, precision))
 
 
 def overlaps(a: Interval | None, b: Interval | None, precision: str | None = None) -> Truth:
     """CQL `overlaps`: each starts no later than the other ends."""
     if a is None or b is None:
         return None
-    return and3(before_or_same(a.low, b.high, precision), before_or_same(b.low, a.high, precision))
+    first = before_or_same(a.low, b.high, precision)
+    if first is False:
+        return False
+    return _both(first, before_or_same(b.low, a.high, precision))
 
 
 def overlaps_after(a: Interval | None, b: Interval | None, precision: str | None = None) -> Truth:

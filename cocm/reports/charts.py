@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cocm.reports.program import ProgramReport
+from cocm.reports.program import ProgramReport, chart_key
 
 FONT = "DejaVu Sans, system-ui, sans-serif"
 TEXT = "#222222"
@@ -30,6 +30,8 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 34, 46
 class Series:
     name: str
     values: Sequence[float | int | None]
+    # Per category, where its bar leads: the list of the patients it stands for.
+    links: Sequence[str | None] = ()
 
 
 def _escape(text: object) -> str:
@@ -106,6 +108,12 @@ def bar_chart(
             bar_x = group_x + index * bar_w
             colour = COLOURS[index % len(COLOURS)]
             label = "—" if value is None else f"{_num(value)}{unit}"
+            link = one.links[group] if group < len(one.links) and value is not None else None
+            if link:
+                parts.append(
+                    f'<a class="bar-link" href="{_escape(link)}"><title>{_escape(flat)}, '
+                    f"{_escape(one.name)}: {_escape(label)}, show the patients</title>"
+                )
             if value is not None and top:
                 bar_h = plot_h * min(value, top) / top
                 y = TOP + plot_h - bar_h
@@ -121,6 +129,8 @@ def bar_chart(
                     f'<text class="value" x="{_num(bar_x + bar_w / 2)}" y="{_num(y - 3)}" '
                     f'text-anchor="middle" font-size="8">{_escape(label)}</text>'
                 )
+            if link:
+                parts.append("</a>")
         label_y = TOP + plot_h + 14
         centre = _num(LEFT + group * group_w + group_w / 2)
         fits = max(4, int(group_w / 6))  # characters of a 10-unit font that fit the group
@@ -153,9 +163,20 @@ class Chart:
     svg: str
 
 
-def report_charts(report: ProgramReport) -> list[Chart]:
-    """The five charts of the dashboard and the PDF, each saying what it counts."""
+def report_charts(report: ProgramReport, link: Callable[[str], str] | None = None) -> list[Chart]:
+    """The five charts of the dashboard and the PDF, each saying what it counts. With
+    `link` (a bar's key → its URL, on the dashboard) each bar that stands for patients
+    links to the list of those patients."""
     months = [_month_label(point.month) for point in report.months]
+
+    def links(chart: str, parts: Sequence[object]) -> list[str | None]:
+        if link is None:
+            return []
+        keys = [chart_key(chart, *(p if isinstance(p, tuple) else (p,))) for p in parts]
+        return [link(key) if key in report.chart_indicators else None for key in keys]
+
+    month_keys = [point.month for point in report.months]
+    cohort_keys = [c.month for c in report.cohorts]
     charts = []
     counts = (
         "Patients on the caseload on the last day of each month (enrolled, not discharged) "
@@ -171,8 +192,16 @@ def report_charts(report: ProgramReport) -> list[Chart]:
                 counts,
                 months,
                 [
-                    Series("Active caseload", [p.active_caseload for p in report.months]),
-                    Series("New enrollments", [p.new_enrollments for p in report.months]),
+                    Series(
+                        "Active caseload",
+                        [p.active_caseload for p in report.months],
+                        links("caseload", month_keys),
+                    ),
+                    Series(
+                        "New enrollments",
+                        [p.new_enrollments for p in report.months],
+                        links("enrollments", month_keys),
+                    ),
                 ],
             ),
         )
@@ -191,8 +220,16 @@ def report_charts(report: ProgramReport) -> list[Chart]:
                 counts,
                 [f"{_month_label(c.month)}\nn={c.eligible}" for c in report.cohorts],
                 [
-                    Series("Response", [c.response_pct for c in report.cohorts]),
-                    Series("Remission", [c.remission_pct for c in report.cohorts]),
+                    Series(
+                        "Response",
+                        [c.response_pct for c in report.cohorts],
+                        links("cohort_response", cohort_keys),
+                    ),
+                    Series(
+                        "Remission",
+                        [c.remission_pct for c in report.cohorts],
+                        links("cohort_remission", cohort_keys),
+                    ),
                 ],
                 unit="%",
                 max_value=100,
@@ -212,7 +249,15 @@ def report_charts(report: ProgramReport) -> list[Chart]:
                 "Weeks to first response",
                 counts,
                 [f"{label} wk" for label, _ in report.weeks_to_response],
-                [Series("Patients", [n for _, n in report.weeks_to_response])],
+                [
+                    Series(
+                        "Patients",
+                        [n for _, n in report.weeks_to_response],
+                        links(
+                            "weeks_to_response", [label for label, _ in report.weeks_to_response]
+                        ),
+                    )
+                ],
             ),
         )
     )
@@ -221,6 +266,7 @@ def report_charts(report: ProgramReport) -> list[Chart]:
         "the last 30 days, and responding at 10-12 weeks."
     )
     names = [row.name for row in report.care_managers]
+    staff = [row.care_manager_id or "none" for row in report.care_managers]
     charts.append(
         Chart(
             "care_managers",
@@ -237,6 +283,7 @@ def report_charts(report: ProgramReport) -> list[Chart]:
                             r.indicators["contacted_last_30_days_pct"].value
                             for r in report.care_managers
                         ],
+                        links("care_manager", [(s, "contacted_last_30_days_pct") for s in staff]),
                     ),
                     Series(
                         "Measured 30 d",
@@ -244,6 +291,9 @@ def report_charts(report: ProgramReport) -> list[Chart]:
                             r.indicators["repeat_measure_last_30_days_pct"].value
                             for r in report.care_managers
                         ],
+                        links(
+                            "care_manager", [(s, "repeat_measure_last_30_days_pct") for s in staff]
+                        ),
                     ),
                     Series(
                         "Response 10-12 wk",
@@ -251,6 +301,7 @@ def report_charts(report: ProgramReport) -> list[Chart]:
                             r.indicators["response_10_12_weeks_pct"].value
                             for r in report.care_managers
                         ],
+                        links("care_manager", [(s, "response_10_12_weeks_pct") for s in staff]),
                     ),
                 ],
                 unit="%",
@@ -271,7 +322,13 @@ def report_charts(report: ProgramReport) -> list[Chart]:
                 "Billing capture by month",
                 counts,
                 months,
-                [Series("Patient-months with a code", [p.billing_any_pct for p in report.months])],
+                [
+                    Series(
+                        "Patient-months with a code",
+                        [p.billing_any_pct for p in report.months],
+                        links("billing_capture", month_keys),
+                    )
+                ],
                 unit="%",
                 max_value=100,
             ),

@@ -20,7 +20,7 @@ def dashboard_context(
         "rows": indicator_rows(filters, report),
         "compared": compared_rows(filters, report),
         "compared_labels": [report.indicators[key].label for key in program.COMPARED],
-        "charts": report_charts(report),
+        "charts": report_charts(report, link=lambda key: program.patients_url(filters, key)),
         "measure_rates": program.measure_rates_by_quarter(user, filters),
         "surveys": program.survey_summaries(user, filters),
         # Every filter named, set or not: templates read no undefined variable.

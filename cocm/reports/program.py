@@ -17,15 +17,15 @@ caseload already requires.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -43,11 +43,11 @@ from cocm.domain.instruments import InstrumentCode
 from cocm.errors import InvalidRequest
 from cocm.measures.models import Assessment
 from cocm.registry.models import Episode, patient_name
-from cocm.reports.quality import MeasureRate, rates_by_quarter
+from cocm.reports.quality import MeasureRate, data_stamp, rates_by_quarter
 from cocm.toolkit import surveys
 
 # Bump when ProgramReport changes shape: cached reports of the older shape are then unused.
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
 CACHE_SECONDS = 24 * 60 * 60
 MAX_PERIOD_DAYS = 3 * 366
 CHART_MONTHS = 12
@@ -161,10 +161,21 @@ class ProgramReport:
     care_managers: list[CareManagerRow]
     discharge_keys: list[str] = field(default_factory=list)
     billing_keys: list[str] = field(default_factory=list)
+    # The patients behind each bar of the charts (`chart_key`), for their drill-down links.
+    chart_indicators: dict[str, Indicator] = field(default_factory=dict)
 
     def ordered(self) -> list[Indicator]:
         keys = [*INDICATOR_ORDER, "discharges", *self.discharge_keys, *self.billing_keys]
         return [self.indicators[key] for key in keys]
+
+    def figure(self, key: str) -> Indicator | None:
+        """An indicator or a chart's bar, by its key (None if there is none)."""
+        return self.indicators.get(key) or self.chart_indicators.get(key)
+
+
+def chart_key(chart: str, *parts: object) -> str:
+    """The key of one bar of a chart, e.g. "caseload:2026-11" (drill-down links)."""
+    return ":".join([chart, *map(str, parts)])
 
 
 # ----------------------------------------------------------------------------- filters
@@ -348,13 +359,6 @@ def month_codes(user: User, episodes: QuerySet[Episode], months: Sequence[str]) 
     return codes
 
 
-def data_stamp(episodes: QuerySet[Episode]) -> dict[str, Any]:
-    """Changes with every write to these episodes' data (see the module docstring)."""
-    return episodes.aggregate(
-        n=Count("id"), generations=Sum("caseload_row__generation"), last=Max("id")
-    )
-
-
 def scope_month_codes(user: User, months: Sequence[str]) -> dict[str, dict]:
     """`month_codes` for all the user's clinics, each month cached for the day: an episode's
     billing decision does not depend on the report's clinic or care-manager filter, so
@@ -423,72 +427,149 @@ def compute_report(user: User, filters: Filters) -> ProgramReport:
     by_month: dict[str, list[rules.PatientMonth]] = defaultdict(list)
     for pm in all_months:
         by_month[pm.month].append(pm)
+    bars: dict[str, Indicator] = {}
     month_points = []
     for month in chart_months:
-        span = rules.month_period(month)
-        end = min(span.end, period.end)
-        pms = by_month.get(month, [])
+        caseload, enrolled, billed = month_figures(records, month, period, by_month.get(month, []))
+        bars.update({one.key: one for one in (caseload, enrolled, billed)})
         month_points.append(
             MonthPoint(
                 month,
-                sum(1 for r in records if rules.in_treatment_on(r, end)),
-                sum(1 for r in records if r.enrolled_on in span),
-                rules.percent(sum(1 for pm in pms if pm.codes), len(pms)),
-                len(pms),
+                int(caseload.value or 0),
+                int(enrolled.value or 0),
+                billed.value,
+                int(billed.denominator or 0),
             )
         )
+    cohort_rows, cohort_bars = cohorts(records, chart_months, period, cutoff)
+    weeks, weeks_bars = weeks_histogram(records, period, cutoff)
+    compared = care_manager_rows(records, period, cutoff)
     return ProgramReport(
         period=period,
         level=filters.level,
         indicators=indicators,
         months=month_points,
-        cohorts=cohorts(records, chart_months, period, cutoff),
-        weeks_to_response=weeks_histogram(records, period, cutoff),
-        care_managers=care_manager_rows(records, period, cutoff),
+        cohorts=cohort_rows,
+        weeks_to_response=weeks,
+        care_managers=compared,
         discharge_keys=[key for key in indicators if key.startswith("discharge_")],
         billing_keys=list(capture),
+        chart_indicators={**bars, **cohort_bars, **weeks_bars, **care_manager_bars(compared)},
     )
+
+
+def month_figures(
+    records: Sequence[EpisodeRecord],
+    month: str,
+    period: Period,
+    patient_months: Sequence[rules.PatientMonth],
+) -> tuple[Indicator, Indicator, Indicator]:
+    """One month of the charts: the caseload on its last day (or the period's, if sooner),
+    the enrollments during it and its billing capture, each with the episodes behind it."""
+    span = rules.month_period(month)
+    end = min(span.end, period.end)
+    label = month_label(month)
+    return (
+        rules.count(
+            chart_key("caseload", month),
+            f"Active caseload on {end.isoformat()}",
+            [r.episode_id for r in records if rules.in_treatment_on(r, end)],
+            rules.SOURCE_AIMS,
+        ),
+        rules.count(
+            chart_key("enrollments", month),
+            f"Enrolled in {label}",
+            [r.episode_id for r in records if r.enrolled_on in span],
+            rules.SOURCE_AIMS,
+        ),
+        rules.rate(
+            chart_key("billing_capture", month),
+            f"Patient-months with a billable code in {label}",
+            [(pm.episode_id, pm.month) for pm in patient_months if pm.codes],
+            [(pm.episode_id, pm.month) for pm in patient_months],
+            "rules section 4.4; codes decided by the billing engine (cocm.domain.coding)",
+        ),
+    )
+
+
+def month_label(month: str) -> str:
+    """ "2026-11" → "Nov 2026"."""
+    return date.fromisoformat(f"{month}-01").strftime("%b %Y")
 
 
 def cohorts(
     records: Sequence[EpisodeRecord], months: Sequence[str], period: Period, cutoff: int
-) -> list[Cohort]:
+) -> tuple[list[Cohort], dict[str, Indicator]]:
     """Per enrollment month: episodes with a baseline PHQ-9 >= 10 and how many have reached
-    response and remission by the period's end."""
-    result = []
+    response and remission by the period's end; and each month's two bars with their
+    episodes."""
+    result, bars = [], {}
     for month in months:
         span = rules.month_period(month)
         eligible = [r for r in records if r.enrolled_on in span and rules.has_eligible_baseline(r)]
         reached = {
-            outcome: sum(
-                1
+            outcome: [
+                r.episode_id
                 for r in eligible
                 if (on := rules.first_reached_on(r, outcome, remission_cutoff=cutoff)) is not None
                 and on <= period.end
-            )
+            ]
             for outcome in ("response", "remission")
         }
-        result.append(Cohort(month, len(eligible), reached["response"], reached["remission"]))
-    return result
+        result.append(
+            Cohort(month, len(eligible), len(reached["response"]), len(reached["remission"]))
+        )
+        for outcome, episodes in reached.items():
+            key = chart_key(f"cohort_{outcome}", month)
+            bars[key] = rules.rate(
+                key,
+                f"Enrolled in {month_label(month)} with a baseline PHQ-9 ≥ 10: {outcome} by "
+                f"{period.end.isoformat()}",
+                episodes,
+                [r.episode_id for r in eligible],
+                rules.SOURCE_ICSI,
+            )
+    return result, bars
 
 
 def weeks_histogram(
     records: Sequence[EpisodeRecord], period: Period, cutoff: int
-) -> list[tuple[str, int]]:
-    """Weeks in treatment at first response, for the episodes first responding in the period."""
-    weeks: Counter[int] = Counter()
+) -> tuple[list[tuple[str, int]], dict[str, Indicator]]:
+    """Weeks in treatment at first response, for the episodes first responding in the
+    period: the count per bin, and each bin's episodes."""
+    weeks: dict[int, list[int]] = defaultdict(list)
     for record in records:
         on = rules.first_reached_on(record, "response", remission_cutoff=cutoff)
         if on is not None and on in period:
-            weeks[weeks_in_treatment(record.enrolled_on, on) or 0] += 1
-    bins = []
+            weeks[weeks_in_treatment(record.enrolled_on, on) or 0].append(record.episode_id)
+    bins, bars = [], {}
     for low, high in RESPONSE_BINS:
         label = f"{low}-{high}" if high is not None else f"{low}+"
-        total = sum(
-            n for week, n in weeks.items() if week >= low and (high is None or week <= high)
-        )
-        bins.append((label, total))
-    return bins
+        episodes = [
+            episode
+            for week, found in weeks.items()
+            if week >= low and (high is None or week <= high)
+            for episode in found
+        ]
+        bins.append((label, len(episodes)))
+        key = chart_key("weeks_to_response", label)
+        bars[key] = rules.count(
+            key, f"First response in the period at {label} weeks in treatment", episodes,
+            rules.SOURCE_ICSI,
+        )  # fmt: skip
+    return bins, bars
+
+
+def care_manager_bars(rows: Sequence[CareManagerRow]) -> dict[str, Indicator]:
+    """The care-manager chart's bars: each compared indicator of each care manager's
+    episodes (also "No care manager", which no filter selects)."""
+    bars = {}
+    for row in rows:
+        for key in COMPARED:
+            bar = chart_key("care_manager", row.care_manager_id or "none", key)
+            one = row.indicators[key]
+            bars[bar] = replace(one, key=bar, label=f"{one.label}: {row.name}")
+    return bars
 
 
 def care_manager_rows(

@@ -7,19 +7,29 @@ the page and `cocm report quality`; it returns the contract's shape
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
-from cocm.accounts.scoping import visible_episodes, visible_patients
+from cocm.accounts.scoping import break_glass_patient_ids, visible_episodes, visible_patients
 from cocm.domain import ecqm, hedis
 from cocm.domain.clinical import PatientFacts
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
-from cocm.reports.registry_facts import elevated_phq9_between, registry_facts
+from cocm.reports.registry_facts import (
+    NOTHING,
+    Reads,
+    born_by,
+    elevated_phq9_between,
+    imported_resources,
+    registry_facts,
+    visited_between,
+)
 from cocm.reports.valuesets import package_valuesets
 from cocm.spreadsheets import Sheet
 
@@ -96,34 +106,60 @@ def quality_report(
     return QualityReport(measure, data, names)
 
 
-def data_window(measure: str, year: int) -> tuple[date, date]:
-    """The days of registry contacts and assessments a measure can read, with a margin:
-    CMS159 from the identification period's start − 7 days (index assessments) to the end
-    of the year (the latest MAP ends about Dec 30); CMS2 the year and the 14 days before;
-    DRR-E the intake period and 240 days after it; DMS-E the year."""
+def data_window(measure: str, year: int) -> Reads:
+    """The registry contacts and assessments a measure can read, with a margin of 7 days.
+    Registry contacts are office visits (CPT 99212), which of the measures' value sets only
+    "Contact or Office Visit" and "Encounter to Screen for Depression" hold; registry
+    assessments are PHQ-9/PHQ-A totals. So: CMS159 reads contacts that can end in the
+    identification period (a depression encounter) and assessments from its start − 7 days
+    (index assessments) to the end of the year (the latest MAP ends about Dec 30); CMS2
+    reads the year's contacts and no assessment (it reads only screening LOINCs 73831-0 and
+    73832-8); DRR-E reads no contact (it reads encounters only for hospice) and assessments
+    from the intake period to 240 days after it; DMS-E the year of both."""
     margin = timedelta(days=7)
     if measure == "cms159":
-        return date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year, 12, 31) + margin
+        first, last = date(year - 2, 11, 1), date(year - 1, 11, 1)
+        return Reads(
+            contacts=(first - margin, last + margin),
+            assessments=(first - timedelta(days=7) - margin, date(year, 12, 31) + margin),
+        )
     if measure == "cms2":
-        return date(year, 1, 1) - timedelta(days=14) - margin, date(year, 12, 31) + margin
-    if measure == "drr":
-        first, last = hedis.drr_intake_period(year, hedis.DrrSettings())
-        return first - margin, last + timedelta(days=240) + margin
-    return date(year, 1, 1) - margin, date(year, 12, 31) + margin
-
-
-def candidates(measure: str, year: int) -> Q | None:
-    """Who can be in the initial population at all, decided in the database: CMS159 needs
-    an index PHQ-9 > 9 by the end of the identification period (from its start − 7 days);
-    DRR-E a PHQ-9 > 9 in the intake period. CMS2 and DMS-E: everyone."""
-    margin = timedelta(days=7)
-    if measure == "cms159":
-        return elevated_phq9_between(
-            date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year - 1, 11, 1) + margin
+        return Reads(
+            contacts=(date(year, 1, 1) - margin, date(year, 12, 31) + margin),
+            assessments=NOTHING,
         )
     if measure == "drr":
         first, last = hedis.drr_intake_period(year, hedis.DrrSettings())
-        return elevated_phq9_between(first - margin, last + margin)
+        return Reads(contacts=NOTHING, assessments=(first - margin, last + timedelta(240) + margin))
+    year_days = (date(year, 1, 1) - margin, date(year, 12, 31) + margin)
+    return Reads(contacts=year_days, assessments=year_days)
+
+
+def candidate_window(measure: str, year: int) -> tuple[date, date] | None:
+    """The days in which a patient needs a PHQ-9/PHQ-A > 9 to be in the measure's initial
+    population at all: CMS159 an index assessment by the end of the identification period
+    (from its start − 7 days), DRR-E one in the intake period, with a margin of 7 days.
+    CMS2 and DMS-E: None (anyone can be)."""
+    margin = timedelta(days=7)
+    if measure == "cms159":
+        return date(year - 2, 11, 1) - timedelta(days=7) - margin, date(year - 1, 11, 1) + margin
+    if measure == "drr":
+        first, last = hedis.drr_intake_period(year, hedis.DrrSettings())
+        return first - margin, last + margin
+    return None
+
+
+def candidates(measure: str, year: int) -> Q | None:
+    """Who can be in the initial population at all, decided in the database: CMS159 and
+    DRR-E a PHQ-9/PHQ-A > 9 in `candidate_window` and 12 or older at the latest index date
+    (born in its year − 12 or before); CMS2 12 or older at the start of the year and a
+    contact or initiating visit in the year; DMS-E everyone. A patient with resources
+    imported over FHIR is always a candidate for the first condition."""
+    window = candidate_window(measure, year)
+    if window is not None:
+        return elevated_phq9_between(*window) & born_by(window[1].year - 12)
+    if measure == "cms2":
+        return visited_between(date(year, 1, 1), date(year, 12, 31)) & born_by(year - 12)
     return None
 
 
@@ -359,27 +395,65 @@ class MeasureRate:
 DASHBOARD_MEASURES = ("cms159", "cms2", "drr")
 
 
+RATES_FORMAT = 1  # bump when MeasureRate changes shape
+RATES_SECONDS = 24 * 60 * 60
+
+
+def data_stamp(episodes: QuerySet[Episode]) -> dict[str, Any]:
+    """Changes with every write to these episodes' data: each write to an episode, its
+    contacts, measures, reviews, diagnoses, payer or patient bumps the episode's caseload
+    generation (`cocm.care.caseload`)."""
+    return episodes.aggregate(
+        n=Count("id"), generations=Sum("caseload_row__generation"), last=Max("id")
+    )
+
+
 def rates_by_quarter(user: Any, period: Any) -> list[MeasureRate]:
     """The measures' rates for the dashboard and the program report (cocm.reports.program):
     CMS159, CMS2 and DRR-E are annual, so each is given for every measurement year with a
-    version that the period overlaps, computed as on the quality page."""
-    rates = []
-    for measure in DASHBOARD_MEASURES:
-        for year in known_years(measure):
-            if not (period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)):
-                continue
-            data = user_quality_report(user, measure, year).data
-            counted = data["denominator"] - data["denominator_exclusions"]
-            counted -= data.get("denominator_exceptions", 0)
-            rates.append(
-                MeasureRate(
-                    data["measure"]
-                    if measure == "drr"
-                    else f"{data['measure']} v{data['version']}",
-                    f"MP {year}",
-                    data["numerator"],
-                    counted,
-                    None if data["rate"] is None else round(data["rate"] * 100, 1),
-                )
-            )
+    version that the period overlaps, computed as on the quality page. Cached for the day,
+    keyed by the user's scope and a stamp of its data (`data_stamp`, and the resources
+    imported over FHIR): the next write computes them afresh."""
+    wanted = [
+        (measure, year)
+        for measure in DASHBOARD_MEASURES
+        for year in known_years(measure)
+        if period.start <= date(year, 12, 31) and period.end >= date(year, 1, 1)
+    ]
+    if not wanted:
+        return []
+    imported = imported_resources()
+    parts = [
+        RATES_FORMAT,
+        user.organization_id,
+        sorted(user.clinic_ids),
+        sorted(break_glass_patient_ids(user).values_list("patient_id", flat=True)),
+        user.organization.today(),
+        wanted,
+        data_stamp(visible_episodes(user, Episode.objects)),
+        None
+        if imported is None
+        else imported.filter(organization_id=user.organization_id).aggregate(
+            n=Count("id"), last=Max("id")
+        ),
+    ]
+    key = "quality-rates:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    rates = cache.get(key)
+    if rates is None:
+        rates = [measure_rate(user, measure, year) for measure, year in wanted]
+        cache.set(key, rates, RATES_SECONDS)
     return rates
+
+
+def measure_rate(user: Any, measure: str, year: int) -> MeasureRate:
+    """One measure's rate over one measurement year for the user's patients."""
+    data = user_quality_report(user, measure, year).data
+    counted = data["denominator"] - data["denominator_exclusions"]
+    counted -= data.get("denominator_exceptions", 0)
+    return MeasureRate(
+        data["measure"] if measure == "drr" else f"{data['measure']} v{data['version']}",
+        f"MP {year}",
+        data["numerator"],
+        counted,
+        None if data["rate"] is None else round(data["rate"] * 100, 1),
+    )

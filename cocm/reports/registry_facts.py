@@ -22,7 +22,7 @@ query per patient. How registry data stands for QI-Core resources ([I], docs/qua
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -55,6 +55,21 @@ PATIENT_CONTACT_MODES = (Mode.IN_PERSON, Mode.PHONE, Mode.VIDEO)
 PHQ9_TOOLS = {code: INSTRUMENTS[code].total_loinc for code in ("PHQ-9", "PHQ-A")}
 
 
+Days = tuple[date, date]
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The registry contacts and assessments a measure reads: the days of each (first,
+    last), None for all of them, NOTHING for none (the measure never reads that kind)."""
+
+    contacts: Days | bool | None = None
+    assessments: Days | bool | None = None
+
+
+NOTHING = False
+
+
 @lru_cache(maxsize=4096)
 def at_midnight(day: date) -> datetime:
     """A registry date as the instant the measures compare (midnight UTC of that date)."""
@@ -65,14 +80,15 @@ def registry_facts(
     organization: Any,
     episodes: QuerySet[Episode],
     patients: QuerySet[Patient] | None = None,
-    window: tuple[date, date] | None = None,
+    reads: Reads | None = None,
     candidates: Q | None = None,
 ) -> list[PatientFacts]:
     """Facts for every patient with an episode in `episodes` (and every one of `patients`,
     e.g. imported over FHIR without an episode), from the rows of those episodes: six
     queries, seven with the FHIR import (which also leaves out, in a subquery, assessments
-    fed from an imported Observation). `window` (first, last day) leaves out contacts and
-    assessments a measure cannot read; diagnoses and episodes are always read whole.
+    fed from an imported Observation), fewer when `reads` leaves out a kind of row. `reads`
+    leaves out contacts and assessments a measure cannot read; diagnoses and episodes are
+    always read whole.
     `candidates` keeps only the patients who can be in the measure's initial population."""
     # `id IN (…)` rather than a join and DISTINCT, which SQLite runs slowly.
     scope = Q(id__in=episodes.values("patient_id"))
@@ -124,9 +140,15 @@ def registry_facts(
     assessments = Assessment.objects.filter(
         episode_id__in=episode_ids, is_current=True, instrument__in=list(PHQ9_TOOLS)
     )
-    if window is not None:
-        contacts = contacts.filter(occurred_on__range=window)
-        assessments = assessments.filter(taken_on__range=window)
+    reads = reads or Reads()
+    if isinstance(reads.contacts, tuple):
+        contacts = contacts.filter(occurred_on__range=reads.contacts)
+    elif reads.contacts is NOTHING:
+        contacts = contacts.none()
+    if isinstance(reads.assessments, tuple):
+        assessments = assessments.filter(taken_on__range=reads.assessments)
+    elif reads.assessments is NOTHING:
+        assessments = assessments.none()
     imported = imported_resources()
     if imported is not None:
         # An assessment fed from an imported Observation is that Observation, which the
@@ -211,10 +233,32 @@ def elevated_phq9_between(first: date, last: date) -> Q:
             taken_on__range=(first, last),
         ).values("episode__patient_id")
     )
+    return or_imported(elevated)
+
+
+def visited_between(first: date, last: date) -> Q:
+    """Patients with a registry contact with the patient or an initiating visit between the
+    dates, or with resources imported over FHIR: a necessary condition for a qualifying
+    encounter of CMS2 in those days."""
+    contacts = Contact.objects.filter(
+        no_show=False, mode__in=PATIENT_CONTACT_MODES, occurred_on__range=(first, last)
+    ).values("episode__patient_id")
+    visits = Episode.objects.filter(initiating_visit_on__range=(first, last)).values("patient_id")
+    return or_imported(Q(id__in=contacts) | Q(id__in=visits))
+
+
+def born_by(year: int) -> Q:
+    """Patients born in `year` or before: a necessary condition for being 12 or older on
+    any day of `year` + 12 (the measures' minimum age)."""
+    return Q(birth_date__lte=date(year, 12, 31))
+
+
+def or_imported(found: Q) -> Q:
+    """`found`, or a patient with resources imported over FHIR (not prefiltered)."""
     imported = imported_resources()
     if imported is None:
-        return elevated
-    return elevated | Q(id__in=imported.values("patient_id"))
+        return found
+    return found | Q(id__in=imported.values("patient_id"))
 
 
 def imported_resources() -> QuerySet[Any] | None:

@@ -73,11 +73,11 @@ def indicator_patients(request: HttpRequest) -> HttpResponseBase:
     if error:
         messages.error(request, error)
     report = program.program_report(user, filters, today=user.organization.today())
-    if key not in report.indicators:
+    indicator = report.figure(key)
+    if indicator is None:
         if key:
             raise Http404("No such indicator.")
         return redirect("program_dashboard")
-    indicator = report.indicators[key]
     side = request.GET.get("counted", "")
     counted = {"yes": True, "no": False}.get(side)
     rows = program.drill_down(indicator, counted)

@@ -1,5 +1,7 @@
 """The program lead opens the dashboard, reads a rate and drills down to its patients."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -42,3 +44,26 @@ def test_the_program_lead_drills_down_from_a_rate_to_its_patients(
     expect(table.get_by_role("row")).to_have_count(3)
     table.get_by_role("link", name="Adams, Ann").click()
     expect(page.get_by_role("heading", name="Adams, Ann")).to_be_visible()
+
+
+def test_the_program_lead_drills_down_from_a_chart_bar_to_its_patients(
+    page,
+    live_server,
+    registry,  # noqa: F811
+):
+    sign_in_with_new_authenticator(page, live_server, "lead", "correct horse battery staple")
+    page.get_by_role("link", name="Program").click()
+    page.get_by_label("From", exact=True).fill("2026-11-01")
+    page.get_by_label("To", exact=True).fill("2026-11-23")
+    page.get_by_role("button", name="Show").click()
+
+    # November's "New enrollments" bar of the caseload chart.
+    chart = page.get_by_role("img", name="Caseload and enrollments by month")
+    chart.locator('a.bar-link[href*="indicator=enrollments%3A2026-11"] rect').click()
+
+    expect(page.get_by_role("heading", name="Enrolled in Nov 2026")).to_be_visible()
+    table = page.locator("table.patients")
+    expect(table.get_by_role("row")).to_have_count(3)  # heading + Cara and Dan
+    expect(table.get_by_role("row", name="Cruz, Cara")).to_be_visible()
+    expect(table.get_by_role("row", name="Diaz, Dan")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"from=2026-11-01&to=2026-11-23"))

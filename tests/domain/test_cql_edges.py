@@ -85,3 +85,13 @@ def test_an_interval_during_an_unknown_interval_is_unknown(a, b):
 )
 def test_within_14_days_on_or_before_an_unknown_point_is_unknown(p, anchor, expected):
     assert cql.within_days_on_or_before(p, anchor, 14) is expected
+
+
+def test_an_interval_starting_after_another_ends_does_not_overlap_it_even_with_unknowns():
+    later = cql.Interval(date(2025, 6, 2), None)  # open-ended: its end is unknown
+    earlier = cql.Interval(date(2025, 5, 1), date(2025, 6, 1))
+
+    assert cql.overlaps(later, earlier) is False
+    assert cql.overlaps(earlier, later) is False  # "later starts after earlier ends" decides
+    assert cql.included_in(later, earlier) is None  # starts inside; its end is unknown
+    assert cql.in_interval(date(2025, 6, 2), earlier) is False

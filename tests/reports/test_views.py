@@ -7,7 +7,7 @@ from django.utils.http import urlencode
 from openpyxl import load_workbook
 
 from cocm.accounts.models import ApiToken, AuditEvent
-from tests.reports.conftest import NOVEMBER
+from tests.reports.conftest import NOVEMBER, D
 
 QUERY = urlencode(NOVEMBER)
 
@@ -250,3 +250,89 @@ def test_the_dashboard_shows_each_survey_and_hides_small_anonymous_counts(regist
     )
     assert "<td>Primary care provider satisfaction</td>" in html
     assert "<td>fewer than 5</td>" in html  # anonymous, no respondent yet
+
+
+def bar_links(html: str) -> dict[str, str]:
+    """Each chart bar's link as the user meets it: its tooltip → its target."""
+    return {
+        title: href.replace("&amp;", "&")
+        for href, title in re.findall(
+            r'<a class="bar-link" href="([^"]+)"><title>([^<]+)</title>', html
+        )
+    }
+
+
+def listed(client: Client, url: str) -> list[str]:
+    """The patients a drill-down page lists, with whether each is counted."""
+    html = client.get(url).content.decode()
+    table = html.split('<table class="patients"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
+    return sorted(cells)
+
+
+def test_each_chart_bar_links_to_the_patients_it_stands_for(registry):
+    client = signed_in(registry.admin)
+    links = bar_links(client.get(f"/reports/?{QUERY}").content.decode())
+
+    caseload = links["Nov 26, Active caseload: 4, show the patients"]
+    assert caseload == f"/reports/patients/?indicator=caseload%3A2026-11&{QUERY}"
+    assert [row.split(" ")[0] for row in listed(client, caseload)] == [
+        "Adams,", "Baker,", "Cruz,", "Diaz,",
+    ]  # fmt: skip
+    enrolled = listed(client, links["Nov 26, New enrollments: 2, show the patients"])
+    assert [" ".join(row.split(" ")[:2]) for row in enrolled] == ["Cruz, Cara", "Diaz, Dan"]
+    october = listed(client, links["Oct 26, Active caseload: 3, show the patients"])
+    assert [" ".join(row.split(" ")[:2]) for row in october] == [
+        "Adams, Ann", "Baker, Ben", "Evans, Eve",
+    ]  # fmt: skip
+    # A rate's bar lists its denominator, each patient saying whether it is counted.
+    remission = links["Jan 26 n=1, Remission: 100%, show the patients"]
+    assert remission == f"/reports/patients/?indicator=cohort_remission%3A2026-01&{QUERY}"
+    (ann,) = listed(client, remission)
+    assert ann.startswith("Adams, Ann") and ann.endswith("Yes")
+    august = listed(client, links["Aug 26 n=2, Response: 0%, show the patients"])
+    assert [(row[:10], row.endswith("No")) for row in august] == [
+        ("Baker, Ben", True), ("Evans, Eve", True),
+    ]  # fmt: skip
+    billed = links["Nov 26, Patient-months with a code: 40%, show the patients"]
+    assert len(listed(client, billed)) == 5
+    assert len(listed(client, billed + "&counted=yes")) == 2
+    assert "0-4 wk, Patients: 0, show the patients" in links
+
+
+def test_a_care_managers_bars_list_that_care_managers_patients(registry):
+    client = signed_in(registry.admin)
+    links = bar_links(client.get(f"/reports/?{QUERY}").content.decode())
+
+    carla = links["Carla Mendes, Contacted 30 d: 50%, show the patients"]
+    rows = listed(client, carla)
+    assert [(" ".join(row.split(" ")[:2]), row.endswith("Yes")) for row in rows] == [
+        ("Adams, Ann", True), ("Baker, Ben", False), ("Cruz, Cara", True), ("Diaz, Dan", False),
+    ]  # fmt: skip
+    # Bea has no one on her caseload at the end of the period (Eve left on Nov 20): her
+    # rate is "—", with no bar and nothing to list.
+    assert not any(title.startswith("Bea Okafor, Contacted 30 d") for title in links)
+    assert "Bea Okafor, Response 10-12 wk: 0%, show the patients" in links
+
+
+def test_the_chart_links_keep_the_clinic_filter(registry):
+    client = signed_in(registry.admin)
+    query = f"{QUERY}&clinic={registry.clinic_b.id}"
+    links = bar_links(client.get(f"/reports/?{query}").content.decode())
+
+    october = links["Oct 26, Active caseload: 1, show the patients"]
+    assert october == f"/reports/patients/?indicator=caseload%3A2026-10&{query}"
+    assert [" ".join(row.split(" ")[:2]) for row in listed(client, october)] == ["Evans, Eve"]
+
+
+def test_the_printed_charts_have_no_links(registry):
+    from cocm.reports import program
+    from cocm.reports.charts import report_charts
+
+    filters = program.parse_filters(registry.admin, NOVEMBER, today=D(2026, 11, 23))
+    report = program.compute_report(registry.admin, filters)
+
+    assert all("<a " not in chart.svg for chart in report_charts(report))
+    assert report.figure("caseload:2026-11").value == 4
+    assert report.figure("no-such-bar") is None

@@ -24,6 +24,7 @@ from cocm.api.schemas import (
     BillingRowOut,
     CaseloadRowOut,
     ClinicOut,
+    ContactEditIn,
     ContactIn,
     ContactOut,
     CoverageIn,
@@ -197,6 +198,7 @@ def episode_out(episode: Episode) -> dict:
             }
             for change in episode.status_changes.all()
         ],
+        "version": episode.version,
     }
 
 
@@ -323,6 +325,7 @@ def change_status(request: HttpRequest, episode_id: int, payload: StatusIn) -> d
             by=user,
             as_of=user.organization.today(),
             reason=DischargeReason(payload.reason) if payload.reason else None,
+            version=payload.version,
         )
         audit(request, "update", "episode status", episode.patient_id, episode.id)
     return episode_out(load_episode(user, episode_id))
@@ -357,6 +360,7 @@ def assessment_out(assessment: Assessment) -> dict:
                 "method",
                 "respondent",
                 "is_current",
+                "version",
             )
         },
         "amends": assessment.amends_id,
@@ -411,7 +415,7 @@ def list_assessments(request: HttpRequest, episode_id: int) -> list[dict]:
 
 @api.post(
     "/assessments/{assessment_id}/amendments",
-    response={201: AssessmentOut, **ERRORS},
+    response={201: AssessmentOut, 409: ErrorOut, **ERRORS},
     tags=["assessments"],
 )
 def amend_assessment(request: HttpRequest, assessment_id: int, payload: AmendmentIn) -> Status:
@@ -430,6 +434,7 @@ def amend_assessment(request: HttpRequest, assessment_id: int, payload: Amendmen
             reason=payload.reason,
             by=user,
             as_of=user.organization.today(),
+            version=payload.version,
         )
         audit(request, "update", "assessment", original.episode.patient_id, amended.id)
     return Status(201, assessment_out(amended))
@@ -452,6 +457,7 @@ def contact_out(contact: Contact) -> dict:
                 "role",
                 "separately_billed",
                 "no_show",
+                "version",
             )
         },
         "staff": contact.staff.username,
@@ -479,6 +485,40 @@ def create_contact(request: HttpRequest, episode_id: int, payload: ContactIn) ->
         )
         audit(request, "create", "contact", episode.patient_id, contact.id)
     return Status(201, contact_out(contact))
+
+
+def visible_contact(user: User, contact_id: int) -> Contact:
+    return get_object_or_404(
+        Contact.objects.filter(episode__in=services.visible_episodes(user)).select_related(
+            "episode", "staff"
+        ),
+        id=contact_id,
+    )
+
+
+@api.put(
+    "/contacts/{contact_id}", response={200: ContactOut, 409: ErrorOut, **ERRORS}, tags=["care"]
+)
+def edit_contact(request: HttpRequest, contact_id: int, payload: ContactEditIn) -> dict:
+    """Correct a logged contact; 409 when someone changed or deleted it since `version`."""
+    user = require(request, "record_contact")
+    contact = visible_contact(user, contact_id)
+    change = care.ContactChange(**payload.dict(exclude={"version"}))
+    with transaction.atomic():
+        care.edit_contact(contact, change, version=payload.version, as_of=user.organization.today())
+        audit(request, "update", "contact", contact.episode.patient_id, contact.id)
+    return contact_out(contact)
+
+
+@api.delete("/contacts/{contact_id}", response={204: None, 409: ErrorOut, **ERRORS}, tags=["care"])
+def delete_contact(request: HttpRequest, contact_id: int, version: int) -> Status:
+    """Delete a contact logged in error; `?version=` as read, 409 if it changed since."""
+    user = require(request, "record_contact")
+    contact = visible_contact(user, contact_id)
+    with transaction.atomic():
+        care.delete_contact(contact, version=version)
+        audit(request, "delete", "contact", contact.episode.patient_id, contact_id)
+    return Status(204, None)
 
 
 @api.get(
@@ -532,11 +572,16 @@ def recommendation_out(recommendation: CareRecommendation) -> dict:
             "text",
             "status",
             "response_note",
+            "version",
         )
     }
 
 
-@api.post("/episodes/{episode_id}/reviews", response={201: ReviewOut, **ERRORS}, tags=["care"])
+@api.post(
+    "/episodes/{episode_id}/reviews",
+    response={201: ReviewOut, 409: ErrorOut, **ERRORS},
+    tags=["care"],
+)
 def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> Status:
     user = require(request, "run_caseload_review")
     episode = load_episode(user, episode_id)
@@ -550,6 +595,7 @@ def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> S
             recommendations=[care.RecommendationInput(**r.dict()) for r in payload.recommendations],
             as_of=user.organization.today(),
             confirm_same_day=payload.confirm_same_day,
+            version=payload.version,
         )
         audit(request, "create", "caseload review", episode.patient_id, review.id)
     return Status(201, review_out(review))
@@ -579,7 +625,7 @@ def list_recommendations(
 
 @api.post(
     "/recommendations/{recommendation_id}/response",
-    response={200: RecommendationOut, **ERRORS},
+    response={200: RecommendationOut, 409: ErrorOut, **ERRORS},
     tags=["care"],
 )
 def answer_recommendation(
@@ -599,6 +645,7 @@ def answer_recommendation(
             note=payload.note,
             by=user,
             as_of=user.organization.today(),
+            version=payload.version,
         )
         audit(
             request,

@@ -121,9 +121,13 @@ def mark_line(request: HttpRequest, month: str, episode_id: int) -> HttpResponse
         raise Http404("No activity for this episode in the month")
     line = lines[0]
     error = None
+    seen = request.POST.get("version", "")  # the line's version the page showed
+    version = int(seen) if seen.isdigit() else None
     try:
         with transaction.atomic():
-            line.saved = services.mark(line, target, action=request.POST.get("action", ""), by=user)
+            line.saved = services.mark(
+                line, target, action=request.POST.get("action", ""), by=user, version=version
+            )
             record_access(
                 request,
                 "update",

@@ -26,6 +26,14 @@ class ContactForm(forms.Form):
     started_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
 
 
+class ContactEditForm(ContactForm):
+    """A logged contact corrected (or deleted), with the version the user saw."""
+
+    next_contact_on = None
+    started_at = None
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
 class ReviewRequestForm(forms.Form):
     reason = forms.CharField(max_length=300, label="What should the consultant discuss?")
 
@@ -40,6 +48,8 @@ class ReviewForm(forms.Form):
         widget=forms.HiddenInput,
         label="Yes, record a second review of this patient on the same day",
     )
+    # The version of the episode the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class RecommendationForm(forms.Form):
@@ -65,6 +75,8 @@ class ResponseForm(forms.Form):
     note = forms.CharField(
         max_length=500, required=False, label="Note (what you changed, or why you declined)"
     )
+    # The version of the record the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class ReviewAnswerForm(ResponseForm):

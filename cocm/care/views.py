@@ -20,6 +20,7 @@ from cocm.care import export, review, services
 from cocm.care import tasks as care_tasks
 from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
 from cocm.care.forms import (
+    ContactEditForm,
     ContactForm,
     FollowUpForm,
     RecommendationFormSet,
@@ -29,12 +30,12 @@ from cocm.care.forms import (
     ReviewForm,
     ReviewRequestForm,
 )
-from cocm.care.models import CaseReview, FollowUp, Recommendation
+from cocm.care.models import CaseReview, Contact, FollowUp, Recommendation
 from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import FlagCode, flag_labels
 from cocm.errors import InvalidRequest
-from cocm.pages import form_error, visible_episode
+from cocm.pages import Audit, form_error, post_form, visible_episode
 from cocm.queryparams import int_filter, page_param
 from cocm.registry.models import PayerKind
 from cocm.registry.services import visible_episodes
@@ -217,6 +218,43 @@ def export_response(rows: list[TrackerRow], export_format: str, today: date) -> 
 
 
 @requires("record_contact")
+def edit_contact(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Correct a logged contact, or delete one logged in error (the "delete" button)."""
+    contact = get_object_or_404(
+        Contact.objects.filter(episode__in=visible_episodes(request.user)).select_related(
+            "episode__patient"
+        ),
+        id=contact_id,
+    )
+    fields = [name for name in ContactEditForm.base_fields if name != "version"]
+    initial = {name: getattr(contact, name) for name in fields} | {"version": contact.version}
+    form = ContactEditForm(request.POST or None, initial=initial)
+    deleting = "delete" in request.POST
+    done = post_form(
+        request,
+        form,
+        lambda data: (
+            services.delete_contact(contact, version=data["version"])
+            if deleting
+            else services.edit_contact(
+                contact,
+                services.ContactChange(**{name: data[name] for name in fields}),
+                version=data["version"],
+                as_of=request.user.organization.today(),
+            )
+        ),
+        audit=Audit(
+            "delete" if deleting else "update", "contact", contact.episode.patient_id, contact_id
+        ),
+        message="Contact deleted." if deleting else "Contact saved.",
+        then=lambda _: redirect("patient_chart", patient_id=contact.episode.patient_id),
+    )
+    return done or render(
+        request, "care/contact_edit_form.html", {"form": form, "contact": contact}
+    )
+
+
+@requires("record_contact")
 def new_contact(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     user = request.user
@@ -358,7 +396,10 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
     scope = "all" if request.GET.get("scope") == "all" else "mine"
     agenda, _ = review.agenda_rows(user, scope)
     following = review.next_on_agenda(agenda, episode.id)
-    form = ReviewForm(request.POST or None, initial={"reviewed_on": today, "minutes": 10})
+    form = ReviewForm(
+        request.POST or None,
+        initial={"reviewed_on": today, "minutes": 10, "version": episode.version},
+    )
     formset = RecommendationFormSet(request.POST or None, prefix="rec")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         filled = recommendation_inputs(formset)
@@ -373,6 +414,7 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
                     recommendations=[item for _, item in filled],
                     as_of=today,
                     confirm_same_day=form.cleaned_data["confirm_same_day"],
+                    version=form.cleaned_data["version"],
                 )
                 record_access(
                     request,
@@ -466,7 +508,13 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
         )
     )
     forms_by_rec = [
-        (rec, ReviewAnswerForm(request.POST or None, prefix=f"rec{rec.id}")) for rec in pending
+        (
+            rec,
+            ReviewAnswerForm(
+                request.POST or None, prefix=f"rec{rec.id}", initial={"version": rec.version}
+            ),
+        )
+        for rec in pending
     ]
     if request.method == "POST" and all(form.is_valid() for _, form in forms_by_rec):
         chosen = [(rec, form) for rec, form in forms_by_rec if form.cleaned_data["status"]]
@@ -481,6 +529,7 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
                         note=form.cleaned_data["note"],
                         by=user,
                         as_of=user.organization.today(),
+                        version=form.cleaned_data["version"],
                     )
                     record_access(
                         request,
@@ -544,6 +593,7 @@ def answer_recommendation(request: HttpRequest, recommendation_id: int) -> HttpR
                     note=form.cleaned_data["note"],
                     by=request.user,
                     as_of=request.user.organization.today(),
+                    version=form.cleaned_data["version"],
                 )
                 record_access(
                     request,

@@ -39,6 +39,7 @@ from cocm.measures.models import (
 from cocm.measures.sms import send_text
 from cocm.registry.models import Episode, Guardian, Patient
 from cocm.registry.services import guardian_access
+from cocm.versions import claimed, seen
 
 # Instruments whose trajectory the chart draws and the caseload summarizes.
 TRACKED = ("PHQ-9", "GAD-7")
@@ -120,6 +121,12 @@ def record_assessment(
     return assessment
 
 
+AMENDED_MEANWHILE = (
+    "This assessment was corrected by someone else while you were editing it; reload and "
+    "amend the newest version."
+)
+
+
 def amend_assessment(
     original: Assessment,
     answers: Sequence[int | None],
@@ -128,8 +135,13 @@ def amend_assessment(
     reason: str,
     by: User,
     as_of: date,
+    version: int | None = None,
 ) -> Assessment:
-    """Correct an assessment: a new version; the original stays readable."""
+    """Correct an assessment: a new version; the original stays readable.
+
+    `version` is the original's version the user saw (default: the one loaded): of two
+    corrections of one assessment at once, one is kept and the other gets EditConflict."""
+    expected = seen(original, version, conflict=AMENDED_MEANWHILE)
     if not original.is_current:
         raise InvalidRequest(
             "This assessment was already amended; amend the newest version.", "assessment"
@@ -139,8 +151,12 @@ def amend_assessment(
     episode = original.episode
     check_taken_on(episode, taken_on, as_of)
     result = scored(episode, original.instrument, answers)
-    original.is_current = False
-    original.save(update_fields=["is_current"])
+    claimed(
+        original,
+        expected,
+        conflict=AMENDED_MEANWHILE,
+        is_current=False,
+    )
     amended = Assessment.objects.create(
         episode=episode,
         instrument=original.instrument,

@@ -103,6 +103,7 @@ def amend_assessment(request: HttpRequest, assessment_id: int) -> HttpResponse:
     instrument = get_instrument(original.instrument)
     today = request.user.organization.today()
     initial = {"taken_on": original.taken_on, "method": original.method}
+    initial["version"] = original.version
     initial.update({f"item_{n + 1}": a for n, a in enumerate(original.answers) if a is not None})
     form = AmendForm(request.POST or None, instrument=instrument, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -115,6 +116,7 @@ def amend_assessment(request: HttpRequest, assessment_id: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                     by=request.user,
                     as_of=today,
+                    version=form.cleaned_data["version"],
                 )
                 record_access(
                     request,

@@ -227,6 +227,8 @@ class EnrollForm(ConsentFields):
         label="Add diagnoses (ICD-10-CM)",
         help_text="Separate codes with commas, e.g. F32.1, F41.1",
     )
+    # The version of the episode the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
     def __init__(self, *args: object, user: User, clinic: Clinic, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -280,9 +282,14 @@ class RevocationForm(forms.Form):
     reason = forms.CharField(
         max_length=500, widget=forms.Textarea(attrs={"rows": 3}), label="Reason"
     )
+    # The episode version the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class RenewalForm(ConsentFields):
+    # The episode version the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["consent_on"].required = True

@@ -371,6 +371,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
             "consent_method": episode.consent_method,
             "care_manager": episode.care_manager_id or user.id,
             "psychiatric_consultant": episode.psychiatric_consultant_id,
+            "version": episode.version,
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -391,6 +392,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
                     on=data["enrolled_on"],
                     by=user,
                     as_of=today,
+                    version=data["version"],
                 )
                 record_access(
                     request,
@@ -483,7 +485,7 @@ def consent_script_context(request: HttpRequest, patient: Patient) -> dict[str, 
 def revoke_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     today = request.user.organization.today()
-    form = RevocationForm(request.POST or None, initial={"on": today})
+    form = RevocationForm(request.POST or None, initial={"on": today, "version": episode.version})
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -493,6 +495,7 @@ def revoke_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                     by=request.user,
                     as_of=today,
+                    version=form.cleaned_data["version"],
                 )
                 record_access(
                     request,
@@ -519,12 +522,17 @@ def renew_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         patient=episode.patient,
-        initial={"consent_on": today},
+        initial={"consent_on": today, "version": episode.version},
     )
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                services.renew_consent(episode, form.consent(request.user), as_of=today)
+                services.renew_consent(
+                    episode,
+                    form.consent(request.user),
+                    as_of=today,
+                    version=form.cleaned_data["version"],
+                )
                 record_access(
                     request,
                     "update",

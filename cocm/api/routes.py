@@ -500,7 +500,7 @@ def visible_contact(user: User, contact_id: int) -> Contact:
     "/contacts/{contact_id}", response={200: ContactOut, 409: ErrorOut, **ERRORS}, tags=["care"]
 )
 def edit_contact(request: HttpRequest, contact_id: int, payload: ContactEditIn) -> dict:
-    """Correct a logged contact; 409 when someone changed or deleted it since `version`."""
+    """Correct a logged contact; 409 when someone changed it since `version`."""
     user = require(request, "record_contact")
     contact = visible_contact(user, contact_id)
     change = care.ContactChange(**payload.dict(exclude={"version"}))
@@ -508,17 +508,6 @@ def edit_contact(request: HttpRequest, contact_id: int, payload: ContactEditIn) 
         care.edit_contact(contact, change, version=payload.version, as_of=user.organization.today())
         audit(request, "update", "contact", contact.episode.patient_id, contact.id)
     return contact_out(contact)
-
-
-@api.delete("/contacts/{contact_id}", response={204: None, 409: ErrorOut, **ERRORS}, tags=["care"])
-def delete_contact(request: HttpRequest, contact_id: int, version: int) -> Status:
-    """Delete a contact logged in error; `?version=` as read, 409 if it changed since."""
-    user = require(request, "record_contact")
-    contact = visible_contact(user, contact_id)
-    with transaction.atomic():
-        care.delete_contact(contact, version=version)
-        audit(request, "delete", "contact", contact.episode.patient_id, contact_id)
-    return Status(204, None)
 
 
 @api.get(

@@ -27,7 +27,7 @@ class ContactForm(forms.Form):
 
 
 class ContactEditForm(ContactForm):
-    """A logged contact corrected (or deleted), with the version the user saw."""
+    """A logged contact corrected, with the version the user saw."""
 
     next_contact_on = None
     started_at = None

@@ -94,8 +94,7 @@ def record_contact(
 
 
 CONTACT_CHANGED_MEANWHILE = (
-    "This contact was changed or deleted by someone else while you were editing it; "
-    "reload and try again."
+    "This contact was changed by someone else while you were editing it; reload and try again."
 )
 
 
@@ -121,8 +120,10 @@ def _changeable(contact: Contact) -> None:
 
 
 def edit_contact(contact: Contact, change: ContactChange, *, version: int, as_of: date) -> None:
-    """Correct a logged contact if nobody changed or deleted it since `version` was read;
-    of two corrections at once one is kept and the other gets EditConflict."""
+    """Correct a logged contact if nobody changed it since `version` was read; of two
+    corrections at once one is kept and the other gets EditConflict. (Nothing clinical is
+    deleted through the pages or the API: a contact logged in error is corrected, e.g. to
+    0 minutes as a no-show.)"""
     seen(contact, version, conflict=CONTACT_CHANGED_MEANWHILE)
     _changeable(contact)
     check_day(contact.episode, change.occurred_on, as_of, "occurred_on")
@@ -132,17 +133,6 @@ def edit_contact(contact: Contact, change: ContactChange, *, version: int, as_of
     fields = {**change.__dict__, "note": change.note.strip()}
     with transaction.atomic():
         claimed(contact, version, conflict=CONTACT_CHANGED_MEANWHILE, **fields)
-
-
-def delete_contact(contact: Contact, *, version: int) -> None:
-    """Delete a contact logged in error if nobody changed it since `version` was read."""
-    seen(contact, version, conflict=CONTACT_CHANGED_MEANWHILE)
-    _changeable(contact)
-    with transaction.atomic():
-        # Claimed first: the row stays locked until the delete commits, so an edit racing
-        # it waits and then finds the contact gone (EditConflict), never half-applied.
-        claimed(contact, version, conflict=CONTACT_CHANGED_MEANWHILE)
-        contact.delete()
 
 
 def set_follow_up(episode: Episode, *, due_on: date, what: str, by: User, as_of: date) -> FollowUp:

@@ -219,7 +219,7 @@ def export_response(rows: list[TrackerRow], export_format: str, today: date) -> 
 
 @requires("record_contact")
 def edit_contact(request: HttpRequest, contact_id: int) -> HttpResponse:
-    """Correct a logged contact, or delete one logged in error (the "delete" button)."""
+    """Correct a logged contact (with the version the page showed)."""
     contact = get_object_or_404(
         Contact.objects.filter(episode__in=visible_episodes(request.user)).select_related(
             "episode__patient"
@@ -229,24 +229,17 @@ def edit_contact(request: HttpRequest, contact_id: int) -> HttpResponse:
     fields = [name for name in ContactEditForm.base_fields if name != "version"]
     initial = {name: getattr(contact, name) for name in fields} | {"version": contact.version}
     form = ContactEditForm(request.POST or None, initial=initial)
-    deleting = "delete" in request.POST
     done = post_form(
         request,
         form,
-        lambda data: (
-            services.delete_contact(contact, version=data["version"])
-            if deleting
-            else services.edit_contact(
-                contact,
-                services.ContactChange(**{name: data[name] for name in fields}),
-                version=data["version"],
-                as_of=request.user.organization.today(),
-            )
+        lambda data: services.edit_contact(
+            contact,
+            services.ContactChange(**{name: data[name] for name in fields}),
+            version=data["version"],
+            as_of=request.user.organization.today(),
         ),
-        audit=Audit(
-            "delete" if deleting else "update", "contact", contact.episode.patient_id, contact_id
-        ),
-        message="Contact deleted." if deleting else "Contact saved.",
+        audit=Audit("update", "contact", contact.episode.patient_id, contact.id),
+        message="Contact saved.",
         then=lambda _: redirect("patient_chart", patient_id=contact.episode.patient_id),
     )
     return done or render(

@@ -28,14 +28,14 @@ from cocm.billing import services as billing
 from cocm.billing.models import ClaimLine
 from cocm.care import services as care
 from cocm.care.models import CaseReview, Contact, Recommendation
-from cocm.domain.coding import Month
 from cocm.domain.episodes import EpisodeStatus
 from cocm.errors import EditConflict
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment, TreatmentChange
 from cocm.registry import services as registry
-from cocm.registry.models import ConsentRevocation, Coverage, Episode, Patient, StatusChange
+from cocm.registry.models import ConsentRevocation, Episode, Patient, StatusChange
 from tests import factories
+from tests.concurrency.months import OCTOBER, ready_october
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = factories.TODAY
@@ -153,6 +153,31 @@ def test_patient_demographics_edited_at_once_keep_one_edit(enrolled):
     winner = one_winner(outcomes, "changed by someone else")
     patient = Patient.objects.get(pk=patient_id)
     assert (patient.phone, patient.version) == (f"555-010{winner}", 1)
+    audit_intact(1)
+
+
+def test_a_coverage_ended_at_once_keeps_one_end_date(enrolled):
+    patient_id = enrolled.patient_id
+    coverage = registry.add_coverage(
+        enrolled.patient, payer_kind="medicare", starts_on=date(2020, 1, 1)
+    )
+
+    def load(i):
+        patient = Patient.objects.select_related("organization").get(pk=patient_id)
+        return patient, patient.coverages.get(pk=coverage.pk)
+
+    def write(i, seen):
+        patient, loaded = seen
+        registry.save_coverage(
+            patient, loaded, version=patient.version, ends_on=date(2026, 12, 1 + i)
+        )
+
+    outcomes = race(load, write)
+
+    winner = one_winner(outcomes, "changed by someone else")
+    coverage.refresh_from_db()
+    assert coverage.ends_on == date(2026, 12, 1 + winner)
+    assert Patient.objects.get(pk=patient_id).version == 1
     audit_intact(1)
 
 
@@ -345,28 +370,9 @@ def test_a_recommendation_answered_at_once_keeps_one_answer(enrolled, team):
     audit_intact(1)
 
 
-OCTOBER = Month(2026, 10)
-
-
 @pytest.mark.parametrize("stored_first", [False, True], ids=["first mark", "line stored"])
 def test_a_billing_line_marked_at_once_keeps_one_mark(enrolled, team, stored_first):
-    # A Medicare patient with an initiating visit and 75 minutes over September and October:
-    # October's line is ready to bill.
-    Episode.objects.filter(pk=enrolled.pk).update(initiating_visit_on=date(2026, 8, 15))
-    Coverage.objects.create(
-        patient=enrolled.patient, payer_kind="medicare", starts_on=date(2020, 1, 1)
-    )
-    for on, minutes in ((date(2026, 9, 10), 40), (date(2026, 10, 5), 35)):
-        care.record_contact(
-            enrolled,
-            occurred_on=on,
-            minutes=minutes,
-            mode="phone",
-            activity="follow_up",
-            staff=team["care_managers"][0],
-            by=team["care_managers"][0],
-            as_of=TODAY,
-        )
+    ready_october(enrolled, team["care_managers"][0])
     if stored_first:
         (line,) = billing.month_lines(enrolled.clinic.organization, Episode.objects.all(), OCTOBER)
         billing.save_line(line, OCTOBER)

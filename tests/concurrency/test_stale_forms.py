@@ -7,12 +7,14 @@ import pytest
 from django.urls import reverse
 
 from cocm.accounts.models import ApiToken, AuditEvent, Role
+from cocm.billing.models import ClaimLine
 from cocm.care import services as care
 from cocm.care.models import Recommendation
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment
 from cocm.registry import services as registry
 from tests import factories
+from tests.concurrency.months import ready_october
 
 pytestmark = pytest.mark.django_db
 TODAY = factories.TODAY
@@ -253,3 +255,20 @@ def test_a_stale_answer_on_the_review_page_shows_the_conflict(client, episode, c
     assert "answered by someone else" in form.non_field_errors()[0]
     recommendation.refresh_from_db()
     assert recommendation.status == "pending"
+
+
+def test_a_stale_billing_line_shows_the_conflict_in_its_row(client, clinic, episode, care_manager):
+    ready_october(episode, care_manager)
+    biller, other = (factories.user(Role.BILLING, clinic) for _ in range(2))
+    url = reverse("mark_line", args=["2026-10", episode.id])
+    client.force_login(other)
+    client.post(url, {"action": "reviewed", "version": 0}, HTTP_HX_REQUEST="true")
+    client.force_login(biller)
+
+    # This biller's page still shows the line as it was before the other's mark.
+    response = client.post(url, {"action": "submitted", "version": 0}, HTTP_HX_REQUEST="true")
+
+    assert "marked by someone else" in response.content.decode()
+    assert 'name="version" value="1"' in response.content.decode()  # the row as it is now
+    claim = ClaimLine.objects.get(episode=episode, month="2026-10")
+    assert (claim.reviewed_by, claim.submitted_by, claim.version) == (other, None, 1)

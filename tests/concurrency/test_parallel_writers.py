@@ -31,7 +31,7 @@ from cocm.care.models import CaseReview, Contact, Recommendation
 from cocm.domain.episodes import EpisodeStatus
 from cocm.errors import EditConflict
 from cocm.measures import services as measures
-from cocm.measures.models import Assessment, TreatmentChange
+from cocm.measures.models import Assessment, SafetyAlert, TreatmentChange
 from cocm.registry import services as registry
 from cocm.registry.models import ConsentRevocation, Episode, Patient, StatusChange
 from tests import factories
@@ -458,3 +458,47 @@ def test_the_api_answers_the_losing_writer_409_with_the_message(enrolled, team):
     assert report.first_break is None
     # Each request's own audit event (the loser's write and event rolled back).
     assert AuditEvent.objects.filter(what="recommendation", action="update").count() == 1
+
+
+def suicide_risk_alert(episode, by):
+    assessment = measures.record_assessment(
+        episode,
+        "PHQ-9",
+        date(2026, 11, 20),
+        [1, 1, 1, 1, 1, 1, 1, 1, 2],
+        method="phone",
+        by=by,
+        as_of=TODAY,
+    )
+    return SafetyAlert.objects.get(assessment=assessment)
+
+
+def test_safety_follow_ups_written_at_once_all_stay_and_one_resolution_wins(enrolled, team):
+    alert_id = suicide_risk_alert(enrolled, team["care_managers"][0]).id
+
+    def load(i):
+        return SafetyAlert.objects.get(pk=alert_id)
+
+    def not_reached(i, alert):
+        measures.resolve_alert(
+            alert, action="not_reached", note=f"voicemail {i}", by=team["care_managers"][i]
+        )
+
+    outcomes = race(load, not_reached)
+
+    assert all(o.won for o in outcomes), outcomes  # nothing to conflict: notes append
+    note = SafetyAlert.objects.get(pk=alert_id).note
+    assert sorted(line.rsplit(" ", 1)[1] for line in note.splitlines()) == ["0", "1", "2", "3"]
+
+    def resolve(i, alert):
+        measures.resolve_alert(
+            alert, action="safety_plan", note=f"plan reviewed {i}", by=team["care_managers"][i]
+        )
+
+    outcomes = race(load, resolve)
+
+    winner = one_winner(outcomes, "followed up by someone else")
+    alert = SafetyAlert.objects.get(pk=alert_id)
+    assert alert.resolved_by == team["care_managers"][winner]
+    assert alert.note.splitlines()[4:] == [f"plan reviewed {winner}"]
+    audit_intact(WRITERS + 1)

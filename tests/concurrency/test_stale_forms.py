@@ -80,6 +80,8 @@ def contact_form(contact, **changes):
 def test_the_contact_page_corrects_with_the_version_it_showed(client, contact, care_manager):
     client.force_login(care_manager)
     url = reverse("edit_contact", args=[contact.id])
+    chart = client.get(reverse("patient_chart", args=[contact.episode.patient_id]))
+    assert f'href="{url}"' in chart.content.decode()
     page = client.get(url)
     assert 'name="version" value="0"' in page.content.decode()
 

@@ -222,7 +222,7 @@ def edit_contact(request: HttpRequest, contact_id: int) -> HttpResponse:
     """Correct a logged contact (with the version the page showed)."""
     contact = get_object_or_404(
         Contact.objects.filter(episode__in=visible_episodes(request.user)).select_related(
-            "episode__patient"
+            "episode__patient", "staff"
         ),
         id=contact_id,
     )

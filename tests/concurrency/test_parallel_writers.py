@@ -333,16 +333,20 @@ def test_two_consultants_reviewing_one_patient_record_one_review(enrolled, team)
     audit_intact(1)
 
 
-def test_a_recommendation_answered_at_once_keeps_one_answer(enrolled, team):
-    review = care.record_review(
-        enrolled,
-        consultant=team["consultants"][0],
+def start_an_ssri(episode, consultant):
+    return care.record_review(
+        episode,
+        consultant=consultant,
         reviewed_on=TODAY,
         minutes=10,
         summary="Start an SSRI.",
         recommendations=[care.RecommendationInput("start_medication", "sertraline")],
         as_of=TODAY,
     )
+
+
+def test_a_recommendation_answered_at_once_keeps_one_answer(enrolled, team):
+    review = start_an_ssri(enrolled, team["consultants"][0])
     (recommendation_id,) = review.recommendations.values_list("id", flat=True)
     answers = ["accepted", "declined", "modified", "declined"]
 
@@ -421,15 +425,7 @@ def test_consent_revoked_at_once_is_revoked_once(enrolled, team):
 
 def test_the_api_answers_the_losing_writer_409_with_the_message(enrolled, team):
     """Through HTTP: two PCP clients answer one recommendation with the version they read."""
-    review = care.record_review(
-        enrolled,
-        consultant=team["consultants"][0],
-        reviewed_on=TODAY,
-        minutes=10,
-        summary="Start an SSRI.",
-        recommendations=[care.RecommendationInput("start_medication", "sertraline")],
-        as_of=TODAY,
-    )
+    review = start_an_ssri(enrolled, team["consultants"][0])
     (recommendation,) = review.recommendations.all()
     _, token = ApiToken.issue(team["pcp"])
     url = f"/api/v1/recommendations/{recommendation.id}/response"

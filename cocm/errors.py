@@ -19,5 +19,5 @@ class EditConflict(InvalidRequest):
         "This record was changed by someone else while you were editing; reload and try again."
     )
 
-    def __init__(self) -> None:
-        super().__init__(self.MESSAGE, "version")
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.MESSAGE, "version")

@@ -24,6 +24,7 @@ from cocm.api.schemas import (
     CaseloadRowOut,
     ClinicOut,
     ConsentIn,
+    ContactEditIn,
     ContactIn,
     ContactOut,
     CoverageIn,
@@ -192,6 +193,7 @@ def episode_out(episode: Episode) -> dict:
             }
             for change in episode.status_changes.all()
         ],
+        "version": episode.version,
     }
 
 
@@ -330,6 +332,7 @@ def change_status(request: HttpRequest, episode_id: int, payload: StatusIn) -> d
             by=user,
             as_of=user.organization.today(),
             reason=DischargeReason(payload.reason) if payload.reason else None,
+            version=payload.version,
         ),
     )
     return episode_out(load_episode(user, episode_id))
@@ -366,6 +369,7 @@ def assessment_out(assessment: Assessment) -> dict:
                 "method",
                 "respondent",
                 "is_current",
+                "version",
             )
         },
         "amends": assessment.amends_id,
@@ -421,7 +425,7 @@ def list_assessments(request: HttpRequest, episode_id: int) -> list[dict]:
 
 @api.post(
     "/assessments/{assessment_id}/amendments",
-    response={201: AssessmentOut, **ERRORS},
+    response={201: AssessmentOut, 409: ErrorOut, **ERRORS},
     tags=["assessments"],
 )
 def amend_assessment(request: HttpRequest, assessment_id: int, payload: AmendmentIn) -> Status:
@@ -442,6 +446,7 @@ def amend_assessment(request: HttpRequest, assessment_id: int, payload: Amendmen
             reason=payload.reason,
             by=user,
             as_of=user.organization.today(),
+            version=payload.version,
         ),
     )
     return Status(201, assessment_out(amended))
@@ -464,6 +469,7 @@ def contact_out(contact: Contact) -> dict:
                 "role",
                 "separately_billed",
                 "no_show",
+                "version",
             )
         },
         "staff": contact.staff.username,
@@ -482,6 +488,33 @@ def create_contact(request: HttpRequest, episode_id: int, payload: ContactIn) ->
         ),
     )
     return Status(201, contact_out(contact))
+
+
+def visible_contact(user: User, contact_id: int) -> Contact:
+    return get_object_or_404(
+        Contact.objects.filter(episode__in=visible_episodes(user, Episode.objects)).select_related(
+            "episode", "staff"
+        ),
+        id=contact_id,
+    )
+
+
+@api.put(
+    "/contacts/{contact_id}", response={200: ContactOut, 409: ErrorOut, **ERRORS}, tags=["care"]
+)
+def edit_contact(request: HttpRequest, contact_id: int, payload: ContactEditIn) -> dict:
+    """Correct a logged contact; 409 when someone changed it since `version`."""
+    user = require(request, "record_contact")
+    contact = visible_contact(user, contact_id)
+    change = care.ContactChange(**payload.dict(exclude={"version"}))
+    audited(
+        request,
+        Audit("update", "contact", contact.episode.patient_id, contact.id),
+        lambda: care.edit_contact(
+            contact, change, version=payload.version, as_of=user.organization.today()
+        ),
+    )
+    return contact_out(contact)
 
 
 @api.get(
@@ -541,11 +574,16 @@ def recommendation_out(recommendation: CareRecommendation) -> dict:
             "text",
             "status",
             "response_note",
+            "version",
         )
     }
 
 
-@api.post("/episodes/{episode_id}/reviews", response={201: ReviewOut, **ERRORS}, tags=["care"])
+@api.post(
+    "/episodes/{episode_id}/reviews",
+    response={201: ReviewOut, 409: ErrorOut, **ERRORS},
+    tags=["care"],
+)
 def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> Status:
     user = require(request, "run_caseload_review")
     episode = load_episode(user, episode_id)
@@ -561,6 +599,7 @@ def create_review(request: HttpRequest, episode_id: int, payload: ReviewIn) -> S
             recommendations=[care.RecommendationInput(**r.dict()) for r in payload.recommendations],
             as_of=user.organization.today(),
             confirm_same_day=payload.confirm_same_day,
+            version=payload.version,
         ),
     )
     return Status(201, review_out(recorded))
@@ -598,7 +637,7 @@ def list_recommendations(
 
 @api.post(
     "/recommendations/{recommendation_id}/response",
-    response={200: RecommendationOut, **ERRORS},
+    response={200: RecommendationOut, 409: ErrorOut, **ERRORS},
     tags=["care"],
 )
 def answer_recommendation(

@@ -14,6 +14,13 @@ Reason = Literal[
 ]
 
 
+# The version of the record the client read (its `version` in the answer that gave it): a
+# write that names one is refused with 409 when someone changed the record since. Optional
+# where the contract (shared/API_CONTRACT.md) names the body; without it, the version the
+# server loaded for the request is checked (docs/scale.md, "Concurrent writers").
+Version = Field(None, ge=0, description="the record's version as read; 409 if it changed since")
+
+
 class ErrorDetail(Schema):
     loc: list[str | int]
     msg: str
@@ -94,6 +101,7 @@ class StatusIn(Schema):
     status: StatusTarget
     on: date
     reason: Reason | None = None
+    version: int | None = Version
 
 
 class DiagnosisIn(Schema):
@@ -144,6 +152,7 @@ class GuardianOut(GuardianIn):
 class RevocationIn(Schema):
     on: date
     reason: str = Field(..., max_length=500)
+    version: int | None = Version
 
 
 class EpisodeOut(Schema):
@@ -163,6 +172,7 @@ class EpisodeOut(Schema):
     discharge_reason: str | None
     diagnoses: list[DiagnosisOut]
     status_history: list[StatusChangeOut]
+    version: int
 
 
 class AssessmentIn(Schema):
@@ -179,6 +189,7 @@ class AmendmentIn(Schema):
     taken_on: date | None = None
     answers: list[int | None] = Field(..., max_length=60)
     reason: str = Field(..., min_length=1, max_length=200)
+    version: int | None = Version
 
 
 class AssessmentOut(Schema):
@@ -196,6 +207,7 @@ class AssessmentOut(Schema):
     respondent_guardian: str | None = None  # the guardian's name and relationship
     is_current: bool
     amends: int | None
+    version: int
 
 
 class ContactIn(Schema):
@@ -220,6 +232,10 @@ class ContactIn(Schema):
     note: str = Field("", max_length=5000)
 
 
+class ContactEditIn(ContactIn):
+    version: int = Field(..., ge=0, description="the contact's version as read")
+
+
 class ContactOut(Schema):
     id: int
     episode_id: int
@@ -231,6 +247,7 @@ class ContactOut(Schema):
     separately_billed: bool
     no_show: bool
     staff: str
+    version: int
 
 
 # Plain pydantic models, not ninja Schemas: a caseload answers thousands of values, and a
@@ -279,6 +296,7 @@ class ReviewIn(Schema):
     summary: str = Field(..., min_length=1, max_length=5000)
     recommendations: list[RecommendationIn] = Field(default_factory=list, max_length=10)
     confirm_same_day: bool = False
+    version: int | None = Version  # the episode's
 
 
 class RecommendationOut(Schema):
@@ -290,6 +308,7 @@ class RecommendationOut(Schema):
     text: str
     status: str
     response_note: str
+    version: int
 
 
 class ReviewOut(Schema):
@@ -304,6 +323,7 @@ class ReviewOut(Schema):
 class ResponseIn(Schema):
     status: Literal["accepted", "modified", "declined"]
     note: str = Field("", max_length=500)
+    version: int | None = Version
 
 
 class CodeOut(Schema):

@@ -123,6 +123,8 @@ class ClaimLine(models.Model):
     )
     frozen = models.BooleanField(default=False)
     saved_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every edit (cocm/versions.py); a form carrying an older one conflicts.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -8,7 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cocm.accounts.models import Organization, User, staff_name
@@ -30,10 +32,11 @@ from cocm.billing.rules import organization_rules
 from cocm.care.models import Contact
 from cocm.domain import coding
 from cocm.domain.consent import RevokedPeriod
-from cocm.errors import InvalidRequest
+from cocm.errors import EditConflict, InvalidRequest
 from cocm.registry.coverages import coverages_on
 from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
 from cocm.registry.services import revoked_periods
+from cocm.versions import claim
 
 
 def parse_month(text: str) -> coding.Month:
@@ -365,45 +368,88 @@ def closed(organization: Organization, month: coding.Month) -> ClosedMonth | Non
     return ClosedMonth.objects.filter(organization=organization, month=str(month)).first()
 
 
-def save_line(line: BillingLine, month: coding.Month, *, frozen: bool = False) -> ClaimLine:
+def _decision(line: BillingLine) -> dict[str, object]:
+    """What a claim line stores of the engine's decision."""
     result = line.result
-    claim, _ = ClaimLine.objects.update_or_create(
+    return {
+        "status": result.status,
+        "codes": codes_json(result),
+        "minutes": result.minutes_counted,
+        "decision": result.decision,
+        "blocked_reasons": list(result.blocked_reasons),
+        "expected_amount": line.expected_amount,
+        "date_of_service": line.date_of_service,
+        "saved_at": timezone.now(),
+    }
+
+
+def save_line(line: BillingLine, month: coding.Month, *, frozen: bool = False) -> ClaimLine:
+    saved, _ = ClaimLine.objects.update_or_create(
         episode_id=line.episode.id,
         month=str(month),
-        defaults={
-            "status": result.status,
-            "codes": codes_json(result),
-            "minutes": result.minutes_counted,
-            "decision": result.decision,
-            "blocked_reasons": list(result.blocked_reasons),
-            "expected_amount": line.expected_amount,
-            "date_of_service": line.date_of_service,
-            "frozen": frozen,
-            "saved_at": timezone.now(),
-        },
+        defaults={**_decision(line), "frozen": frozen},
     )
-    return claim
+    return saved
 
 
-def mark(line: BillingLine, month: coding.Month, *, action: str, by: User) -> ClaimLine:
-    """Billing staff mark a line reviewed or submitted (it keeps the decision it had)."""
+LINE_CHANGED_MEANWHILE = (
+    "This line was marked by someone else, or its month closed, while you were looking at "
+    "it; reload to see it as it is now."
+)
+
+
+def mark(
+    line: BillingLine,
+    month: coding.Month,
+    *,
+    action: str,
+    by: User,
+    version: int | None = None,
+) -> ClaimLine:
+    """Billing staff mark a line reviewed or submitted (it keeps the decision it had).
+
+    `version` is the claim line version the biller saw (0: no line stored yet; default: the
+    one loaded): of two marks at once, one is kept and the other gets EditConflict."""
+    stored = line.saved.version if line.saved else 0
+    if version is not None and version != stored:
+        raise EditConflict(LINE_CHANGED_MEANWHILE)
+    version = stored
     if line.saved and line.saved.frozen:
         raise InvalidRequest("The month is closed; its lines cannot change.", "month")
+    if action not in ("reviewed", "submitted"):
+        raise InvalidRequest("Mark a line reviewed or submitted.", "action")
     if action == "submitted" and line.result.status != coding.BillingStatus.READY:
         raise InvalidRequest("Only a line that is ready to bill can be submitted.", "action")
-    claim = save_line(line, month)
     now = timezone.now()
-    if action == "reviewed":
-        claim.reviewed_at, claim.reviewed_by = now, by
-    elif action == "submitted":
-        claim.submitted_at, claim.submitted_by = now, by
-        claim.reviewed_at = claim.reviewed_at or now
-        claim.reviewed_by = claim.reviewed_by or by
+    marked: dict[str, object] = {"reviewed_at": now, "reviewed_by": by}
+    if action == "submitted":
+        marked |= {"submitted_at": now, "submitted_by": by}
+    rows = ClaimLine.objects.filter(episode_id=line.episode.id, month=str(month))
+    if version == 0 and line.saved is None:  # the first mark stores the line
+        try:
+            with transaction.atomic():  # a savepoint: the caller's transaction goes on
+                ClaimLine.objects.create(
+                    episode_id=line.episode.id,
+                    month=str(month),
+                    version=1,
+                    **_decision(line),
+                    **marked,
+                )
+        except IntegrityError as error:  # another biller (or the close) stored it first
+            raise EditConflict(LINE_CHANGED_MEANWHILE) from error
     else:
-        raise InvalidRequest("Mark a line reviewed or submitted.", "action")
-    claim.save()
-    line.saved = claim
-    return claim
+        if action == "submitted":  # submitting reviews too, unless someone already did
+            marked["reviewed_at"] = Coalesce(F("reviewed_at"), Value(now))
+            marked["reviewed_by"] = Coalesce(F("reviewed_by"), Value(by.pk))
+        claim(
+            rows.filter(frozen=False),
+            version,
+            conflict=LINE_CHANGED_MEANWHILE,
+            **_decision(line),
+            **marked,
+        )
+    line.saved = rows.get()
+    return line.saved
 
 
 def close_month(

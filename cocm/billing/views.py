@@ -83,7 +83,9 @@ def mark_line(request: HttpRequest, month: str, episode_id: int) -> HttpResponse
     form = forms.Form(request.POST)
     action = request.POST.get("action", "")
     audit = Audit("update", f"claim line {target}", line.episode.patient_id, episode_id)
-    save = lambda _: services.mark(line, target, action=action, by=user)  # noqa: E731
+    seen = request.POST.get("version", "")  # the line's version the page showed
+    version = int(seen) if seen.isdigit() else None
+    save = lambda _: services.mark(line, target, action=action, by=user, version=version)  # noqa: E731
     back = redirect("billing_month", month=str(target))
     if not request.htmx:
         return post_action(request, form, save, audit=audit, message="Line marked.", back=back)

@@ -29,6 +29,14 @@ class ContactForm(forms.Form):
     started_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
 
 
+class ContactEditForm(ContactForm):
+    """A logged contact corrected, with the version the user saw."""
+
+    next_contact_on = None
+    started_at = None
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
 class ReviewRequestForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
@@ -47,6 +55,8 @@ class ReviewForm(forms.Form):
         widget=forms.HiddenInput,
         label="Yes, record a second review of this patient on the same day",
     )
+    # The version of the episode the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class RecommendationForm(forms.Form):
@@ -73,6 +83,8 @@ class ResponseForm(forms.Form):
     note = forms.CharField(
         max_length=500, required=False, label="Note (what you changed, or why you declined)"
     )
+    # The version of the record the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class ReviewAnswerForm(ResponseForm):
@@ -94,7 +106,13 @@ class ReviewAnswersForm(forms.Form):
     def __init__(self, data: object, recommendations: list[Recommendation]) -> None:
         super().__init__(data or None)
         self.answers = [
-            (rec, ReviewAnswerForm(data or None, prefix=f"rec{rec.id}")) for rec in recommendations
+            (
+                rec,
+                ReviewAnswerForm(
+                    data or None, prefix=f"rec{rec.id}", initial={"version": rec.version}
+                ),
+            )
+            for rec in recommendations
         ]
 
     def is_valid(self) -> bool:

@@ -56,6 +56,8 @@ class Contact(models.Model):
     note = models.TextField(blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    # Bumped by every edit (cocm/versions.py); a form carrying an older one conflicts.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["occurred_on", "id"]
@@ -141,6 +143,8 @@ class Recommendation(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     response_note = models.CharField(max_length=500, blank=True)
+    # Bumped by every edit (cocm/versions.py); a form carrying an older one conflicts.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

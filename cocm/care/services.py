@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from cocm.care.models import (
 from cocm.errors import InvalidRequest
 from cocm.measures.models import Notification, TreatmentChange
 from cocm.registry.models import Episode
+from cocm.versions import claimed, seen
 
 MAX_MINUTES = 24 * 60
 
@@ -103,6 +104,48 @@ def record_contact(
     return contact
 
 
+CONTACT_CHANGED_MEANWHILE = (
+    "This contact was changed by someone else while you were editing it; reload and try again."
+)
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """The fields of a logged contact that can be corrected."""
+
+    occurred_on: date
+    minutes: int
+    mode: str
+    activity: str
+    role: str = TimeRole.CARE_MANAGER
+    separately_billed: bool = False
+    no_show: bool = False
+    note: str = ""
+
+
+def _changeable(contact: Contact) -> None:
+    if CaseReview.objects.filter(contact=contact).exists():
+        raise InvalidRequest(
+            "This time was logged by a caseload review; it cannot be changed here.", "contact"
+        )
+
+
+def edit_contact(contact: Contact, change: ContactChange, *, version: int, as_of: date) -> None:
+    """Correct a logged contact if nobody changed it since `version` was read; of two
+    corrections at once one is kept and the other gets EditConflict. (Nothing clinical is
+    deleted through the pages or the API: a contact logged in error is corrected, e.g. to
+    0 minutes as a no-show.)"""
+    seen(contact, version, conflict=CONTACT_CHANGED_MEANWHILE)
+    _changeable(contact)
+    check_day(contact.episode, change.occurred_on, as_of, "occurred_on")
+    check_minutes(change.minutes)
+    if change.minutes == 0 and not change.no_show:
+        raise InvalidRequest("A contact needs its minutes (0 only for a no-show).", "minutes")
+    fields = {**change.__dict__, "note": change.note.strip()}
+    with transaction.atomic():
+        claimed(contact, version, conflict=CONTACT_CHANGED_MEANWHILE, **fields)
+
+
 def set_follow_up(episode: Episode, *, due_on: date, what: str, by: User, as_of: date) -> FollowUp:
     """Replace the episode's open follow-up with one due on `due_on`."""
     if due_on < as_of:
@@ -140,6 +183,12 @@ def request_review(episode: Episode, *, reason: str, by: User) -> ReviewRequest:
     return request
 
 
+REVIEWED_MEANWHILE = (
+    "This patient's record changed while you were reviewing (another review, a care team or "
+    "status change); reload, check what changed and submit again."
+)
+
+
 @dataclass(frozen=True)
 class RecommendationInput:
     kind: str
@@ -162,12 +211,16 @@ def record_review(
     recommendations: list[RecommendationInput],
     as_of: date,
     confirm_same_day: bool = False,
+    version: int | None = None,
 ) -> CaseReview:
     """Record a caseload review; each recommendation becomes a task for the PCP.
 
     A recommendation with details but no type is refused, never dropped; a second review of
     the episode on the same day needs `confirm_same_day` (a double submission is likelier
-    than two reviews)."""
+    than two reviews). `version` is the episode version the consultant saw (default: the
+    one loaded): a review bumps it, so of two reviews of one patient at once one is
+    recorded and the other gets EditConflict."""
+    expected = seen(episode, version, conflict=REVIEWED_MEANWHILE)
     check_day(episode, reviewed_on, as_of, "reviewed_on")
     check_minutes(minutes)
     if not summary.strip():
@@ -184,6 +237,8 @@ def record_review(
             )
         if item.kind.endswith("_medication") and not item.medication.strip():
             raise InvalidRequest("Name the medication.", f"recommendations[{index}].medication")
+    # Claimed before the same-day check: a second review waits here for the first to commit.
+    claimed(episode, expected, conflict=REVIEWED_MEANWHILE)
     if not confirm_same_day and episode.reviews.filter(reviewed_on=reviewed_on).exists():
         raise InvalidRequest(
             f"This patient was already reviewed on {reviewed_on}; confirm to record a second "
@@ -255,21 +310,41 @@ TREATMENT_KIND = {
 }
 
 
+ANSWERED_MEANWHILE = (
+    "This recommendation was answered by someone else while you were deciding; "
+    "reload to see their answer."
+)
+
+
 def respond(
-    recommendation: Recommendation, *, status: str, note: str, by: User, as_of: date
+    recommendation: Recommendation,
+    *,
+    status: str,
+    note: str,
+    by: User,
+    as_of: date,
+    version: int | None = None,
 ) -> None:
-    """The PCP accepts, modifies or declines; an accepted change enters the treatment log."""
+    """The PCP accepts, modifies or declines; an accepted change enters the treatment log.
+
+    `version` is the recommendation version the PCP saw (default: the one loaded): of two
+    answers at once, one is kept and the other gets EditConflict."""
+    expected = seen(recommendation, version, conflict=ANSWERED_MEANWHILE)
     if recommendation.status != Recommendation.Status.PENDING:
         raise InvalidRequest("This recommendation was already answered.", "status")
     if status not in RESPONSES:
         raise InvalidRequest("Accept, modify or decline.", "status")
     if status != Recommendation.Status.ACCEPTED and not note.strip():
         raise InvalidRequest("Say what you changed or why you declined.", "note")
-    recommendation.status = status
-    recommendation.response_note = note.strip()
-    recommendation.responded_at = timezone.now()
-    recommendation.responded_by = by
-    recommendation.save(update_fields=["status", "response_note", "responded_at", "responded_by"])
+    claimed(
+        recommendation,
+        expected,
+        conflict=ANSWERED_MEANWHILE,
+        status=status,
+        response_note=note.strip(),
+        responded_at=timezone.now(),
+        responded_by=by,
+    )
     episode = recommendation.episode
     if status != Recommendation.Status.DECLINED:
         description = recommendation.summary
@@ -298,6 +373,7 @@ class Answer:
     recommendation: Recommendation
     status: str
     note: str = ""
+    version: int | None = None  # the recommendation's version the PCP saw
 
 
 def answer_review(answers: list[Answer], *, by: User, as_of: date) -> list[Answer]:
@@ -308,7 +384,12 @@ def answer_review(answers: list[Answer], *, by: User, as_of: date) -> list[Answe
     for answer in answers:
         try:
             respond(
-                answer.recommendation, status=answer.status, note=answer.note, by=by, as_of=as_of
+                answer.recommendation,
+                status=answer.status,
+                note=answer.note,
+                by=by,
+                as_of=as_of,
+                version=answer.version,
             )
         except InvalidRequest as error:
             field = f"recommendations[{answer.recommendation.id}].{error.field}"

@@ -5,6 +5,7 @@ from cocm.care import views
 urlpatterns = [
     path("caseload/", views.caseload, name="caseload"),
     path("episodes/<int:episode_id>/contacts/new/", views.new_contact, name="new_contact"),
+    path("contacts/<int:contact_id>/edit/", views.edit_contact, name="edit_contact"),
     path("episodes/<int:episode_id>/review-request/", views.request_review, name="request_review"),
     path("episodes/<int:episode_id>/follow-up/", views.set_follow_up, name="set_follow_up"),
     path("episodes/<int:episode_id>/relapse-plan/", views.relapse_plan, name="relapse_plan"),

@@ -19,6 +19,7 @@ from cocm.care import tasks as care_tasks
 from cocm.care.billing_figures import month_figures
 from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
 from cocm.care.forms import (
+    ContactEditForm,
     ContactForm,
     FollowUpForm,
     RecommendationFormSet,
@@ -215,6 +216,36 @@ def export_response(rows: list[TrackerRow], export_format: str, today: date) -> 
 
 
 @requires("record_contact")
+def edit_contact(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Correct a logged contact (with the version the page showed)."""
+    contact = get_object_or_404(
+        Contact.objects.filter(
+            episode__in=visible_episodes(request.user, Episode.objects)
+        ).select_related("episode__patient", "staff"),
+        id=contact_id,
+    )
+    fields = [name for name in ContactEditForm.base_fields if name != "version"]
+    initial = {name: getattr(contact, name) for name in fields} | {"version": contact.version}
+    form = ContactEditForm(request.POST or None, initial=initial)
+    done = post_form(
+        request,
+        form,
+        lambda data: services.edit_contact(
+            contact,
+            services.ContactChange(**{name: data[name] for name in fields}),
+            version=data["version"],
+            as_of=request.user.organization.today(),
+        ),
+        audit=Audit("update", "contact", contact.episode.patient_id, contact.id),
+        message="Contact saved.",
+        then=lambda _: redirect("patient_chart", patient_id=contact.episode.patient_id),
+    )
+    return done or render(
+        request, "care/contact_edit_form.html", {"form": form, "contact": contact}
+    )
+
+
+@requires("record_contact")
 def new_contact(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     user, today = request.user, request.user.organization.today()
@@ -306,7 +337,10 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     scope = "all" if request.GET.get("scope") == "all" else "mine"
     agenda = review.Agenda.of(request.user, scope, episode)
-    form = ReviewForm(request.POST or None, initial={"reviewed_on": agenda.today, "minutes": 10})
+    form = ReviewForm(
+        request.POST or None,
+        initial={"reviewed_on": agenda.today, "minutes": 10, "version": episode.version},
+    )
     formset = RecommendationFormSet(request.POST or None, prefix="rec")
     filled = recommendation_inputs(formset) if formset.is_bound and formset.is_valid() else None
     done = filled is not None and post_form(

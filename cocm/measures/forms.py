@@ -72,6 +72,8 @@ class AssessmentForm(forms.Form):
 
 class AmendForm(AssessmentForm):
     reason = forms.CharField(max_length=200, label="Reason for the correction")
+    # The version of the record the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class SelfReportForm(forms.Form):

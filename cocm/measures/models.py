@@ -53,6 +53,8 @@ class Assessment(models.Model):
     )
     amendment_reason = models.CharField(max_length=200, blank=True)
     is_current = models.BooleanField(default=True)
+    # Bumped by every edit (cocm/versions.py); a form carrying an older one conflicts.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [

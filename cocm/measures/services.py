@@ -8,7 +8,9 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models.functions import Concat
+from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ from cocm.domain.instruments import (
 )
 from cocm.domain.pediatric import PediatricError, Respondent
 from cocm.domain.pediatric import check_respondent as pediatric_respondent
-from cocm.errors import InvalidRequest
+from cocm.errors import EditConflict, InvalidRequest
 from cocm.measures import texts
 from cocm.measures.models import (
     Assessment,
@@ -42,6 +44,7 @@ from cocm.measures.models import (
 from cocm.measures.sms import send_text
 from cocm.registry.models import Episode, Guardian, Patient
 from cocm.registry.services import guardian_access
+from cocm.versions import claimed, seen
 
 # Instruments whose trajectory the chart draws and the caseload summarizes.
 TRACKED = ("PHQ-9", "GAD-7")
@@ -123,6 +126,12 @@ def record_assessment(
     return assessment
 
 
+AMENDED_MEANWHILE = (
+    "This assessment was corrected by someone else while you were editing it; reload and "
+    "amend the newest version."
+)
+
+
 def amend_assessment(
     original: Assessment,
     answers: Sequence[int | None],
@@ -131,8 +140,13 @@ def amend_assessment(
     reason: str,
     by: User,
     as_of: date,
+    version: int | None = None,
 ) -> Assessment:
-    """Correct an assessment: a new version; the original stays readable."""
+    """Correct an assessment: a new version; the original stays readable.
+
+    `version` is the original's version the user saw (default: the one loaded): of two
+    corrections of one assessment at once, one is kept and the other gets EditConflict."""
+    expected = seen(original, version, conflict=AMENDED_MEANWHILE)
     if not original.is_current:
         raise InvalidRequest(
             "This assessment was already amended; amend the newest version.", "assessment"
@@ -142,8 +156,12 @@ def amend_assessment(
     episode = original.episode
     check_taken_on(episode, taken_on, as_of)
     result = scored(episode, original.instrument, answers)
-    original.is_current = False
-    original.save(update_fields=["is_current"])
+    claimed(
+        original,
+        expected,
+        conflict=AMENDED_MEANWHILE,
+        is_current=False,
+    )
     amended = Assessment.objects.create(
         episode=episode,
         instrument=original.instrument,
@@ -273,8 +291,17 @@ def mark_read_for_patient(user: User, patient_id: int) -> None:
     )
 
 
+ALERT_FOLLOWED_UP_MEANWHILE = (
+    "This alert was followed up by someone else while you were writing; reload to see "
+    "what they did."
+)
+
+
 def resolve_alert(alert: SafetyAlert, *, action: str, note: str, by: User) -> None:
-    """Document the safety follow-up: who, when, what was done."""
+    """Document the safety follow-up: who, when, what was done.
+
+    Notes are appended in the UPDATE itself, so two follow-ups written at once both stay;
+    of two resolutions at once one is kept and the other gets EditConflict."""
     if not alert.is_open:
         raise InvalidRequest("This alert was already followed up.", "alert")
     if action not in SafetyAlert.Action.values:
@@ -282,21 +309,29 @@ def resolve_alert(alert: SafetyAlert, *, action: str, note: str, by: User) -> No
     if not note.strip():
         # A suicide-risk follow-up is documented in words, whatever the action.
         raise InvalidRequest("Describe what was done (a note is required).", "note")
+    now = timezone.now()
+    resolved: dict[str, object] = {}
     if action == SafetyAlert.Action.NOT_REACHED:
         # Not reaching the patient is logged but the alert stays open.
-        alert.note = (alert.note + "\n" if alert.note else "") + (
-            f"{timezone.now():%Y-%m-%d %H:%M} {by}: not reached — {note.strip()}"
-        )
-        alert.save(update_fields=["note"])
-        return
-    alert.resolved_at = timezone.now()
-    alert.resolved_by = by
-    alert.resolved_by_credentials = by.credentials
-    alert.action = action
-    alert.note = (alert.note + "\n" if alert.note else "") + note.strip()
-    alert.save(
-        update_fields=["resolved_at", "resolved_by", "resolved_by_credentials", "action", "note"]
+        entry = f"{now:%Y-%m-%d %H:%M} {by}: not reached — {note.strip()}"
+    else:
+        entry = note.strip()
+        resolved = {
+            "resolved_at": now,
+            "resolved_by": by,
+            "resolved_by_credentials": by.credentials,
+            "action": action,
+        }
+    appended = Case(
+        When(note="", then=Value(entry)),
+        default=Concat(F("note"), Value("\n" + entry)),
+        output_field=TextField(),
     )
+    still_open = SafetyAlert.objects.filter(pk=alert.pk, resolved_at__isnull=True)
+    if not still_open.update(note=appended, **resolved):
+        raise EditConflict(ALERT_FOLLOWED_UP_MEANWHILE)
+    alert.refresh_from_db()
+    post_save.send(sender=SafetyAlert, instance=alert, created=False)  # as a save() would
 
 
 # --------------------------------------------------------------------------- summaries

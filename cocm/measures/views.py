@@ -98,6 +98,7 @@ def amend_assessment(request: HttpRequest, assessment_id: int) -> HttpResponse:
     original = visible_assessment(request, assessment_id)
     instrument = get_instrument(original.instrument)
     initial = {"taken_on": original.taken_on, "method": original.method}
+    initial["version"] = original.version
     initial |= {f"item_{n + 1}": a for n, a in enumerate(original.answers) if a is not None}
     form = AmendForm(request.POST or None, instrument=instrument, initial=initial)
     done = post_form(
@@ -110,6 +111,7 @@ def amend_assessment(request: HttpRequest, assessment_id: int) -> HttpResponse:
             reason=data["reason"],
             by=request.user,
             as_of=request.user.organization.today(),
+            version=data["version"],
         ),
         audit=Audit("update", "assessment", patient_id=original.episode.patient_id, object_id=_id),
         message=lambda amended: f"{original.instrument} corrected: {amended.total}.",

@@ -16,7 +16,10 @@ router = Router(tags=["episodes"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
-@router.post("/episodes/{episode_id}/consent/revocation", response={200: EpisodeOut, **ERRORS})
+@router.post(
+    "/episodes/{episode_id}/consent/revocation",
+    response={200: EpisodeOut, 409: ErrorOut, **ERRORS},
+)
 def revoke_consent(request: HttpRequest, episode_id: int, payload: RevocationIn) -> dict:
     """The patient withdrew consent: from `on`, no minute counts for billing."""
     from cocm.api.routes import audited, episode_out, load_episode, require
@@ -27,7 +30,12 @@ def revoke_consent(request: HttpRequest, episode_id: int, payload: RevocationIn)
         request,
         Audit("update", "consent revocation", episode.patient_id, episode.id),
         lambda: services.revoke_consent(
-            episode, on=payload.on, reason=payload.reason, by=user, as_of=user.organization.today()
+            episode,
+            on=payload.on,
+            reason=payload.reason,
+            by=user,
+            as_of=user.organization.today(),
+            version=payload.version,
         ),
     )
     return episode_out(load_episode(user, episode_id))

@@ -288,6 +288,8 @@ class EnrollForm(ConsentFields):
         label="Add diagnoses (ICD-10-CM)",
         help_text="Separate codes with commas, e.g. F32.1, F41.1",
     )
+    # The version of the episode the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
     def __init__(self, *args: object, user: User, episode: Episode, **kwargs: object) -> None:
         today = user.organization.today()
@@ -299,6 +301,7 @@ class EnrollForm(ConsentFields):
                 "consent_method": episode.consent_method,
                 "care_manager": episode.care_manager_id or user.id,
                 "psychiatric_consultant": episode.psychiatric_consultant_id,
+                "version": episode.version,
             },
         )
         kwargs["patient"] = episode.patient  # the consent's guardians are the episode's patient's
@@ -363,9 +366,14 @@ class RevocationForm(forms.Form):
     reason = forms.CharField(
         max_length=500, widget=forms.Textarea(attrs={"rows": 3}), label="Reason"
     )
+    # The episode version the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class RenewalForm(ConsentFields):
+    # The episode version the user saw: a newer one on save is a conflicting edit.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["consent_on"].required = True

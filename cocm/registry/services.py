@@ -55,6 +55,7 @@ from cocm.registry.models import (
     PediatricSettings,
     StatusChange,
 )
+from cocm.versions import claimed, seen
 
 
 def updated_in_place(episode: Episode) -> None:
@@ -486,9 +487,18 @@ def record_consent(episode: Episode, consent: Consent) -> None:
 
 
 def revoke_consent(
-    episode: Episode, *, on: date, reason: str, by: User, as_of: date
+    episode: Episode,
+    *,
+    on: date,
+    reason: str,
+    by: User,
+    as_of: date,
+    version: int | None = None,
 ) -> ConsentRevocation:
-    """The patient withdrew consent: from `on`, no minute counts for billing (1.5)."""
+    """The patient withdrew consent: from `on`, no minute counts for billing (1.5).
+
+    `version` is the episode version the user saw (default: the one loaded)."""
+    expected = seen(episode, version)
     reason = reason.strip()
     try:
         check_revocation(
@@ -508,16 +518,20 @@ def revoke_consent(
         raise InvalidRequest(
             f"The revocation date {on} is before the latest consent ({latest.renewed_on}).", "on"
         )
-    revocation = ConsentRevocation.objects.create(
+    # Two users recording the withdrawal at once: one revocation, the other conflicts.
+    claimed(episode, expected, consent_revoked_on=on)
+    return ConsentRevocation.objects.create(
         episode=episode, revoked_on=on, reason=reason, recorded_by=by
     )
-    episode.consent_revoked_on = on
-    episode.save(update_fields=["consent_revoked_on"])  # also refreshes the caseload row
-    return revocation
 
 
-def renew_consent(episode: Episode, consent: Consent, *, as_of: date) -> ConsentRevocation:
-    """Consent given again after a revocation: minutes count again from its date (1.5)."""
+def renew_consent(
+    episode: Episode, consent: Consent, *, as_of: date, version: int | None = None
+) -> ConsentRevocation:
+    """Consent given again after a revocation: minutes count again from its date (1.5).
+
+    `version` is the episode version the user saw (default: the one loaded)."""
+    expected = seen(episode, version)
     try:
         check_renewal(
             revoked_on=episode.consent_revoked_on, renewed_on=consent.obtained_on, as_of=as_of
@@ -526,14 +540,13 @@ def renew_consent(episode: Episode, consent: Consent, *, as_of: date) -> Consent
         raise InvalidRequest(error.message, error.field) from error
     kind = check_consent(consent, episode.patient)
     revocation = episode.revocations.get(revoked_on=episode.consent_revoked_on, renewed_on=None)
+    claimed(episode, expected, consent_revoked_on=None)
     revocation.renewed_on = consent.obtained_on
     revocation.renewed_method = consent.method
     revocation.renewed_by = consent.obtained_by
     if consent.document is not None:
         revocation.renewal_document.save(f"consent.{kind}", consent.document, save=False)
     revocation.save()
-    episode.consent_revoked_on = None
-    episode.save(update_fields=["consent_revoked_on"])
     return revocation
 
 
@@ -559,23 +572,40 @@ def enroll_with_team(
     on: date,
     by: User,
     as_of: date,
+    version: int | None = None,
 ) -> None:
     """The enrollment form: add the diagnoses not yet recorded, name the care manager and
-    consultant (an empty choice keeps the current one), then enroll."""
-    for code in diagnoses:
-        if not episode.diagnoses.filter(code=code).exists():
-            add_diagnosis(episode, code, onset_on=None, by=by)
-    episode.care_manager = care_manager or episode.care_manager
-    episode.psychiatric_consultant = psychiatric_consultant or episode.psychiatric_consultant
-    episode.save(update_fields=["care_manager", "psychiatric_consultant"])
-    enroll(episode, consent=consent, on=on, by=by, as_of=as_of)
+    consultant (an empty choice keeps the current one), then enroll (`version` as in
+    `enroll`)."""
+    seen(episode, version)
+    with transaction.atomic():
+        for code in diagnoses:
+            if not episode.diagnoses.filter(code=code).exists():
+                add_diagnosis(episode, code, onset_on=None, by=by)
+        episode.care_manager = care_manager or episode.care_manager
+        episode.psychiatric_consultant = psychiatric_consultant or episode.psychiatric_consultant
+        episode.save(update_fields=["care_manager", "psychiatric_consultant"])
+        enroll(episode, consent=consent, on=on, by=by, as_of=as_of, version=version)
 
 
-def enroll(episode: Episode, *, consent: Consent | None, on: date, by: User, as_of: date) -> None:
-    """Enroll a referred patient: consent documented on or before, and a diagnosis."""
-    if consent is not None:
-        record_consent(episode, consent)
-    change_status(episode, EpisodeStatus.ENROLLED, on=on, by=by, as_of=as_of)
+def enroll(
+    episode: Episode,
+    *,
+    consent: Consent | None,
+    on: date,
+    by: User,
+    as_of: date,
+    version: int | None = None,
+) -> None:
+    """Enroll a referred patient: consent documented on or before, and a diagnosis.
+
+    `version` is the episode version the user saw (default: the one loaded): of two users
+    enrolling the same patient at once, one enrolls and the other gets EditConflict."""
+    seen(episode, version)
+    with transaction.atomic():  # the consent goes back if the status change conflicts
+        if consent is not None:
+            record_consent(episode, consent)
+        change_status(episode, EpisodeStatus.ENROLLED, on=on, by=by, as_of=as_of, version=version)
 
 
 def change_status(
@@ -591,6 +621,7 @@ def change_status(
     """Move the episode along the care loop and keep the dated history.
 
     `version` is the episode version the user saw (default: the one loaded)."""
+    expected = seen(episode, version)
     facts = EpisodeFacts(
         status=EpisodeStatus(episode.status),
         consent_on=episode.consent_on,
@@ -621,7 +652,6 @@ def change_status(
         episode.discharge_reason = reason or ""
     # A conditional update: a status form (or API client) that read an older version
     # conflicts instead of overwriting the other user's change.
-    expected = episode.version if version is None else version
     updated = Episode.objects.filter(pk=episode.pk, version=expected).update(
         status=episode.status,
         status_changed_on=episode.status_changed_on,

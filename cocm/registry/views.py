@@ -195,6 +195,7 @@ def enroll_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
             on=data["enrolled_on"],
             by=user,
             as_of=user.organization.today(),
+            version=data["version"],
         ),
         audit=Audit("update", "enrollment", patient_id=episode.patient_id, object_id=episode.id),
         message="Patient enrolled.",
@@ -254,12 +255,17 @@ def consent_script_context(request: HttpRequest, patient: Patient) -> dict[str, 
 def revoke_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = visible_episode(request, episode_id)
     today = request.user.organization.today()
-    form = RevocationForm(request.POST or None, initial={"on": today})
+    form = RevocationForm(request.POST or None, initial={"on": today, "version": episode.version})
     done = post_form(
         request,
         form,
         lambda data: services.revoke_consent(
-            episode, on=data["on"], reason=data["reason"], by=request.user, as_of=today
+            episode,
+            on=data["on"],
+            reason=data["reason"],
+            by=request.user,
+            as_of=today,
+            version=data["version"],
         ),
         audit=Audit(
             "update", "consent revocation", patient_id=episode.patient_id, object_id=episode.id
@@ -279,12 +285,14 @@ def renew_consent(request: HttpRequest, episode_id: int) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         patient=episode.patient,
-        initial={"consent_on": today},
+        initial={"consent_on": today, "version": episode.version},
     )
     done = post_form(
         request,
         form,
-        lambda _: services.renew_consent(episode, form.consent(request.user), as_of=today),
+        lambda data: services.renew_consent(
+            episode, form.consent(request.user), as_of=today, version=data["version"]
+        ),
         audit=Audit(
             "update", "consent renewal", patient_id=episode.patient_id, object_id=episode.id
         ),

@@ -9,7 +9,14 @@ from django.utils.safestring import SafeString, mark_safe
 
 from cocm.domain import finance
 from cocm.finance import charts
-from cocm.finance.services import Evaluation, ModelInputs, input_text
+from cocm.finance.models import Scenario
+from cocm.finance.services import (
+    COMPARED_OUTPUTS,
+    Evaluation,
+    ModelInputs,
+    differing_inputs,
+    input_text,
+)
 
 HEADLINE = (
     "margin_per_year",
@@ -188,3 +195,32 @@ def swing_rows(evaluation: Evaluation) -> list[dict[str, str]]:
         }
         for swing in evaluation.sensitivity
     ]
+
+
+def comparison(compared: list[tuple[Scenario, Evaluation]]) -> dict[str, object]:
+    """The comparison page: the scenarios' outputs and differing inputs side by side, and
+    their monthly projections on one chart."""
+    columns = [scenario for scenario, _ in compared]
+    rows = [
+        {
+            "label": compared[0][1].result.outputs[name].label,
+            "values": [
+                formatted(
+                    evaluation.result.outputs[name].value, evaluation.result.outputs[name].unit
+                )
+                for _, evaluation in compared
+            ],
+        }
+        for name in COMPARED_OUTPUTS
+    ]
+    inputs = [
+        {
+            "label": finance.SPECS[name].label,
+            "values": [
+                input_text(name, evaluation.result.values[name]) for _, evaluation in compared
+            ],
+        }
+        for name in differing_inputs(compared)
+    ]
+    chart = projection_chart([(scenario.name, evaluation) for scenario, evaluation in compared])
+    return {"error": "", "columns": columns, "rows": rows, "inputs": inputs, "chart": chart}

@@ -238,34 +238,4 @@ def finance_compare(request: HttpRequest) -> HttpResponse:
             "finance/compare.html",
             {"error": error.message, "columns": [], "rows": [], "inputs": [], "chart": ""},
         )
-    columns = [scenario for scenario, _ in compared]
-    rows = [
-        {
-            "label": compared[0][1].result.outputs[name].label,
-            "values": [
-                display.formatted(
-                    evaluation.result.outputs[name].value, evaluation.result.outputs[name].unit
-                )
-                for _, evaluation in compared
-            ],
-        }
-        for name in services.COMPARED_OUTPUTS
-    ]
-    inputs = [
-        {
-            "label": finance.SPECS[name].label,
-            "values": [
-                services.input_text(name, evaluation.result.values[name])
-                for _, evaluation in compared
-            ],
-        }
-        for name in services.differing_inputs(compared)
-    ]
-    chart = display.projection_chart(
-        [(scenario.name, evaluation) for scenario, evaluation in compared]
-    )
-    return render(
-        request,
-        "finance/compare.html",
-        {"error": "", "columns": columns, "rows": rows, "inputs": inputs, "chart": chart},
-    )
+    return render(request, "finance/compare.html", display.comparison(compared))

@@ -4,7 +4,6 @@ stays flat whatever the size."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -12,8 +11,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
@@ -129,7 +130,9 @@ def _patients(job: ExportJob) -> QuerySet[Patient]:
     return Patient.objects.filter(pk__in=patients.values("pk"))
 
 
-def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any]]:
+def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any] | str]:
+    """The job's resources of a type: registry rows mapped to FHIR (dicts), then imported
+    resources as their stored JSON text (one line, never parsed)."""
     patients = _patients(job)
     if resource_type == "Patient":
         rows = patients.order_by("pk")
@@ -155,7 +158,8 @@ def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any]]:
         imported = imported.filter(patient__in=patients.values("pk"))
     if job.since:
         imported = imported.filter(imported_at__gte=job.since)
-    yield from imported.order_by("pk").values_list("body", flat=True).iterator(chunk_size=CHUNK)
+    as_text = imported.order_by("pk").annotate(text=Cast("body", TextField()))
+    yield from as_text.values_list("text", flat=True).iterator(chunk_size=CHUNK)
 
 
 def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:
@@ -167,6 +171,13 @@ def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _line(resource: dict[str, Any] | str) -> bytes:
+    """One NDJSON line: a mapped resource serialized by orjson, or stored JSON text as is."""
+    if isinstance(resource, str):
+        return resource.encode() + b"\n"
+    return orjson.dumps(resource) + b"\n"
 
 
 def _cancelled(job: ExportJob) -> bool:
@@ -194,11 +205,11 @@ def run_export(key: str, attempt: int = 1) -> int:
         for index, resource_type in enumerate(job.types):
             count = 0
             path = folder / f"{resource_type}.ndjson"
-            with path.open("w", encoding="utf-8") as file:
-                for resource in _resources(job, resource_type):
-                    file.write(json.dumps(resource, separators=(",", ":")) + "\n")
-                    count += 1
-                    if count % CHUNK == 0 and _cancelled(job):
+            with path.open("wb") as file:
+                for lines in _chunks(map(_line, _resources(job, resource_type))):
+                    file.writelines(lines)
+                    count += len(lines)
+                    if len(lines) == CHUNK and _cancelled(job):
                         shutil.rmtree(folder, ignore_errors=True)
                         return written
             if count:

@@ -10,6 +10,7 @@ from cocm.care import chart as care_chart
 from cocm.care import timeline as care_timeline
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import INSTRUMENTS
+from cocm.interop import chart as imported_chart
 from cocm.measures import services as measures_services
 from cocm.measures.forms import (
     AlertFollowUpForm,
@@ -243,7 +244,13 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "episodes": episodes,
             "open_episode": open_episode,
             "timeline": care_timeline.patient_timeline(
-                episodes, clinical=clinical, kind=timeline_kind
+                episodes,
+                clinical=clinical,
+                kind=timeline_kind,
+                imported=imported_chart.imported_events(patient.id) if clinical else (),
+            ),
+            "care_notes": (
+                imported_chart.hospice_and_palliative_care(patient.id) if clinical else []
             ),
             "timeline_kinds": [
                 (kind, label)

@@ -22,8 +22,9 @@ from django_tasks import task
 from cocm.accounts.models import Clinic, User
 from cocm.interop.fhir import FhirProblem
 from cocm.interop.identity import patient_fhir_ids
+from cocm.interop.mapping.patient import patient_to_fhir
 from cocm.interop.models import ExportJob, ImportedResource
-from cocm.interop.server import NATIVE, patient_resource
+from cocm.interop.server import NATIVE
 from cocm.registry.models import Episode, Patient
 from cocm.registry.services import visible_patients
 
@@ -135,12 +136,21 @@ def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any] | 
     resources as their stored JSON text (one line, never parsed)."""
     patients = _patients(job)
     if resource_type == "Patient":
-        rows = patients.order_by("pk")
+        rows = patients.order_by("pk").prefetch_related("identifiers")
         if job.since:
             rows = rows.filter(created_at__gte=job.since)
         for chunk in _chunks(rows.iterator(chunk_size=CHUNK)):
-            ids = patient_fhir_ids(p.pk for p in chunk)
-            yield from (patient_resource(p, ids[p.pk]) for p in chunk)
+            # An imported patient is served as imported (server.patient_resource), read here
+            # for the whole chunk at once, as its stored JSON text.
+            stored = dict(
+                ImportedResource.objects.filter(
+                    patient_id__in=[p.pk for p in chunk], resource_type="Patient"
+                )
+                .annotate(text=Cast("body", TextField()))
+                .values_list("patient_id", "text")
+            )
+            for patient in chunk:
+                yield stored.get(patient.pk) or patient_to_fhir(patient, str(patient.pk))
         return
     native = NATIVE.get(resource_type)
     if native is not None:
@@ -148,7 +158,12 @@ def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any] | 
         rows = rows.filter(_patient__in=patients.values("pk")).order_by("pk")
         if job.since:
             rows = rows.filter(**{f"{CHANGED_AT[resource_type]}__gte": job.since})
-        for chunk in _chunks(rows.iterator(chunk_size=CHUNK)):
+        source: Iterator[Any] = (  # plain rows where we can: no model instances to build
+            map(Row, rows.values(*AS_VALUES[resource_type], "_patient").iterator(CHUNK))
+            if resource_type in AS_VALUES
+            else rows.iterator(chunk_size=CHUNK)
+        )
+        for chunk in _chunks(source):
             ids = patient_fhir_ids({obj._patient for obj in chunk})
             yield from (native.to_fhir(obj, ids[obj._patient]) for obj in chunk)
     imported = ImportedResource.objects.filter(
@@ -160,6 +175,30 @@ def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any] | 
         imported = imported.filter(imported_at__gte=job.since)
     as_text = imported.order_by("pk").annotate(text=Cast("body", TextField()))
     yield from as_text.values_list("text", flat=True).iterator(chunk_size=CHUNK)
+
+
+# The columns a mapping reads, for the types exported from plain rows (`Row`).
+ASSESSMENT_COLUMNS = (
+    "id",
+    "instrument",
+    "amends_id",
+    "taken_on",
+    "recorded_at",
+    "total",
+    "severity",
+    "answers",
+)
+AS_VALUES = {"Observation": ASSESSMENT_COLUMNS, "QuestionnaireResponse": ASSESSMENT_COLUMNS}
+
+
+class Row(dict[str, Any]):
+    """A values() row read as the model instance a mapping expects (`row.total`, `row.pk`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self["id" if name == "pk" else name]
+        except KeyError as error:
+            raise AttributeError(name) from error
 
 
 def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:

@@ -16,6 +16,7 @@ from cocm.accounts.permissions import can, requires
 from cocm.care import chart as care_chart
 from cocm.care import timeline as care_timeline
 from cocm.domain.instruments import INSTRUMENTS
+from cocm.interop import chart as imported_chart
 from cocm.measures import services as measures_services
 from cocm.measures.forms import AlertFollowUpForm, InvitationForm, ScheduleForm, TreatmentChangeForm
 from cocm.pages import visible_patient
@@ -90,7 +91,13 @@ def chart_context(user: User, patient: Patient, timeline_kind: str) -> dict[str,
         "episodes": episodes,
         "open_episode": open_episode,
         "shown_episode": shown_episode,
-        "timeline": care_timeline.patient_timeline(episodes, clinical=clinical, kind=timeline_kind),
+        "timeline": care_timeline.patient_timeline(
+            episodes,
+            clinical=clinical,
+            kind=timeline_kind,
+            imported=imported_chart.imported_events(patient.id) if clinical else (),
+        ),
+        "care_notes": imported_chart.hospice_and_palliative_care(patient.id) if clinical else [],
         "timeline_kinds": [
             (kind, label)
             for kind, label in care_timeline.KINDS

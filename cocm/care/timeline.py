@@ -26,6 +26,8 @@ KINDS = (
     ("review", "Reviews"),
     ("recommendation", "Recommendations"),
     ("treatment", "Treatment changes"),
+    ("encounter", "Encounters"),
+    ("procedure", "Procedures and orders"),
     ("link", "Self-report links"),
     ("status", "Status"),
     ("diagnosis", "Diagnoses"),
@@ -53,9 +55,15 @@ def _day(moment: datetime) -> date:
     return timezone.localdate(moment)
 
 
-def patient_timeline(episodes: Sequence[Episode], *, clinical: bool, kind: str = "") -> list[Event]:
-    """Every event of these episodes (with status changes and diagnoses prefetched),
-    newest first; `kind` keeps one kind of event."""
+def patient_timeline(
+    episodes: Sequence[Episode],
+    *,
+    clinical: bool,
+    kind: str = "",
+    imported: Sequence[Event] = (),
+) -> list[Event]:
+    """Every event of these episodes (with status changes and diagnoses prefetched) and the
+    patient's imported clinical records, newest first; `kind` keeps one kind of event."""
     events = [Event(e.on, e.kind, e.text) for e in episode_history(episodes)]
     ids = [episode.id for episode in episodes]
     for change in CareTeamChange.objects.filter(episode_id__in=ids).select_related(
@@ -72,6 +80,7 @@ def patient_timeline(episodes: Sequence[Episode], *, clinical: bool, kind: str =
         )
     if clinical:
         events.extend(_clinical_events(ids))
+        events.extend(imported)
     if kind:
         events = [event for event in events if event.kind == kind]
     return sorted(

@@ -91,6 +91,78 @@ def mrn_index(type_codes: list[str | None]) -> int | None:
     return next((i for i, code in enumerate(type_codes) if code == "MR"), 0)
 
 
+# --------------------------------------------------------------------------- registry feed
+
+# PHDSC Source of Payment Typology (the code system of US Core/QI-Core Coverage.type):
+# a code's leading digits name its family.
+SOPT = "https://nahdo.org/sopt"
+# Families the registry bills differently: 1 Medicare, 2 Medicaid, 5 private health
+# insurance, 6 Blue Cross/Blue Shield, 81 self-pay.
+SOPT_PAYER_KINDS = {
+    "1": "medicare",
+    "2": "medicaid",
+    "5": "commercial",
+    "6": "commercial",
+    "81": "self_pay",
+}
+
+
+def payer_kind_from_sopt(code: str | None) -> str | None:
+    """The registry payer kind of a Source of Payment Typology code, None when its family
+    is not one we bill differently (docs/rules.md 8)."""
+    if not code:
+        return None
+    for prefix in sorted(SOPT_PAYER_KINDS, key=len, reverse=True):
+        if code.startswith(prefix):
+            return SOPT_PAYER_KINDS[prefix]
+    return None
+
+
+# ICD-10-CM chapter 5 codes a CoCM episode treats for depression or anxiety: depressive
+# episodes (F32), recurrent (F33), dysthymia (F34.1), phobic and other anxiety (F40, F41),
+# adjustment disorders with depressed mood or anxiety (F43.2x), postpartum depression
+# (F53.0).
+EPISODE_DIAGNOSIS_PREFIXES = ("F32", "F33", "F34.1", "F40", "F41", "F43.2", "F53.0")
+
+
+def is_episode_diagnosis(code: str) -> bool:
+    """Whether an imported (normalized) ICD-10-CM code is a depression or anxiety diagnosis
+    of the patient's episode of care (docs/rules.md 8)."""
+    return code.startswith(EPISODE_DIAGNOSIS_PREFIXES)
+
+
+# FHIR R4 condition-clinical and condition-ver-status codes of a condition that stands.
+ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
+UNVERIFIED_CONDITION = frozenset({"refuted", "entered-in-error"})
+
+
+def condition_stands(clinical_status: str | None, verification_status: str | None) -> bool:
+    """Whether a received Condition is a current diagnosis: clinically active (or without a
+    clinical status) and neither refuted nor entered in error (docs/rules.md 8)."""
+    if verification_status in UNVERIFIED_CONDITION:
+        return False
+    return clinical_status is None or clinical_status in ACTIVE_CONDITION
+
+
+# Visits that initiate CoCM (cocm-rules.md 1.5: "E/M, AWV, IPPE, TCM" by the billing
+# practitioner): office/outpatient E/M 99202-99205 and 99211-99215, home E/M 99341-99350,
+# TCM 99495-99496 (CPT); AWV G0438/G0439 and IPPE G0402 (HCPCS).
+INITIATING_VISIT_CODES = frozenset(
+    [str(code) for code in (*range(99202, 99206), *range(99211, 99216))]
+    + [str(code) for code in (*range(99341, 99351), 99495, 99496)]
+    + ["G0438", "G0439", "G0402"]
+)
+
+
+def is_initiating_visit(codes: list[tuple[str | None, str | None]]) -> bool:
+    """Whether an encounter typed with these (system, code) pairs is a visit that initiates
+    CoCM: a CPT or HCPCS code of INITIATING_VISIT_CODES (docs/rules.md 1.5 and 8)."""
+    return any(
+        CODE_SYSTEMS.get(system or "") in {"CPT", "HCPCS"} and code in INITIATING_VISIT_CODES
+        for system, code in codes
+    )
+
+
 # --------------------------------------------------------------------------- tracker import
 
 # The columns of an existing tracker (API_CONTRACT.md "cocm import caseload"), matched case-

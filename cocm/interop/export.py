@@ -4,7 +4,6 @@ stays flat whatever the size."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -12,8 +11,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
@@ -22,8 +23,9 @@ from cocm.accounts.models import Clinic, User
 from cocm.accounts.scoping import visible_patients
 from cocm.interop.fhir import FhirProblem
 from cocm.interop.identity import patient_fhir_ids
+from cocm.interop.mapping.patient import patient_to_fhir
 from cocm.interop.models import ExportJob, ImportedResource
-from cocm.interop.server import NATIVE, patient_resource
+from cocm.interop.server import NATIVE
 from cocm.registry.models import Episode, Patient
 
 PATIENT_TYPES = (
@@ -131,15 +133,26 @@ def _patients(job: ExportJob) -> QuerySet[Patient]:
     return Patient.objects.filter(pk__in=patients.values("pk"))
 
 
-def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any]]:
+def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any] | str]:
+    """The job's resources of a type: registry rows mapped to FHIR (dicts), then imported
+    resources as their stored JSON text (one line, never parsed)."""
     patients = _patients(job)
     if resource_type == "Patient":
-        rows = patients.order_by("pk")
+        rows = patients.order_by("pk").prefetch_related("identifiers")
         if job.since:
             rows = rows.filter(created_at__gte=job.since)
         for chunk in _chunks(rows.iterator(chunk_size=CHUNK)):
-            ids = patient_fhir_ids(p.pk for p in chunk)
-            yield from (patient_resource(p, ids[p.pk]) for p in chunk)
+            # An imported patient is served as imported (server.patient_resource), read here
+            # for the whole chunk at once, as its stored JSON text.
+            stored = dict(
+                ImportedResource.objects.filter(
+                    patient_id__in=[p.pk for p in chunk], resource_type="Patient"
+                )
+                .annotate(text=Cast("body", TextField()))
+                .values_list("patient_id", "text")
+            )
+            for patient in chunk:
+                yield stored.get(patient.pk) or patient_to_fhir(patient, str(patient.pk))
         return
     native = NATIVE.get(resource_type)
     if native is not None:
@@ -147,7 +160,12 @@ def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any]]:
         rows = rows.filter(_patient__in=patients.values("pk")).order_by("pk")
         if job.since:
             rows = rows.filter(**{f"{CHANGED_AT[resource_type]}__gte": job.since})
-        for chunk in _chunks(rows.iterator(chunk_size=CHUNK)):
+        source: Iterator[Any] = (  # plain rows where we can: no model instances to build
+            map(Row, rows.values(*AS_VALUES[resource_type], "_patient").iterator(CHUNK))
+            if resource_type in AS_VALUES
+            else rows.iterator(chunk_size=CHUNK)
+        )
+        for chunk in _chunks(source):
             ids = patient_fhir_ids({obj._patient for obj in chunk})
             yield from (native.to_fhir(obj, ids[obj._patient]) for obj in chunk)
     imported = ImportedResource.objects.filter(
@@ -157,7 +175,32 @@ def _resources(job: ExportJob, resource_type: str) -> Iterator[dict[str, Any]]:
         imported = imported.filter(patient__in=patients.values("pk"))
     if job.since:
         imported = imported.filter(imported_at__gte=job.since)
-    yield from imported.order_by("pk").values_list("body", flat=True).iterator(chunk_size=CHUNK)
+    as_text = imported.order_by("pk").annotate(text=Cast("body", TextField()))
+    yield from as_text.values_list("text", flat=True).iterator(chunk_size=CHUNK)
+
+
+# The columns a mapping reads, for the types exported from plain rows (`Row`).
+ASSESSMENT_COLUMNS = (
+    "id",
+    "instrument",
+    "amends_id",
+    "taken_on",
+    "recorded_at",
+    "total",
+    "severity",
+    "answers",
+)
+AS_VALUES = {"Observation": ASSESSMENT_COLUMNS, "QuestionnaireResponse": ASSESSMENT_COLUMNS}
+
+
+class Row(dict[str, Any]):
+    """A values() row read as the model instance a mapping expects (`row.total`, `row.pk`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self["id" if name == "pk" else name]
+        except KeyError as error:
+            raise AttributeError(name) from error
 
 
 def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:
@@ -169,6 +212,13 @@ def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _line(resource: dict[str, Any] | str) -> bytes:
+    """One NDJSON line: a mapped resource serialized by orjson, or stored JSON text as is."""
+    if isinstance(resource, str):
+        return resource.encode() + b"\n"
+    return orjson.dumps(resource) + b"\n"
 
 
 def _cancelled(job: ExportJob) -> bool:
@@ -196,11 +246,11 @@ def run_export(key: str, attempt: int = 1) -> int:
         for index, resource_type in enumerate(job.types):
             count = 0
             path = folder / f"{resource_type}.ndjson"
-            with path.open("w", encoding="utf-8") as file:
-                for resource in _resources(job, resource_type):
-                    file.write(json.dumps(resource, separators=(",", ":")) + "\n")
-                    count += 1
-                    if count % CHUNK == 0 and _cancelled(job):
+            with path.open("wb") as file:
+                for lines in _chunks(map(_line, _resources(job, resource_type))):
+                    file.writelines(lines)
+                    count += len(lines)
+                    if len(lines) == CHUNK and _cancelled(job):
                         shutil.rmtree(folder, ignore_errors=True)
                         return written
             if count:

@@ -3,11 +3,12 @@ models, OperationOutcome, dates, references. No registry rules here."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
+import orjson
+from fhir.resources.R4B import get_fhir_model_class as _model_class
 from pydantic import ValidationError
 
 FHIR_JSON = "application/fhir+json"
@@ -111,6 +112,12 @@ def _path(loc: tuple[Any, ...]) -> str:
     return path
 
 
+@cache
+def get_fhir_model_class(name: str) -> Any:
+    """The R4B model class of a resource type (looked up once per type)."""
+    return _model_class(name)
+
+
 def is_resource_type(name: str) -> bool:
     try:
         get_fhir_model_class(name)
@@ -140,7 +147,7 @@ def validated(resource: dict[str, Any], where: str) -> tuple[Any, dict[str, Any]
         raise FhirProblem(message, f"{where}{_path(first['loc'])}", code="structure") from error
     except (TypeError, ValueError) as error:  # the models raise these for some shapes
         raise FhirProblem(f"{resource_type}: {error}", where, code="structure") from error
-    body = json.loads(model.model_dump_json(exclude_none=True))
+    body = orjson.loads(model.model_dump_json(exclude_none=True))
     status = STATUS_CODES.get(str(resource_type))
     if status and status[0] in body and body[status[0]] not in status[1]:
         raise FhirProblem(

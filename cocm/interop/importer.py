@@ -28,6 +28,7 @@ from cocm.domain.interop import (
     is_known_code_system,
     total_problem,
 )
+from cocm.interop.feed import feed
 from cocm.interop.fhir import (
     FhirProblem,
     as_date,
@@ -66,6 +67,8 @@ KEPT_TYPES = frozenset(
 # The element that names the patient a resource is about.
 PATIENT_ELEMENT = {"Coverage": "beneficiary", "EpisodeOfCare": "patient"}
 NON_PATIENT_TYPES = frozenset({"Organization", "Practitioner"})
+# Types whose feed (cocm.interop.feed) links a registry row to the stored resource.
+FED_TYPES = frozenset({"Coverage", "Condition", "Encounter"})
 # Coded elements whose code systems we check.
 CODED_ELEMENTS = {
     "Observation": ("code",),
@@ -113,6 +116,12 @@ class ImportContext:
     # The bundle's resources already stored, by (type, id), read in one query.
     existing: dict[tuple[str, str], ImportedResource] = field(default_factory=dict)
     episodes: dict[int, list[Episode]] = field(default_factory=dict)  # by patient id
+    # New resources not inserted yet: one bulk insert per transaction (or batch entry).
+    pending: list[ImportedResource] = field(default_factory=list)
+
+    def flush(self) -> None:
+        ImportedResource.objects.bulk_create(self.pending, batch_size=500)
+        self.pending.clear()
 
 
 @dataclass
@@ -365,6 +374,7 @@ def import_transaction(entries: list[Entry | FhirProblem], context: ImportContex
             for entry in _in_order(entries, context):
                 answers[entry.index], changed = store_entry(entry, context)
                 stored += changed
+            context.flush()
     except FhirProblem as problem:
         return ImportResult(_status([problem]), operation_outcome([problem]))
     except IntegrityError:  # another import stored the same resource meanwhile
@@ -388,7 +398,9 @@ def import_batch(entries: list[Entry | FhirProblem], context: ImportContext) -> 
             with transaction.atomic():
                 answers[entry.index], changed = store_entry(entry, context)
                 stored += changed
+                context.flush()
         except (FhirProblem, IntegrityError) as error:
+            context.pending.clear()
             problem = error if isinstance(error, FhirProblem) else CONCURRENT
             answers[entry.index] = _failed(problem)
             # The savepoint is gone: forget what this entry stored.
@@ -497,23 +509,37 @@ def store_entry(entry: Entry, context: ImportContext) -> tuple[dict[str, Any], i
         existing.patient = patient
         existing.codes, existing.effective_on = search_columns(body)
         existing.imported_at = timezone.now()  # what `_since` of an export compares
-        existing.save(update_fields=["body", "patient", "codes", "effective_on", "imported_at"])
+        if existing.pk is not None:  # else still pending: inserted as it is now
+            existing.save(update_fields=["body", "patient", "codes", "effective_on", "imported_at"])
         status, changed = "200 OK", 1
         resource = existing
     else:
-        resource = ImportedResource.objects.create(
+        codes, effective_on = search_columns(body)
+        resource = ImportedResource(
             organization=context.organization,
             patient=patient,
             resource_type=entry.resource_type,
             resource_id=entry.resource_id,
             body=body,
-            codes=search_columns(body)[0],
-            effective_on=search_columns(body)[1],
+            codes=codes,
+            effective_on=effective_on,
         )
         status, changed = "201 Created", 1
         context.existing[(entry.resource_type, entry.resource_id)] = resource
-    if patient is not None and entry.resource_type == "Observation" and not entry.warnings:
-        feed_assessment(resource, patient, context)
+    scored = patient is not None and entry.resource_type == "Observation" and not entry.warnings
+    if scored:  # before a new resource is inserted: one INSERT with its assessment
+        feed_assessment(resource, patient, context)  # type: ignore[arg-type]
+    fed = patient is not None and not scored and entry.resource_type in FED_TYPES
+    if status == "201 Created":
+        if fed:  # its feed links the registry row to it: it needs its primary key now
+            resource.save(force_insert=True)
+        else:
+            context.pending.append(resource)
+    if fed:
+        note = feed(resource, patient, context.as_of, context.user)  # type: ignore[arg-type]
+        if note:
+            warning = FhirProblem(note, f"{where}.resource", code="informational")
+            response["outcome"] = operation_outcome([warning], severity="warning")
     return {"response": {"status": status, **response}}, changed
 
 
@@ -722,7 +748,8 @@ def feed_assessment(resource: ImportedResource, patient: Patient, context: Impor
         resource.assessment = Assessment.objects.create(
             answers=[None] * items, method=Method.IMPORTED, **fields
         )
-        resource.save(update_fields=["assessment"])
+        if resource.pk is not None:  # a new resource is inserted with it
+            resource.save(update_fields=["assessment"])
         return
     for name, value in fields.items():
         setattr(existing, name, value)

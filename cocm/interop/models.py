@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from cocm.accounts.models import Clinic, Organization
 from cocm.measures.models import Assessment
-from cocm.registry.models import Patient
+from cocm.registry.models import Coverage, Diagnosis, Patient
 
 
 class ImportedResource(models.Model):
@@ -35,6 +35,14 @@ class ImportedResource(models.Model):
     # The registry's own record fed from this resource (an imported total score).
     assessment = models.OneToOneField(
         Assessment, on_delete=models.SET_NULL, null=True, blank=True, related_name="imported_from"
+    )
+    # The registry coverage an imported Coverage is, and the episode diagnosis an imported
+    # Condition is (several imports may name the same one).
+    coverage = models.ForeignKey(
+        Coverage, on_delete=models.SET_NULL, null=True, blank=True, related_name="imported_from"
+    )
+    diagnosis = models.ForeignKey(
+        Diagnosis, on_delete=models.SET_NULL, null=True, blank=True, related_name="imported_from"
     )
 
     class Meta:
@@ -131,3 +139,41 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Export {self.key} ({self.status})"
+
+
+class ImportJob(models.Model):
+    """A FHIR import run by a background task (`Prefer: respond-async` on POST /fhir, or
+    `cocm import fhir PATH --background`): its status is polled at /fhir/$import-status/<key>
+    or shown by `cocm import status`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=40, unique=True)  # in the status URL
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # What to import: a posted Bundle (removed once imported), or a file or directory the
+    # worker reads.
+    bundle = models.BinaryField(null=True, blank=True)
+    path = models.CharField(max_length=1000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=100, blank=True)
+    stored = models.PositiveIntegerField(default=0)
+    # The answer: the HTTP status and body a synchronous POST would have had, or for a path
+    # {"failed": ["<file>: <reason>", …]}.
+    result_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Import {self.key} ({self.status})"

@@ -18,10 +18,10 @@ from cocm.accounts.audit import record_access
 from cocm.accounts.models import User
 from cocm.accounts.permissions import can
 from cocm.api.routes import BearerToken
-from cocm.interop import export, server
+from cocm.interop import export, import_jobs, server
 from cocm.interop.fhir import FHIR_JSON, FhirProblem, information, operation_outcome
 from cocm.interop.importer import import_bundle
-from cocm.interop.models import ExportJob
+from cocm.interop.models import ExportJob, ImportJob
 
 View = Callable[..., HttpResponse]
 
@@ -90,6 +90,16 @@ def root(request: HttpRequest, user: User) -> HttpResponse:
     organization = user.organization
     if organization is None:
         raise FhirProblem("Your account belongs to no organization.", code="forbidden", status=403)
+    if "respond-async" in request.headers.get("Prefer", ""):
+        job = import_jobs.start_import(organization, user=user, bundle=raw)
+        record_access(
+            request, "update", "FHIR import queued", patient_id=None, channel="api", user=user
+        )
+        response = fhir_response(information("The import is queued."), 202)
+        response["Content-Location"] = request.build_absolute_uri(
+            reverse("fhir:import_status", args=[job.key])
+        )
+        return response
     result = import_bundle(organization, bundle, as_of=organization.today(), user=user)
     for patient_id in sorted(result.patient_ids) or [None]:
         record_access(
@@ -212,6 +222,25 @@ def export_status(request: HttpRequest, user: User, key: str) -> HttpResponse:
         "error": [],
     }
     return JsonResponse(manifest)
+
+
+@authenticated
+def import_status(request: HttpRequest, user: User, key: str) -> HttpResponse:
+    """A background import: 202 with X-Progress while it runs, then the answer a
+    synchronous POST would have had (its status and Bundle or OperationOutcome)."""
+    job = ImportJob.objects.filter(key=key, user=user).first()
+    if job is None:
+        raise FhirProblem("No such import.", code="not-found", status=404)
+    if job.status in {ImportJob.Status.QUEUED, ImportJob.Status.RUNNING}:
+        response = HttpResponse(status=202)
+        response["X-Progress"] = job.progress or job.get_status_display()
+        response["Retry-After"] = "2"
+        return response
+    if job.status == ImportJob.Status.FAILED:
+        return problem_response(
+            FhirProblem(f"The import failed: {job.error}", code="exception", status=500)
+        )
+    return fhir_response(job.result or {}, job.result_status or 200)
 
 
 @authenticated

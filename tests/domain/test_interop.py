@@ -4,10 +4,14 @@ import pytest
 
 from cocm.domain.instruments import InstrumentCode
 from cocm.domain.interop import (
+    condition_stands,
     date_problem,
     instrument_for_loinc,
+    is_episode_diagnosis,
+    is_initiating_visit,
     is_known_code_system,
     mrn_index,
+    payer_kind_from_sopt,
     total_problem,
     tracker_column,
     tracker_date,
@@ -128,3 +132,73 @@ def test_tracker_sex(value, sex):
 )
 def test_tracker_dates(value, parsed):
     assert tracker_date(value) == parsed
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("1", "medicare"),
+        ("121", "medicare"),
+        ("2", "medicaid"),
+        ("59", "commercial"),
+        ("6", "commercial"),
+        ("81", "self_pay"),
+        ("82", None),
+        ("3", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_payer_kind_from_sopt(code, kind):
+    assert payer_kind_from_sopt(code) == kind
+
+
+@pytest.mark.parametrize(
+    ("code", "kept"),
+    [
+        ("F32.1", True),
+        ("F33.41", True),
+        ("F34.1", True),
+        ("F34.0", False),
+        ("F41.1", True),
+        ("F43.23", True),
+        ("F43.10", False),
+        ("F53.0", True),
+        ("F10.10", False),
+        ("E11.9", False),
+    ],
+)
+def test_depression_and_anxiety_codes_are_episode_diagnoses(code, kept):
+    assert is_episode_diagnosis(code) is kept
+
+
+@pytest.mark.parametrize(
+    ("clinical", "verification", "stands"),
+    [
+        ("active", "confirmed", True),
+        ("recurrence", None, True),
+        (None, None, True),
+        ("resolved", "confirmed", False),
+        ("remission", None, False),
+        ("active", "refuted", False),
+        ("active", "entered-in-error", False),
+    ],
+)
+def test_which_conditions_stand(clinical, verification, stands):
+    assert condition_stands(clinical, verification) is stands
+
+
+@pytest.mark.parametrize(
+    ("codes", "initiating"),
+    [
+        ([("http://www.ama-assn.org/go/cpt", "99213")], True),
+        ([("http://www.ama-assn.org/go/cpt", "99496")], True),
+        ([("http://www.nlm.nih.gov/research/umls/hcpcs", "G0438")], True),
+        ([("http://www.ama-assn.org/go/cpt", "90791")], False),
+        ([("http://snomed.info/sct", "99213")], False),
+        ([(None, "99213")], False),
+        ([], False),
+    ],
+)
+def test_initiating_visit_codes(codes, initiating):
+    assert is_initiating_visit(codes) is initiating

@@ -4,7 +4,7 @@ and Procedure (care.CaseReview, the psychiatric consultant's caseload review).""
 
 from typing import Any
 
-from cocm.care.models import CaseReview, Contact, Mode, RelapsePreventionPlan
+from cocm.care.models import Activity, CaseReview, Contact, Mode, RelapsePreventionPlan
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.interop import ICD10CM
 from cocm.interop.mapping.common import clinic_reference, reference, staff
@@ -106,6 +106,11 @@ def condition_to_fhir(diagnosis: Diagnosis, patient_fhir_id: str) -> dict[str, A
     return resource
 
 
+# Labels by value (a dict lookup: get_FOO_display is slow over a whole export).
+ACTIVITY_LABELS: dict[str, str] = {value: str(label) for value, label in Activity.choices}
+MODE_LABELS: dict[str, str] = {value: str(label) for value, label in Mode.choices}
+
+
 def encounter_to_fhir(contact: Contact, patient_fhir_id: str) -> dict[str, Any]:
     code, display = ENCOUNTER_CLASS[Mode(contact.mode)]
     start = (
@@ -117,8 +122,8 @@ def encounter_to_fhir(contact: Contact, patient_fhir_id: str) -> dict[str, Any]:
         "status": "cancelled" if contact.no_show else "finished",
         "class": {"system": ACT_CODE, "code": code, "display": display},
         "type": [
-            {"text": contact.get_activity_display()},
-            {"text": f"Mode: {contact.get_mode_display()}"},
+            {"text": ACTIVITY_LABELS.get(contact.activity, contact.activity)},
+            {"text": f"Mode: {MODE_LABELS.get(contact.mode, contact.mode)}"},
         ],
         "subject": reference("Patient", patient_fhir_id),
         "episodeOfCare": [reference("EpisodeOfCare", f"ep-{contact.episode_id}")],

@@ -11,6 +11,8 @@ SUBCOMMANDS = {
     "fhir": "cocm.interop.fhir_command",
     "caseload": "cocm.interop.caseload_command",
 }
+# `cocm import status [KEY]`: the background imports (add_status_arguments, run_status).
+STATUS = "cocm.interop.fhir_command"
 
 
 class Command(BaseCommand):
@@ -20,6 +22,11 @@ class Command(BaseCommand):
         subcommands = parser.add_subparsers(dest="kind", required=True)
         for name, module in SUBCOMMANDS.items():
             import_module(module).add_arguments(subcommands.add_parser(name))
+        status = import_module(STATUS)
+        status.add_status_arguments(subcommands.add_parser("status", help="background imports"))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["kind"] == "status":
+            import_module(STATUS).run_status(self, **options)
+            return
         import_module(SUBCOMMANDS[options["kind"]]).run(self, **options)

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from cocm.accounts.audit import record_access
+from cocm.accounts.models import Role, User, staff_name
 from cocm.errors import InvalidRequest
 from cocm.registry.models import Episode, Patient
 from cocm.registry.services import visible_episodes, visible_patients
@@ -28,6 +29,20 @@ def form_error(form: forms.BaseForm, error: InvalidRequest) -> None:
     """Attach a service error to the form field it names, else to the whole form."""
     field = form.fields.get(error.field)
     form.add_error(error.field if field and not field.widget.is_hidden else None, error.message)
+
+
+def care_manager_choices(user: User) -> list[tuple[str, str]]:
+    """(id, name) of the care managers of the user's clinics, by name: a list page's care
+    manager filter."""
+    return [
+        (str(user_id), staff_name(username, first, last, credentials))
+        for user_id, username, first, last, credentials in User.objects.filter(
+            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+        .values_list("id", "username", "first_name", "last_name", "credentials")
+    ]
 
 
 def visible_patient(request: HttpRequest, patient_id: int) -> Patient:

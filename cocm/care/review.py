@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.paginator import Page
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils.safestring import mark_safe
 
 from cocm.accounts.models import User
-from cocm.care.caseload import organization_caseload_rows
+from cocm.care.caseload import CaseloadRows, alerts_first, organization_caseload_rows
 from cocm.care.models import Contact, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow
 from cocm.domain.episodes import EpisodeStatus
@@ -97,27 +99,41 @@ def row_trends(row: TrackerRow) -> list[Trend]:
 # ----------------------------------------------------------------------------- agenda
 
 
-def agenda_rows(user: User, scope: str) -> tuple[list[TrackerRow], int]:
+# Safety alerts first (`alerts_first`), then the most flags, then the longest without a
+# review (never reviewed first), then the episode id.
+AGENDA_ORDER = ("-flag_count", F("last_review_on").asc(nulls_first=True))
+
+
+def agenda_rows(user: User, scope: str) -> tuple[CaseloadRows, int]:
     """The consultant's agenda: flagged or requested patients, safety alerts first, then the
-    most flags, then the longest without a review; and the number of episodes looked at."""
+    most flags, then the longest without a review; and the number of episodes looked at.
+    Read lazily: a page of the agenda reads only its rows."""
     episodes = visible_episodes(user).open().exclude(status=EpisodeStatus.REFERRED)
     if scope != "all":
         episodes = episodes.filter(psychiatric_consultant=user)
     rows = organization_caseload_rows(user.organization, episodes)
-    agenda = [row for row in rows if row.flags or row.review_requested]
-    agenda.sort(
-        key=lambda row: (not row.open_alert, -len(row.flags), row.last_review_on or date.min)
-    )
+    agenda = rows.filter(Q(flag_count__gt=0) | ~Q(review_requested="")).order_by(*AGENDA_ORDER)
     return agenda, len(rows)
 
 
-def next_on_agenda(agenda: list[TrackerRow], episode_id: int) -> TrackerRow | None:
-    """The patient after this one on the agenda (the first if this one is not on it)."""
-    ids = [row.episode_id for row in agenda]
-    if episode_id in ids:
-        index = ids.index(episode_id)
-        return agenda[index + 1] if index + 1 < len(agenda) else None
-    return agenda[0] if agenda else None
+@dataclass(frozen=True)
+class AgendaPlace:
+    """Where an episode is on the agenda: "patient n of N", and the patient after it."""
+
+    position: int | None  # None when the episode is not on the agenda
+    length: int
+    following: TrackerRow | None  # the first of the agenda when the episode is not on it
+
+
+def agenda_place(agenda: CaseloadRows, episode_id: int) -> AgendaPlace:
+    """The episode's place on the agenda, numbered in the database."""
+    numbered = agenda.rows.annotate(
+        number=Window(RowNumber(), order_by=list(alerts_first(*AGENDA_ORDER)))
+    )
+    position = numbered.filter(episode_id=episode_id).values_list("number", flat=True).first()
+    length = len(agenda)
+    index = position or 0  # the row after this one (0-based), or the first
+    return AgendaPlace(position, length, agenda[index] if index < length else None)
 
 
 # ----------------------------------------------------------------------------- review page
@@ -292,6 +308,23 @@ class WaitingReview:
     recommendations: list[Recommendation]
     trends: list[Trend]
     flags: list[PlainFlag]
+
+
+def pcp_context(user: User, episodes: QuerySet[Episode], page: Page) -> dict[str, object]:  # type: ignore[type-arg]
+    """The PCP's landing page: per patient of the page the row, the trends, the flags in
+    plain words and the first review whose recommendations wait; and how many wait in all."""
+    rows = page.object_list
+    waiting = pending_by_episode(user, episodes.filter(id__in=[row.episode_id for row in rows]))
+    return {
+        "rows": [
+            (row, row_trends(row), plain_flags(row.flags), waiting.get(row.episode_id))
+            for row in rows
+        ],
+        "page": page,
+        "waiting_total": Recommendation.objects.filter(
+            pcp=user, status=Recommendation.Status.PENDING, episode__in=episodes
+        ).count(),
+    }
 
 
 def pending_by_episode(user: User, episodes: QuerySet[Episode]) -> dict[int, "WaitingReview"]:

@@ -12,12 +12,11 @@ from datetime import date
 
 from django.conf import settings
 from django.core.paginator import Page
-from django.db.models import F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, Q, QuerySet
 from django.utils.safestring import mark_safe
 
 from cocm.accounts.models import User
-from cocm.care.caseload import CaseloadRows, alerts_first, organization_caseload_rows
+from cocm.care.caseload import CaseloadRows, organization_caseload_rows
 from cocm.care.models import Contact, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow
 from cocm.domain.episodes import EpisodeStatus
@@ -126,14 +125,34 @@ class AgendaPlace:
 
 
 def agenda_place(agenda: CaseloadRows, episode_id: int) -> AgendaPlace:
-    """The episode's place on the agenda, numbered in the database."""
-    numbered = agenda.rows.annotate(
-        number=Window(RowNumber(), order_by=list(alerts_first(*AGENDA_ORDER)))
-    )
-    position = numbered.filter(episode_id=episode_id).values_list("number", flat=True).first()
+    """The episode's place on the agenda, counted in the database."""
     length = len(agenda)
-    index = position or 0  # the row after this one (0-based), or the first
-    return AgendaPlace(position, length, agenda[index] if index < length else None)
+    this = (
+        agenda.rows.filter(episode_id=episode_id)
+        .values_list("open_alert", "flag_count", "last_review_on")
+        .first()
+    )
+    if this is None:
+        return AgendaPlace(None, length, agenda[0] if length else None)
+    position = agenda.rows.filter(_ahead_of(episode_id, *this)).count() + 1
+    return AgendaPlace(position, length, agenda[position] if position < length else None)
+
+
+def _ahead_of(episode_id: int, alert: bool, flags: int, reviewed: date | None) -> Q:
+    """The rows before this one in the agenda's order (`alerts_first(*AGENDA_ORDER)`)."""
+    same = Q(open_alert=alert, flag_count=flags)
+    if reviewed is None:  # never reviewed: only other never-reviewed rows can be ahead
+        same_review = Q(last_review_on__isnull=True)
+        reviewed_earlier = Q(pk__in=[])
+    else:
+        same_review = Q(last_review_on=reviewed)
+        reviewed_earlier = Q(last_review_on__isnull=True) | Q(last_review_on__lt=reviewed)
+    return (
+        Q(open_alert__gt=alert)
+        | Q(open_alert=alert, flag_count__gt=flags)
+        | (same & reviewed_earlier)
+        | (same & same_review & Q(episode_id__lt=episode_id))
+    )
 
 
 # ----------------------------------------------------------------------------- review page

@@ -118,8 +118,9 @@ class CaseloadRows(Sequence[TrackerRow]):
     `filter` and `order_by` narrow and sort in the database; the order always puts open
     safety alerts first and ends with the episode id, so pages never overlap."""
 
-    def __init__(self, rows: QuerySet[CaseloadRow]) -> None:
+    def __init__(self, rows: QuerySet[CaseloadRow], length: int | None = None) -> None:
         self.rows = rows
+        self.length = length  # when already counted
 
     def filter(self, *conditions: Q, **lookups: Any) -> "CaseloadRows":
         return CaseloadRows(self.rows.filter(*conditions, **lookups))
@@ -129,7 +130,7 @@ class CaseloadRows(Sequence[TrackerRow]):
         return CaseloadRows(self.rows.order_by(*alerts_first(*ordering)))
 
     def __len__(self) -> int:
-        return self.rows.count()
+        return self.rows.count() if self.length is None else self.length
 
     @overload
     def __getitem__(self, index: int) -> TrackerRow: ...

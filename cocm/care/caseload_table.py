@@ -12,11 +12,12 @@ page says so (`CaseloadTable.ignored`), as it did when the query string was pars
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import django_filters
 from django import forms
-from django.core.paginator import Page
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 
@@ -167,13 +168,30 @@ class CaseloadTable:
     labels: dict[FlagCode, str]
     ignored: list[str]  # one message per filter value ignored
 
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """How many rows, and how many with each flag that needs action today, in one
+        query."""
+        return self.rows.rows.aggregate(
+            total=Count("pk"),
+            **{
+                code.value: Count("pk", filter=Q(**{FLAG_COLUMNS[code]: True}))
+                for code in ACTION_TODAY
+            },
+        )
+
+    def page(self, number: int, rows: int) -> Page:  # type: ignore[type-arg]
+        """One page of the rows: only its rows are read (the count is `counts`)."""
+        counted = CaseloadRows(self.rows.rows, self.counts["total"])
+        return Paginator(counted, rows).get_page(number)
+
     def context(self, page: Page) -> dict[str, Any]:  # type: ignore[type-arg]
         """What `care/caseload.html` shows of one page."""
         user, query, asked = self.user, self.query, self.asked
         return {
             "rows": page.object_list,
             "labelled": [(row, labelled_flags(row, self.labels)) for row in page.object_list],
-            "action_today": action_today(self.rows, self.labels),
+            "action_today": action_today(self.rows, self.labels, self.counts),
             "total": page.paginator.count,
             "page": page,
             "page_query": _without(query, "export", "page").urlencode(),
@@ -220,12 +238,11 @@ def labelled_flags(row: TrackerRow, labels: dict[FlagCode, str]) -> list[tuple[o
     return [(flag, labels[flag.code]) for flag in row.flags]
 
 
-def action_today(rows: CaseloadRows, labels: dict[FlagCode, str]) -> list[dict[str, object]]:
-    """Per cause that needs action today: its label, how many patients (one query for every
-    cause) and the first few of them in the table's order."""
-    counts = rows.rows.aggregate(
-        **{code.value: Count("pk", filter=Q(**{FLAG_COLUMNS[code]: True})) for code in ACTION_TODAY}
-    )
+def action_today(
+    rows: CaseloadRows, labels: dict[FlagCode, str], counts: dict[str, int]
+) -> list[dict[str, object]]:
+    """Per cause that needs action today (`CaseloadTable.counts`): its label, how many
+    patients and the first few of them in the table's order."""
     groups: list[dict[str, object]] = []
     for code in ACTION_TODAY:
         if count := counts[code.value]:

@@ -67,7 +67,7 @@ def caseload(request: HttpRequest) -> HttpResponseBase:
         record_access(request, "export", f"caseload {export_format}", patient_id=None)
         name = f"caseload-{user.organization.today().isoformat()}"
         return spreadsheet_response(export.caseload_sheet(table.rows), export_format, name)
-    page = Paginator(table.rows, CASELOAD_PAGE_ROWS).get_page(page_param(request.GET))
+    page = table.page(page_param(request.GET), CASELOAD_PAGE_ROWS)
     record_access(request, "view", "caseload", patient_id=None)
     return render(request, "care/caseload.html", table.context(page))
 

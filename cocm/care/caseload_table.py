@@ -12,7 +12,8 @@ page says so (`CaseloadTable.ignored`), as it did when the query string was pars
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, reduce
+from operator import or_
 from typing import Any
 
 import django_filters
@@ -153,8 +154,10 @@ ACTION_TODAY = (
     FlagCode.NO_MEASURE,
     FlagCode.NO_CONSULTANT,
 )
-# Patients named per cause in that section ("and n more" after them).
+# Patients named per cause in that section ("and n more" after them), out of the first
+# rows read with any of its causes.
 ACTION_TODAY_NAMED = 6
+ACTION_TODAY_READ = 250
 
 
 @dataclass
@@ -241,22 +244,29 @@ def labelled_flags(row: TrackerRow, labels: dict[FlagCode, str]) -> list[tuple[o
 def action_today(
     rows: CaseloadRows, labels: dict[FlagCode, str], counts: dict[str, int]
 ) -> list[dict[str, object]]:
-    """Per cause that needs action today (`CaseloadTable.counts`): its label, how many
-    patients and the first few of them in the table's order."""
-    groups: list[dict[str, object]] = []
-    for code in ACTION_TODAY:
-        if count := counts[code.value]:
-            named = rows.filter(**{FLAG_COLUMNS[code]: True})[:ACTION_TODAY_NAMED]
-            groups.append(
-                {
-                    "code": code.value,
-                    "label": labels[code],
-                    "count": count,
-                    "rows": named,
-                    "more": count - len(named),
-                }
-            )
-    return groups
+    """Per cause that needs action today: its label, how many patients (`counts`) and the
+    first few of them in the table's order, named from one read of the first rows with any
+    of these causes (a rare cause deep in a long list may name fewer; "and n more" counts
+    the rest)."""
+    due = [code for code in ACTION_TODAY if counts[code.value]]
+    if not due:
+        return []
+    named: dict[FlagCode, list[TrackerRow]] = {code: [] for code in due}
+    flagged = reduce(or_, (Q(**{FLAG_COLUMNS[code]: True}) for code in due))
+    for row in rows.filter(flagged)[:ACTION_TODAY_READ]:
+        for flag in row.flags:
+            if flag.code in named and len(named[flag.code]) < ACTION_TODAY_NAMED:
+                named[flag.code].append(row)
+    return [
+        {
+            "code": code.value,
+            "label": labels[code],
+            "count": counts[code.value],
+            "rows": named[code],
+            "more": counts[code.value] - len(named[code]),
+        }
+        for code in due
+    ]
 
 
 def _without(query: QueryDict, *names: str) -> QueryDict:

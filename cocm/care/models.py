@@ -260,7 +260,7 @@ class CaseloadRow(models.Model):
     as_of = models.DateField(null=True)
     rules_key = models.CharField(max_length=200, blank=True)
 
-    status = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=24, blank=True)
     referred_on = models.DateField(null=True)
     enrolled_on = models.DateField(null=True)
     weeks_in_treatment = models.IntegerField(null=True)
@@ -286,7 +286,7 @@ class CaseloadRow(models.Model):
     relapse_plan = models.BooleanField(default=False)
     minutes_this_month = models.IntegerField(default=0)
     minutes_to_next_threshold = models.IntegerField(null=True)
-    next_code = models.CharField(max_length=16, blank=True)
+    next_code = models.CharField(max_length=32, blank=True)
     open_alert = models.BooleanField(default=False)
     flags = models.JSONField(default=list)
     flag_count = models.PositiveSmallIntegerField(default=0)

@@ -28,7 +28,7 @@ VALUES = {
     "date": (D_MID, None, D_LOW),
     "int": (5, None, 1),
     "float": (-10.0, None, -60.0),
-    "text": ("response", "", "partial"),
+    "text": ("2026-10", "", "2026-09"),
     "count": (5, 9, 1),
 }
 KINDS = {

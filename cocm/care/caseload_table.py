@@ -245,15 +245,16 @@ def action_today(
     rows: CaseloadRows, labels: dict[FlagCode, str], counts: dict[str, int]
 ) -> list[dict[str, object]]:
     """Per cause that needs action today: its label, how many patients (`counts`) and the
-    first few of them in the table's order, named from one read of the first rows with any
-    of these causes (a rare cause deep in a long list may name fewer; "and n more" counts
-    the rest)."""
+    first few of them (safety alerts, then the longest on the registry), named from one
+    read of the first rows with any of these causes, in an order the database does not
+    have to sort names for (a rare cause deep in a long list may name fewer; "and n more"
+    counts the rest)."""
     due = [code for code in ACTION_TODAY if counts[code.value]]
     if not due:
         return []
     named: dict[FlagCode, list[TrackerRow]] = {code: [] for code in due}
     flagged = reduce(or_, (Q(**{FLAG_COLUMNS[code]: True}) for code in due))
-    for row in rows.filter(flagged)[:ACTION_TODAY_READ]:
+    for row in rows.filter(flagged).order_by()[:ACTION_TODAY_READ]:
         for flag in row.flags:
             if flag.code in named and len(named[flag.code]) < ACTION_TODAY_NAMED:
                 named[flag.code].append(row)

@@ -19,6 +19,7 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -86,26 +87,36 @@ def as_csv(sheet: Sheet) -> str:
 
 
 def as_xlsx(*sheets: Sheet) -> bytes:
-    """One workbook, a worksheet per sheet: bold headings, frozen header row, ISO dates."""
-    workbook = Workbook(write_only=False)
-    workbook.remove(workbook.active)
+    """One workbook, a worksheet per sheet: bold headings, frozen header row, ISO dates.
+
+    Written in openpyxl's write-only mode: each row goes to the file as it is read, so a
+    sheet of any length (an organization's caseload) never holds its rows in memory; only
+    the finished, compressed file is."""
+    workbook = Workbook(write_only=True)
     for sheet in sheets:
         worksheet = workbook.create_sheet(sheet.title[:31])
-        worksheet.append([xlsx_value(heading) for heading in sheet.headings])
-        for header in worksheet[1]:
-            header.font = Font(bold=True)
-        for row in sheet.rows:
-            worksheet.append([xlsx_value(value) for value in row])
-        for column in worksheet.iter_cols(min_row=2):
-            for cell in column:
-                if isinstance(cell.value, datetime):
-                    cell.number_format = "yyyy-mm-dd hh:mm"
-                elif isinstance(cell.value, date):
-                    cell.number_format = "yyyy-mm-dd"
         worksheet.freeze_panes = "A2"
+        headings = []
+        for heading in sheet.headings:
+            cell = WriteOnlyCell(worksheet, xlsx_value(heading))
+            cell.font = Font(bold=True)
+            headings.append(cell)
+        worksheet.append(headings)
+        for row in sheet.rows:
+            worksheet.append([xlsx_cell(worksheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def xlsx_cell(worksheet: Any, value: Any) -> Any:
+    """A cell's value, as a cell with its number format when it is a date or a time."""
+    value = xlsx_value(value)
+    if not isinstance(value, date):
+        return value
+    cell = WriteOnlyCell(worksheet, value)
+    cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "yyyy-mm-dd"
+    return cell
 
 
 def spreadsheet_response(sheet: Sheet, export_format: str, filename: str) -> HttpResponseBase:

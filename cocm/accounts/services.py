@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cocm.accounts.models import AuditEvent, BreakGlassGrant, Organization, User
+from cocm.accounts.models import AuditEvent, BreakGlassGrant, Organization, Role, User, staff_name
 from cocm.accounts.permissions import can
 from cocm.accounts.scoping import visible_patients
 from cocm.errors import InvalidRequest
@@ -133,3 +133,17 @@ def audit_rows(events: QuerySet[AuditEvent]) -> Iterator[tuple[object, ...]]:
         )
         for event in events.iterator(chunk_size=2000)
     )
+
+
+def care_manager_choices(user: User) -> list[tuple[str, str]]:
+    """(id, name) of the care managers of the user's clinics, by name: a list page's care
+    manager filter."""
+    return [
+        (str(user_id), staff_name(username, first, last, credentials))
+        for user_id, username, first, last, credentials in User.objects.filter(
+            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+        .values_list("id", "username", "first_name", "last_name", "credentials")
+    ]

@@ -63,6 +63,8 @@ class Target:
     requests_per_second: float | None = None
     errors: int | None = None
     worker_mb: float | None = None
+    # Python allocations during one call (tracemalloc's peak).
+    allocated_mb: float | None = None
 
     def __str__(self) -> str:
         parts = []
@@ -76,6 +78,8 @@ class Target:
             parts.append(f"{self.errors} errors" if self.errors else "zero errors")
         if self.worker_mb is not None:
             parts.append(f"< {self.worker_mb:g} MB/worker")
+        if self.allocated_mb is not None:
+            parts.append(f"< {self.allocated_mb:g} MB allocated")
         return ", ".join(parts) or "—"
 
 
@@ -343,6 +347,9 @@ class Figures:
             misses.append(f"p95 {self.product.p95_ms:.1f} ms ≥ {target.p95_ms:g} ms")
         if target.floor_ratio is not None and (self.ratio or 0) > target.floor_ratio:
             misses.append(f"{self.ratio:.1f}× floor > {target.floor_ratio:g}×")
+        allocated_mb = self.peak_allocated_kib / 1024
+        if target.allocated_mb is not None and allocated_mb >= target.allocated_mb:
+            misses.append(f"{allocated_mb:.1f} MB allocated ≥ {target.allocated_mb:g} MB")
         return misses
 
 

@@ -5,9 +5,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
-from cocm.accounts.models import Clinic, Role, User, staff_name
+from cocm.accounts.models import Clinic, User
 from cocm.accounts.permissions import can, requires
 from cocm.accounts.scoping import visible_episodes
+from cocm.accounts.services import care_manager_choices
 from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
 from cocm.domain import coding
@@ -29,18 +30,6 @@ def billing_home(request: HttpRequest) -> HttpResponse:
     today = request.user.organization.today()
     previous = services.shift(coding.Month.of(today), -1)
     return redirect("billing_month", month=str(previous))
-
-
-def care_manager_choices(user: User) -> list[tuple[str, str]]:
-    return [
-        (str(user_id), staff_name(username, first, last, credentials))
-        for user_id, username, first, last, credentials in User.objects.filter(
-            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
-        )
-        .distinct()
-        .order_by("last_name", "first_name")
-        .values_list("id", "username", "first_name", "last_name", "credentials")
-    ]
 
 
 @requires("view_billing")

@@ -2,8 +2,11 @@
 
 `tracker_rows` computes a row from an episode's contacts, measures, reviews, billing time
 and flags: about half a millisecond of CPU per episode, too much for a caseload of 150
-opened by every care manager many times a day. So each episode keeps its last computed row
-(`CaseloadRow`), and `caseload_rows` recomputes only the rows that are not current.
+opened by every care manager many times a day, and far too much for an organization's
+34,000. So each episode keeps its last computed row (`CaseloadRow`, typed columns), the
+rows that are not current are recomputed first (`ensure_current`), and then a caseload, the
+PCP list and the review agenda filter, sort and page in the database (`CaseloadRows`): a
+page reads only the rows it shows.
 
 A stored row is current while
 - no write changed its inputs since it was computed: every such write bumps the episode's
@@ -17,16 +20,30 @@ A stored row is current while
 - the organization's flag thresholds, its billing rules (minutes to the next threshold) and
   the row format are the same (`rules_key`).
 
-Names (patient, MRN, clinic, care manager) are not stored: they are read with the episode
-ids, so renaming a patient or a clinic needs no bump.
+Names (patient, MRN, clinic, care manager) are not stored: they are read with the rows
+(joined), so renaming a patient or a clinic needs no bump.
 """
 
-from dataclasses import asdict, astuple
+from collections.abc import Iterator, Sequence
+from dataclasses import astuple, fields
 from datetime import date
 from hashlib import sha256
-from typing import Any, get_type_hints
+from typing import Any, overload
 
-from django.db.models import F, Model, Q, QuerySet
+from django.db import connections, router
+from django.db.models import (
+    Case,
+    CharField,
+    Expression,
+    F,
+    Model,
+    OrderBy,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import NullIf
 from django.db.models.signals import post_delete, post_save
 
 from cocm.accounts.models import Organization, staff_name
@@ -39,7 +56,7 @@ from cocm.care.models import (
     RelapsePreventionPlan,
     ReviewRequest,
 )
-from cocm.care.tracker import TrackerRow, flag_rules, tracker_rows
+from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, tracker_rows
 from cocm.domain.episodes import EpisodeStatus
 from cocm.domain.flags import Flag, FlagCode, FlagRules
 from cocm.measures.models import Assessment, SafetyAlert
@@ -55,27 +72,35 @@ from cocm.registry.models import (
     patient_name,
 )
 
-# Bump when `tracker_rows` or `TrackerRow` changes what a row holds: every stored row is
-# then recomputed on its next read.
-ROW_FORMAT = 2
-# Episodes computed per batch (SQLite allows 32,766 parameters per query).
+# Bump when `tracker_rows`, `TrackerRow` or the stored columns change what a row holds:
+# every stored row is then recomputed on its next read.
+ROW_FORMAT = 3
+# Episodes computed per batch (SQLite allows 32,766 parameters per query); rows read per
+# chunk when a caseload is read whole (an export).
 BATCH = 2000
 
-_NAME_COLUMNS = (
-    "id",
-    "patient__family_name",
-    "patient__given_name",
-    "patient__mrn",
-    "clinic__name",
-    "care_manager__username",
-    "care_manager__first_name",
-    "care_manager__last_name",
-    "care_manager__credentials",
-)
+# The tracker row's values stored as columns of the same name; the names are read live,
+# the ids are the episode's and the status label follows from the status.
 _NAMES = ("patient_name", "mrn", "clinic", "care_manager")
-_DATE_FIELDS = frozenset(
-    name for name, kind in get_type_hints(TrackerRow).items() if kind in (date, date | None)
+_NOT_STORED = frozenset({*_NAMES, "episode_id", "patient_id", "status_label", "flags"})
+STORED = tuple(f.name for f in fields(TrackerRow) if f.name not in _NOT_STORED)
+FLAG_COLUMNS = {code: f"flag_{code.value}" for code in FlagCode}
+# What `refresh` writes.
+STORED_COLUMNS = (*STORED, "flags", "flag_count", *FLAG_COLUMNS.values())
+# What a reader reads: the row's values, then the names.
+_ROW = ("episode_id", "episode__patient_id", *STORED, "flags")
+_READ = (
+    *_ROW,
+    "episode__patient__family_name",
+    "episode__patient__given_name",
+    "episode__patient__mrn",
+    "episode__clinic__name",
+    "episode__care_manager__username",
+    "episode__care_manager__first_name",
+    "episode__care_manager__last_name",
+    "episode__care_manager__credentials",
 )
+_STATUS_LABELS = {status.value: status.label for status in EpisodeStatus}
 
 
 def rules_key(rules: FlagRules, billing_rules: MonthFigures) -> str:
@@ -86,6 +111,101 @@ def rules_key(rules: FlagRules, billing_rules: MonthFigures) -> str:
     return f"{ROW_FORMAT}:{flags}:{billing}"
 
 
+class CaseloadRows(Sequence[TrackerRow]):
+    """Stored rows as tracker rows, read lazily from a queryset of `CaseloadRow`: `len()`
+    counts in the database, a slice reads only its rows (what a paginator asks for), and
+    iterating reads in chunks of BATCH, so an export of every row never holds them all.
+
+    `filter` and `order_by` narrow and sort in the database; the order always puts open
+    safety alerts first and ends with the episode id, so pages never overlap."""
+
+    def __init__(self, rows: QuerySet[CaseloadRow], length: int | None = None) -> None:
+        self.rows = rows
+        self.length = length  # when already counted
+
+    def filter(self, *conditions: Q, **lookups: Any) -> "CaseloadRows":
+        return CaseloadRows(self.rows.filter(*conditions, **lookups))
+
+    def order_by(self, *ordering: str | OrderBy) -> "CaseloadRows":
+        """Safety alerts first, then `ordering`, then the episode id."""
+        return CaseloadRows(self.rows.order_by(*alerts_first(*ordering)))
+
+    def __len__(self) -> int:
+        return self.rows.count() if self.length is None else self.length
+
+    @overload
+    def __getitem__(self, index: int) -> TrackerRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TrackerRow]: ...
+    def __getitem__(self, index: int | slice) -> TrackerRow | list[TrackerRow]:
+        values = self.rows.values_list(*_READ)
+        if isinstance(index, slice):
+            return [_tracker_row(each) for each in values[index]]
+        return _tracker_row(values[index])
+
+    def __iter__(self) -> Iterator[TrackerRow]:
+        for each in self.rows.values_list(*_READ).iterator(chunk_size=BATCH):
+            yield _tracker_row(each)
+
+
+def alerts_first(*ordering: str | OrderBy) -> tuple[str | OrderBy, ...]:
+    """Every caseload's order: open safety alerts on top, then `ordering`, then the episode
+    id (so that rows with the same values keep one order from page to page)."""
+    return ("-open_alert", *ordering, "episode_id")
+
+
+# How the tracker's columns sort in the database: names through the episode, the status by
+# its label, every other column by its stored value. Empty values (None, "") come last in
+# either direction, as a list sorted by hand would put them.
+_SORT_PATHS: dict[str, tuple[str | Expression, ...]] = {
+    "patient_name": ("episode__patient__family_name", "episode__patient__given_name"),
+    "mrn": ("episode__patient__mrn",),
+    "clinic": ("episode__clinic__name",),
+    "care_manager": (
+        "episode__care_manager__first_name",
+        "episode__care_manager__last_name",
+        "episode__care_manager__username",
+    ),
+    "status_label": (
+        Case(
+            *(When(status=value, then=Value(label)) for value, label in _STATUS_LABELS.items()),
+            output_field=CharField(),
+        ),
+    ),
+}
+# Every column of the tracker but the flags (a filter, not an order).
+SORTABLE = frozenset(key for key, _ in COLUMNS if key != "flags")
+
+
+def column_order(key: str, descending: bool = False) -> list[OrderBy]:
+    """The ORDER BY of one tracker column (one of SORTABLE), empty values last."""
+    if key not in SORTABLE:
+        raise ValueError(f"the caseload does not sort by {key!r}")
+    paths = _SORT_PATHS.get(key, (key,))
+    return [OrderBy(_empty_as_null(path), descending=descending, nulls_last=True) for path in paths]
+
+
+def _empty_as_null(path: str | Expression) -> Expression:
+    if not isinstance(path, str):
+        return path
+    field = CaseloadRow._meta.get_field(path) if "__" not in path else None
+    if field is not None and field.get_internal_type() == "CharField":
+        return NullIf(F(path), Value(""))
+    return F(path)
+
+
+def current_caseload(
+    episodes: QuerySet[Episode],
+    as_of: date,
+    rules: FlagRules,
+    billing_rules: MonthFigures | None = None,
+) -> CaseloadRows:
+    """The rows of these episodes as of a day, every one current (the stale ones computed
+    and stored first), safety alerts first."""
+    ensure_current(episodes, as_of, rules, billing_rules)
+    return CaseloadRows(CaseloadRow.objects.filter(episode__in=episodes.order_by())).order_by()
+
+
 def caseload_rows(
     episodes: QuerySet[Episode],
     as_of: date,
@@ -93,27 +213,9 @@ def caseload_rows(
     billing_rules: MonthFigures | None = None,
 ) -> list[TrackerRow]:
     """The tracker rows of these episodes as of a day, safety alerts first; stored rows where
-    they are current, the rest computed and stored."""
-    billing_rules = billing_rules or month_figures()
-    key = rules_key(rules, billing_rules)
-    names = {
-        episode_id: {
-            "patient_name": patient_name(family, given),
-            "mrn": mrn,
-            "clinic": clinic,
-            "care_manager": staff_name(username, first, last, creds) if username else "",
-        }
-        for episode_id, family, given, mrn, clinic, username, first, last, creds in (
-            episodes.order_by().values_list(*_NAME_COLUMNS)
-        )
-    }
-    current = CaseloadRow.objects.filter(
-        current_rows(as_of, key), episode_id__in=episodes.order_by().values("id")
-    ).values_list("episode_id", "data")
-    rows = [row_from_json(data | names[episode_id]) for episode_id, data in current]
-    stale = set(names).difference(row.episode_id for row in rows)
-    rows.extend(refresh(sorted(stale), as_of, rules, billing_rules))
-    return sorted(rows, key=lambda row: (not row.open_alert, row.episode_id))
+    they are current, the rest computed and stored. Two queries when every row is current."""
+    # Through iter(): list() of a sized sequence would count it first, a query more.
+    return list(iter(current_caseload(episodes, as_of, rules, billing_rules)))
 
 
 def on_caseload(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
@@ -125,9 +227,9 @@ def on_caseload(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
 
 def organization_caseload_rows(
     organization: Organization, episodes: QuerySet[Episode]
-) -> list[TrackerRow]:
-    """`caseload_rows` as of the organization's today, under its flag and billing rules."""
-    return caseload_rows(
+) -> CaseloadRows:
+    """`current_caseload` as of the organization's today, under its flag and billing rules."""
+    return current_caseload(
         episodes, organization.today(), flag_rules(organization), month_figures(organization)
     )
 
@@ -136,14 +238,28 @@ def refresh_stale(organization: Organization) -> int:
     """Compute the rows of the organization's open episodes that are not current (the
     worker's pass, so that the first caseload of the day finds its rows ready); returns how
     many."""
-    as_of, rules = organization.today(), flag_rules(organization)
-    billing_rules = month_figures(organization)
-    episodes = on_caseload(Episode.objects.filter(clinic__organization=organization)).order_by()
-    current = CaseloadRow.objects.filter(
-        current_rows(as_of, rules_key(rules, billing_rules)),
-        episode_id__in=episodes.values("id"),
-    ).values_list("episode_id", flat=True)
-    stale = sorted(set(episodes.values_list("id", flat=True)).difference(current))
+    episodes = on_caseload(Episode.objects.filter(clinic__organization=organization))
+    return ensure_current(
+        episodes, organization.today(), flag_rules(organization), month_figures(organization)
+    )
+
+
+def ensure_current(
+    episodes: QuerySet[Episode],
+    as_of: date,
+    rules: FlagRules,
+    billing_rules: MonthFigures | None = None,
+) -> int:
+    """Compute and store the rows of these episodes that are not current (one query when
+    none is stale); returns how many."""
+    billing_rules = billing_rules or month_figures()
+    current = CaseloadRow.objects.filter(current_rows(as_of, rules_key(rules, billing_rules)))
+    stale = sorted(
+        episodes.order_by()
+        .exclude(id__in=current.values("episode_id"))
+        .values_list("id", flat=True)
+        .distinct()
+    )
     refresh(stale, as_of, rules, billing_rules)
     return len(stale)
 
@@ -158,32 +274,26 @@ def refresh(
     as_of: date,
     rules: FlagRules,
     billing_rules: MonthFigures | None = None,
-) -> list[TrackerRow]:
+) -> None:
     """Compute and store the rows of these episodes, in batches."""
     billing_rules = billing_rules or month_figures()
     key = rules_key(rules, billing_rules)
-    computed: list[TrackerRow] = []
     for start in range(0, len(episode_ids), BATCH):
         batch = episode_ids[start : start + BATCH]
         # The generation is read before the data: see the module docstring.
         generations = current_generations(batch)
         rows = tracker_rows(Episode.objects.filter(id__in=batch), as_of, rules, billing_rules)
-        CaseloadRow.objects.bulk_update(
-            [
-                CaseloadRow(
-                    episode_id=row.episode_id,
-                    computed_generation=generations[row.episode_id],
-                    as_of=as_of,
-                    rules_key=key,
-                    data=row_to_json(row),
-                )
-                for row in rows
-            ],
-            ["computed_generation", "as_of", "rules_key", "data"],
-            batch_size=500,
-        )
-        computed.extend(rows)
-    return computed
+        written = [
+            CaseloadRow(
+                episode_id=row.episode_id,
+                computed_generation=generations[row.episode_id],
+                as_of=as_of,
+                rules_key=key,
+                **stored_values(row),
+            )
+            for row in rows
+        ]
+        _write(written, ("computed_generation", "as_of", "rules_key", *STORED_COLUMNS))
 
 
 def current_generations(episode_ids: list[int]) -> dict[int, int]:
@@ -210,31 +320,88 @@ def mark_changed(episodes: QuerySet[Episode]) -> None:
 
 
 def _ensure_rows(episode_ids: list[int]) -> None:
-    CaseloadRow.objects.bulk_create(
-        [CaseloadRow(episode_id=episode_id) for episode_id in episode_ids], ignore_conflicts=True
-    )
+    columns = [f.name for f in CaseloadRow._meta.concrete_fields if not f.primary_key]
+    _write([CaseloadRow(episode_id=episode_id) for episode_id in episode_ids], columns, insert=True)
+
+
+def _write(rows: list[CaseloadRow], names: Sequence[str], *, insert: bool = False) -> None:
+    """Write these columns of the rows with one statement run once per row (`executemany`):
+    an UPDATE by episode, or an INSERT that leaves an existing row alone. A row has some 45
+    columns, so `bulk_update` (a CASE per column) or `bulk_create` would split a batch into
+    statements of 21 rows under Django's SQLite limit of 999 parameters per query, and the
+    queries of a page would grow with the number of rows it recomputes."""
+    if not rows:
+        return
+    database = connections[router.db_for_write(CaseloadRow)]
+    quote = database.ops.quote_name
+    key = CaseloadRow._meta.pk
+    assert key is not None
+    fields = [CaseloadRow._meta.get_field(name) for name in names]
+    table, columns = quote(CaseloadRow._meta.db_table), [quote(f.column) for f in fields]
+    if insert:
+        fields.insert(0, key)
+        placeholders = ", ".join(["%s"] * len(fields))
+        sql = (
+            f"INSERT INTO {table} ({quote(key.column)}, {', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({placeholders}) ON CONFLICT ({quote(key.column)}) DO NOTHING"
+        )
+    else:
+        fields.append(key)
+        assignments = ", ".join(f"{column} = %s" for column in columns)
+        sql = f"UPDATE {table} SET {assignments} WHERE {quote(key.column)} = %s"  # noqa: S608
+    values = [
+        [field.get_db_prep_save(getattr(row, field.attname), database) for field in fields]
+        for row in rows
+    ]
+    with database.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+def stored_values(row: TrackerRow) -> dict[str, Any]:
+    """A tracker row's values as `CaseloadRow` columns (`STORED_COLUMNS`): the flags as JSON (code,
+    reason, source) and as one boolean per code; not the names, which are read live."""
+    codes = {flag.code for flag in row.flags}
+    return {
+        **{name: getattr(row, name) for name in STORED},
+        "flags": [[flag.code.value, flag.reason, flag.source] for flag in row.flags],
+        "flag_count": len(row.flags),
+        **{column: code in codes for code, column in FLAG_COLUMNS.items()},
+    }
 
 
 def row_to_json(row: TrackerRow) -> dict[str, Any]:
-    data = asdict(row)
-    for name in _NAMES:
-        del data[name]
-    for name in _DATE_FIELDS:
-        if data[name] is not None:
-            data[name] = data[name].isoformat()
-    data["flags"] = [[flag.code.value, flag.reason, flag.source] for flag in row.flags]
-    return data
+    """What a stored row holds of a tracker row, with its episode's ids: the inverse of
+    `row_from_json` (with the names)."""
+    return {"episode_id": row.episode_id, "patient_id": row.patient_id, **stored_values(row)}
 
 
-def row_from_json(data: dict[str, Any]) -> TrackerRow:
-    values = dict(data)
-    for name in _DATE_FIELDS:
-        if values[name] is not None:
-            values[name] = date.fromisoformat(values[name])
-    values["flags"] = tuple(
-        Flag(FlagCode(code), reason, source) for code, reason, source in values["flags"]
+def row_from_json(values: dict[str, Any]) -> TrackerRow:
+    """The tracker row of a stored row's values (`row_to_json`) and its names."""
+    return TrackerRow(
+        episode_id=values["episode_id"],
+        patient_id=values["patient_id"],
+        patient_name=values["patient_name"],
+        mrn=values["mrn"],
+        clinic=values["clinic"],
+        care_manager=values["care_manager"],
+        status_label=_STATUS_LABELS.get(values["status"], values["status"]),
+        flags=tuple(
+            Flag(FlagCode(code), reason, source) for code, reason, source in values["flags"]
+        ),
+        **{name: values[name] for name in STORED},
     )
-    return TrackerRow(**values)
+
+
+def _tracker_row(values: tuple[Any, ...]) -> TrackerRow:
+    """A tracker row from one row read with the `_READ` columns."""
+    *stored, family, given, mrn, clinic, username, first, last, credentials = values
+    named = dict(zip(_ROW, stored, strict=True))
+    named["patient_id"] = named.pop("episode__patient_id")
+    named["patient_name"] = patient_name(family, given)
+    named["mrn"] = mrn
+    named["clinic"] = clinic
+    named["care_manager"] = staff_name(username, first, last, credentials) if username else ""
+    return row_from_json(named)
 
 
 # What each write changes. A contact changes the billing history of every episode of the

@@ -242,12 +242,18 @@ class CareSettings(models.Model):
 
 class CaseloadRow(models.Model):
     """The caseload tracker's row of one episode as of one day, stored so that a caseload
-    reads one row per episode instead of recomputing it.
+    reads one row per episode instead of recomputing it, and so that the tracker, the PCP
+    list and the review agenda filter, sort and page in the database.
 
     Every write that can change the row bumps `generation` in the writer's transaction; a
     stored row is used only while `computed_generation` equals it, `as_of` is the day asked
     for and `rules_key` names the organization's current flag thresholds
     (`cocm/care/caseload.py`).
+
+    The row's values are typed columns named as `TrackerRow`'s fields (names are read live
+    with the episode); its flags are `flags` (code, reason and source, as shown) and one
+    boolean column per flag code (`flag_<code>`, what a filter reads), with `flag_count`
+    for the review agenda's order.
     """
 
     episode = models.OneToOneField(
@@ -257,7 +263,49 @@ class CaseloadRow(models.Model):
     computed_generation = models.BigIntegerField(default=-1)
     as_of = models.DateField(null=True)
     rules_key = models.CharField(max_length=200, blank=True)
-    data = models.JSONField(null=True)
+
+    status = models.CharField(max_length=24, blank=True)
+    referred_on = models.DateField(null=True)
+    enrolled_on = models.DateField(null=True)
+    weeks_in_treatment = models.IntegerField(null=True)
+    twelve_weeks_on = models.DateField(null=True)
+    payer = models.CharField(max_length=64, blank=True)
+    contacts = models.IntegerField(default=0)
+    no_shows = models.IntegerField(default=0)
+    last_contact_on = models.DateField(null=True)
+    days_since_contact = models.IntegerField(null=True)
+    first_billable_month = models.CharField(max_length=7, blank=True)
+    phq9_first = models.SmallIntegerField(null=True)
+    phq9_last = models.SmallIntegerField(null=True)
+    phq9_change = models.FloatField(null=True)
+    phq9_target = models.CharField(max_length=16, blank=True)
+    gad7_first = models.SmallIntegerField(null=True)
+    gad7_last = models.SmallIntegerField(null=True)
+    gad7_change = models.FloatField(null=True)
+    gad7_target = models.CharField(max_length=16, blank=True)
+    last_measure_on = models.DateField(null=True)
+    weeks_to_remission = models.IntegerField(null=True)
+    last_review_on = models.DateField(null=True)
+    review_requested = models.CharField(max_length=300, blank=True)
+    relapse_plan = models.BooleanField(default=False)
+    minutes_this_month = models.IntegerField(default=0)
+    minutes_to_next_threshold = models.IntegerField(null=True)
+    next_code = models.CharField(max_length=32, blank=True)
+    open_alert = models.BooleanField(default=False)
+    flags = models.JSONField(default=list)
+    flag_count = models.PositiveSmallIntegerField(default=0)
+    # One per FlagCode (tests/care/test_caseload_table.py checks that none is missing).
+    flag_safety_alert = models.BooleanField(default=False)
+    flag_not_improved = models.BooleanField(default=False)
+    flag_severe = models.BooleanField(default=False)
+    flag_no_baseline = models.BooleanField(default=False)
+    flag_no_contact = models.BooleanField(default=False)
+    flag_no_measure = models.BooleanField(default=False)
+    flag_no_consultant = models.BooleanField(default=False)
+    flag_not_reviewed = models.BooleanField(default=False)
+    flag_non_responder_unreviewed = models.BooleanField(default=False)
+    flag_recommendation_waiting = models.BooleanField(default=False)
+    flag_no_early_follow_up = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"caseload row of episode {self.episode_id}"

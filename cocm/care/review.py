@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.paginator import Page
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from cocm.accounts.models import User
 from cocm.accounts.scoping import visible_episodes
-from cocm.care.caseload import organization_caseload_rows
+from cocm.care.caseload import CaseloadRows, organization_caseload_rows
 from cocm.care.models import CaseReview, Contact, Recommendation, ReviewRequest
 from cocm.care.tracker import TrackerRow
 from cocm.domain.episodes import EpisodeStatus
@@ -107,27 +108,61 @@ def row_trends(row: TrackerRow) -> list[Trend]:
 # ----------------------------------------------------------------------------- agenda
 
 
-def agenda_rows(user: User, scope: str) -> tuple[list[TrackerRow], int]:
+# Safety alerts first (`alerts_first`), then the most flags, then the longest without a
+# review (never reviewed first), then the episode id.
+AGENDA_ORDER = ("-flag_count", F("last_review_on").asc(nulls_first=True))
+
+
+def agenda_rows(user: User, scope: str) -> tuple[CaseloadRows, int]:
     """The consultant's agenda: flagged or requested patients, safety alerts first, then the
-    most flags, then the longest without a review; and the number of episodes looked at."""
+    most flags, then the longest without a review; and the number of episodes looked at.
+    Read lazily: a page of the agenda reads only its rows."""
     episodes = visible_episodes(user, Episode.objects).open().exclude(status=EpisodeStatus.REFERRED)
     if scope != "all":
         episodes = episodes.filter(psychiatric_consultant=user)
     rows = organization_caseload_rows(user.organization, episodes)
-    agenda = [row for row in rows if row.flags or row.review_requested]
-    agenda.sort(
-        key=lambda row: (not row.open_alert, -len(row.flags), row.last_review_on or date.min)
-    )
+    agenda = rows.filter(Q(flag_count__gt=0) | ~Q(review_requested="")).order_by(*AGENDA_ORDER)
     return agenda, len(rows)
 
 
-def next_on_agenda(agenda: list[TrackerRow], episode_id: int) -> TrackerRow | None:
-    """The patient after this one on the agenda (the first if this one is not on it)."""
-    ids = [row.episode_id for row in agenda]
-    if episode_id in ids:
-        index = ids.index(episode_id)
-        return agenda[index + 1] if index + 1 < len(agenda) else None
-    return agenda[0] if agenda else None
+@dataclass(frozen=True)
+class AgendaPlace:
+    """Where an episode is on the agenda: "patient n of N", and the patient after it."""
+
+    position: int | None  # None when the episode is not on the agenda
+    length: int
+    following: TrackerRow | None  # the first of the agenda when the episode is not on it
+
+
+def agenda_place(agenda: CaseloadRows, episode_id: int) -> AgendaPlace:
+    """The episode's place on the agenda, counted in the database."""
+    length = len(agenda)
+    this = (
+        agenda.rows.filter(episode_id=episode_id)
+        .values_list("open_alert", "flag_count", "last_review_on")
+        .first()
+    )
+    if this is None:
+        return AgendaPlace(None, length, agenda[0] if length else None)
+    position = agenda.rows.filter(_ahead_of(episode_id, *this)).count() + 1
+    return AgendaPlace(position, length, agenda[position] if position < length else None)
+
+
+def _ahead_of(episode_id: int, alert: bool, flags: int, reviewed: date | None) -> Q:
+    """The rows before this one in the agenda's order (`alerts_first(*AGENDA_ORDER)`)."""
+    same = Q(open_alert=alert, flag_count=flags)
+    if reviewed is None:  # never reviewed: only other never-reviewed rows can be ahead
+        same_review = Q(last_review_on__isnull=True)
+        reviewed_earlier = Q(pk__in=[])
+    else:
+        same_review = Q(last_review_on=reviewed)
+        reviewed_earlier = Q(last_review_on__isnull=True) | Q(last_review_on__lt=reviewed)
+    return (
+        Q(open_alert__gt=alert)
+        | Q(open_alert=alert, flag_count__gt=flags)
+        | (same & reviewed_earlier)
+        | (same & same_review & Q(episode_id__lt=episode_id))
+    )
 
 
 # ----------------------------------------------------------------------------- review page
@@ -304,6 +339,23 @@ class WaitingReview:
     flags: list[PlainFlag]
 
 
+def pcp_context(user: User, episodes: QuerySet[Episode], page: Page) -> dict[str, object]:  # type: ignore[type-arg]
+    """The PCP's landing page: per patient of the page the row, the trends, the flags in
+    plain words and the first review whose recommendations wait; and how many wait in all."""
+    rows = page.object_list
+    waiting = pending_by_episode(user, episodes.filter(id__in=[row.episode_id for row in rows]))
+    return {
+        "rows": [
+            (row, row_trends(row), plain_flags(row.flags), waiting.get(row.episode_id))
+            for row in rows
+        ],
+        "page": page,
+        "waiting_total": Recommendation.objects.filter(
+            pcp=user, status=Recommendation.Status.PENDING, episode__in=episodes
+        ).count(),
+    }
+
+
 def pending_by_episode(user: User, episodes: QuerySet[Episode]) -> dict[int, "WaitingReview"]:
     """Per episode, the first review whose recommendations wait for the PCP."""
     pending = list(
@@ -423,19 +475,21 @@ def answer_context(case_review: CaseReview, pcp: User) -> dict[str, object]:
 @dataclass(frozen=True)
 class Agenda:
     """The consultant's agenda as the review page of one patient sees it: who comes next,
-    and where this patient stands."""
+    and where this patient stands (counted in the database)."""
 
     user: User
     scope: str
-    rows: list[TrackerRow]
-    following: TrackerRow | None
+    place: AgendaPlace
     today: date
 
     @classmethod
     def of(cls, user: User, scope: str, episode: Episode) -> "Agenda":
         rows, _ = agenda_rows(user, scope)
-        following = next_on_agenda(rows, episode.id)
-        return cls(user, scope, rows, following, user.organization.today())
+        return cls(user, scope, agenda_place(rows, episode.id), user.organization.today())
+
+    @property
+    def following(self) -> TrackerRow | None:
+        return self.place.following
 
     def after_review_url(self) -> str:
         """The next patient's review page, or the agenda when this was the last."""
@@ -450,9 +504,7 @@ class Agenda:
         return {
             "row": row,
             "following": self.following,
-            "position": next(
-                (i for i, r in enumerate(self.rows, 1) if r.episode_id == episode.id), None
-            ),
-            "agenda_length": len(self.rows),
+            "position": self.place.position,
+            "agenda_length": self.place.length,
             **review_context(episode, row),
         }

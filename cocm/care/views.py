@@ -1,9 +1,8 @@
 import re
-from datetime import date
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -11,13 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
-from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.accounts.scoping import visible_episodes
 from cocm.care import export, review, services
 from cocm.care import tasks as care_tasks
-from cocm.care.billing_figures import month_figures
-from cocm.care.caseload import caseload_rows, on_caseload, organization_caseload_rows
+from cocm.care.caseload import column_order, organization_caseload_rows
+from cocm.care.caseload_table import caseload_table
 from cocm.care.forms import (
     ContactEditForm,
     ContactForm,
@@ -30,25 +28,11 @@ from cocm.care.forms import (
     ReviewRequestForm,
 )
 from cocm.care.models import Activity, CaseReview, Contact, FollowUp, Mode
-from cocm.care.tracker import COLUMNS, TrackerRow, flag_rules, table_context
-from cocm.domain.episodes import EpisodeStatus
-from cocm.domain.flags import FlagCode, flag_labels
 from cocm.errors import InvalidRequest
 from cocm.pages import Audit, form_error, post_action, post_form, visible_episode
-from cocm.queryparams import int_filter, page_param
-from cocm.registry.models import Episode, PayerKind
-from cocm.spreadsheets import spreadsheet_response
-
-SORTABLE = {key for key, _ in COLUMNS if key != "flags"}
-
-
-def sort_rows(rows: list[TrackerRow], key: str, descending: bool) -> list[TrackerRow]:
-    # Empty values last whatever the direction; safety alerts stay on top.
-    present = [row for row in rows if getattr(row, key) not in (None, "")]
-    missing = [row for row in rows if getattr(row, key) in (None, "")]
-    present.sort(key=lambda row: getattr(row, key), reverse=descending)
-    ordered = present + missing
-    return sorted(ordered, key=lambda row: not row.open_alert)
+from cocm.queryparams import page_param
+from cocm.registry.models import Episode
+from cocm.spreadsheets import FORMATS, spreadsheet_response
 
 
 @requires("view_referrals")
@@ -56,163 +40,36 @@ def pcp_patients(request: HttpRequest) -> HttpResponse:
     """The PCP's landing page: clinical status of the patients they referred, not billing."""
     user = request.user
     episodes = visible_episodes(user, Episode.objects).filter(referring_pcp=user).open()
-    rows = organization_caseload_rows(user.organization, episodes)
-    rows.sort(key=lambda row: (not row.open_alert, row.patient_name))
-    waiting = review.pending_by_episode(user, episodes)
-    record_access(request, "view", "pcp referrals", patient_id=None)
-    return render(
-        request,
-        "registry/pcp_patients.html",
-        {
-            "rows": [
-                (
-                    row,
-                    review.row_trends(row),
-                    review.plain_flags(row.flags),
-                    waiting.get(row.episode_id),
-                )
-                for row in rows
-            ],
-            "waiting_total": sum(len(w.recommendations) for w in waiting.values()),
-        },
+    rows = organization_caseload_rows(user.organization, episodes).order_by(
+        *column_order("patient_name")
     )
+    page = Paginator(rows, PCP_PAGE_ROWS).get_page(page_param(request.GET))
+    record_access(request, "view", "pcp referrals", patient_id=None)
+    return render(request, "registry/pcp_patients.html", review.pcp_context(user, episodes, page))
 
 
 # A care manager's whole caseload fits one page; a clinic or organization view is paged
 # (tens of thousands of rows would be megabytes of HTML). Exports hold every row.
 CASELOAD_PAGE_ROWS = 250
+PCP_PAGE_ROWS = 100
+AGENDA_PAGE_ROWS = 100
 
 
 @requires("view_caseload")
-def caseload(request: HttpRequest) -> HttpResponse:
+def caseload(request: HttpRequest) -> HttpResponseBase:
     """The live caseload tracker: per care manager, clinic or organization."""
     user = request.user
-    query = request.GET
-    episodes = on_caseload(visible_episodes(user, Episode.objects))
-    selected_cm = query.get("care_manager", "me" if user.has_role(Role.CARE_MANAGER) else "")
-    if selected_cm == "me":
-        episodes = episodes.filter(care_manager=user)
-    elif selected_cm:
-        care_manager_id = int_filter(request, "care_manager")
-        if care_manager_id is not None:
-            episodes = episodes.filter(care_manager_id=care_manager_id)
-    clinic_id = int_filter(request, "clinic")
-    if clinic_id is not None:
-        episodes = episodes.filter(clinic_id=clinic_id)
-    if query.get("status") in {s.value for s in EpisodeStatus}:
-        episodes = episodes.filter(status=query["status"])
-    today = user.organization.today()
-    if query.get("payer") in PayerKind.values:
-        episodes = episodes.filter(
-            Q(patient__coverages__payer_kind=query["payer"]),
-            Q(patient__coverages__starts_on__lte=today),
-            Q(patient__coverages__ends_on__isnull=True) | Q(patient__coverages__ends_on__gte=today),
-        ).distinct()
-    rules = flag_rules(user.organization)
-    rows = caseload_rows(episodes, today, rules, month_figures(user.organization))
-    flag = query.get("flag", "")
-    if flag in {code.value for code in FlagCode}:
-        rows = [row for row in rows if any(f.code == flag for f in row.flags)]
-    sort = query.get("sort", "patient_name")
-    if sort in SORTABLE:
-        rows = sort_rows(rows, sort, query.get("dir") == "desc")
-    export_format = query.get("export")
-    if export_format in ("csv", "xlsx") and can(user, "export_caseload"):
+    table = caseload_table(user, request.GET)
+    for message in table.ignored:
+        messages.warning(request, message)
+    export_format = request.GET.get("export")
+    if export_format in FORMATS and can(user, "export_caseload"):
         record_access(request, "export", f"caseload {export_format}", patient_id=None)
-        return export_response(rows, export_format, today)
+        name = f"caseload-{user.organization.today().isoformat()}"
+        return spreadsheet_response(export.caseload_sheet(table.rows), export_format, name)
+    page = table.page(page_param(request.GET), CASELOAD_PAGE_ROWS)
     record_access(request, "view", "caseload", patient_id=None)
-    clinics = Clinic.objects.filter(id__in=user.clinic_ids)
-    care_managers = [
-        (str(user_id), staff_name(username, first, last, credentials))
-        for user_id, username, first, last, credentials in User.objects.filter(
-            memberships__role=Role.CARE_MANAGER, memberships__clinic_id__in=user.clinic_ids
-        )
-        .distinct()
-        .order_by("last_name", "first_name")
-        .values_list("id", "username", "first_name", "last_name", "credentials")
-    ]
-    params = query.copy()
-    for name in ("sort", "dir", "export", "page"):
-        params.pop(name, None)
-    page = Paginator(rows, CASELOAD_PAGE_ROWS).get_page(page_param(query))
-    labels = flag_labels(rules)
-    page_query = query.copy()
-    for name in ("export", "page"):
-        page_query.pop(name, None)
-    return render(
-        request,
-        "care/caseload.html",
-        {
-            "rows": page.object_list,
-            "labelled": [(row, labelled_flags(row, labels)) for row in page.object_list],
-            "action_today": action_today(rows, labels),
-            "total": len(rows),
-            "page": page,
-            "page_query": page_query.urlencode(),
-            "clinics": clinics,
-            "care_managers": care_managers,
-            "selected": {
-                **{k: query.get(k, "") for k in ("clinic", "status", "payer", "flag")},
-                "care_manager": selected_cm,
-            },
-            "statuses": [s for s in EpisodeStatus if s is not EpisodeStatus.DISCHARGED],
-            "payers": PayerKind.choices,
-            "flag_choices": list(flag_labels(rules).items()),
-            "sort": sort,
-            "dir": query.get("dir", "asc"),
-            "filter_query": params.urlencode(),
-            "can_export": can(user, "export_caseload"),
-            **table_context(),
-            "columns": CASELOAD_COLUMNS,
-        },
-    )
-
-
-# The caseload page's columns: the flags beside the name, so a row reads at a glance.
-CASELOAD_COLUMNS = (
-    ("patient_name", "Patient"),
-    ("flags", "Flags"),
-    ("status_label", "Status / payer"),
-    ("weeks_in_treatment", "Weeks"),
-    ("last_contact_on", "Last contact"),
-    ("phq9_change", "PHQ-9 first → last"),
-    ("gad7_change", "GAD-7 first → last"),
-    ("last_measure_on", "Last measure"),
-    ("last_review_on", "Last psych. review"),
-    ("minutes_this_month", "Minutes this month"),
-    ("contacts", "Contacts"),
-    ("enrolled_on", "Enrolled"),
-)
-
-# The causes a care manager acts on today, in the caseload's top section.
-ACTION_TODAY = (
-    FlagCode.SAFETY_ALERT,
-    FlagCode.SEVERE,
-    FlagCode.NO_CONTACT,
-    FlagCode.NO_BASELINE,
-    FlagCode.NO_MEASURE,
-    FlagCode.NO_CONSULTANT,
-)
-
-
-def labelled_flags(row: TrackerRow, labels: dict[FlagCode, str]) -> list[tuple[object, str]]:
-    return [(flag, labels[flag.code]) for flag in row.flags]
-
-
-def action_today(rows: list[TrackerRow], labels: dict[FlagCode, str]) -> list[dict[str, object]]:
-    """Per cause that needs action today: its label, how many and which patients."""
-    groups = []
-    for code in ACTION_TODAY:
-        flagged = [row for row in rows if any(flag.code == code for flag in row.flags)]
-        if flagged:
-            groups.append({"code": code.value, "label": labels[code], "rows": flagged})
-    return groups
-
-
-def export_response(rows: list[TrackerRow], export_format: str, today: date) -> HttpResponseBase:
-    return spreadsheet_response(
-        export.caseload_sheet(rows), export_format, f"caseload-{today.isoformat()}"
-    )
+    return render(request, "care/caseload.html", table.context(page))
 
 
 @requires("record_contact")
@@ -289,13 +146,16 @@ def review_agenda(request: HttpRequest) -> HttpResponse:
     """The consultant's prioritized agenda: flagged patients and requested discussions."""
     scope = "all" if request.GET.get("scope") == "all" else "mine"
     agenda, total = review.agenda_rows(request.user, scope)
+    page = Paginator(agenda, AGENDA_PAGE_ROWS).get_page(page_param(request.GET))
     record_access(request, "view", "review agenda", patient_id=None)
     return render(
         request,
         "care/review_agenda.html",
         {
-            "agenda": agenda,
-            "entries": [(row, review.plain_flags(row.flags)) for row in agenda],
+            "agenda": page.object_list,
+            "entries": [(row, review.plain_flags(row.flags)) for row in page.object_list],
+            "page": page,
+            "page_query": "scope=all" if scope == "all" else "",
             "scope": scope,
             "total": total,
         },

@@ -1,5 +1,6 @@
-"""The care tests' clinic, care team and enrolled episode."""
+"""The care tests' enrolled episode (the clinic and its care team are the suite's shared
+fixtures, tests/conftest.py)."""
 
-from tests.care.conftest import care_manager, clinic, consultant, episode, pcp
+from tests.care.conftest import episode
 
-__all__ = ["care_manager", "clinic", "consultant", "episode", "pcp"]
+__all__ = ["episode"]

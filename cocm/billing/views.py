@@ -12,6 +12,7 @@ from cocm.accounts.models import Clinic, Role, User, staff_name
 from cocm.accounts.permissions import can, requires
 from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
+from cocm.billing.months import shift
 from cocm.domain import coding
 from cocm.errors import InvalidRequest
 from cocm.registry.models import PayerKind
@@ -30,7 +31,7 @@ def month_or_404(text: str) -> coding.Month:
 @requires("view_billing")
 def billing_home(request: HttpRequest) -> HttpResponse:
     today = request.user.organization.today()
-    previous = services.shift(coding.Month.of(today), -1)
+    previous = shift(coding.Month.of(today), -1)
     return redirect("billing_month", month=str(previous))
 
 
@@ -81,8 +82,8 @@ def billing_month(request: HttpRequest, month: str) -> HttpResponseBase:
         "billing/month.html",
         {
             "month": target,
-            "previous": services.shift(target, -1),
-            "next": services.shift(target, 1),
+            "previous": shift(target, -1),
+            "next": shift(target, 1),
             "groups": worklist.paged_groups(lines, filters, query),
             **worklist.totals(lines),
             "filtered": len(lines) != len(all_lines),

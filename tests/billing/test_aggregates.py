@@ -294,3 +294,22 @@ def test_stored_and_recomputed_decisions_agree_on_a_seeded_population():
         assert stored == services.recomputed_decisions(biller.organization, episodes.all(), month)
         decided += len(stored)
     assert decided == EpisodeMonth.objects.count() > 100
+
+
+def test_the_command_compares_stored_and_recomputed_on_the_whole_population(episode):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("billing", "months", "--verify", stdout=out)
+    assert "1 episode-months: 0 differ from a recount; 1 patient-month decisions: 0 month(s)" in (
+        out.getvalue()
+    )
+
+    EpisodeMonth.objects.filter(episode=episode).update(minutes=5)
+    with pytest.raises(CommandError, match="not current"):
+        call_command("billing", "months", "--verify", stdout=StringIO())
+    call_command("billing", "months", "--rebuild", stdout=out)
+    assert "Recounted 1 episode-months" in out.getvalue()
+    current()

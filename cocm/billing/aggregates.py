@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.db.models.signals import post_delete, post_save, pre_save
 
@@ -81,6 +81,24 @@ def revoked_stamp(periods: Sequence[RevokedPeriod]) -> str:
     return " ".join(f"{p.revoked_on.isoformat()}/{p.renewed_on or ''}" for p in periods)
 
 
+class MonthRow(NamedTuple):
+    """A stored row's columns (`EpisodeMonth`), as counted and as read back."""
+
+    episode_id: int
+    month: date
+    entries: int
+    minutes: int
+    excluded: str
+    daily: str
+    latest_before_consent: date | None
+    any_on_or_after_consent: bool
+    consent_on: date | None
+    revoked: str
+    payer_kind: str
+    count_consultant_minutes: bool
+    count_inpatient_minutes: bool
+
+
 def _row(
     episode_id: int,
     month: date,
@@ -90,22 +108,47 @@ def _row(
     revoked: str,
     payer: str,
     rules: coding.BillingRules,
-) -> EpisodeMonth:
-    return EpisodeMonth(
-        episode_id=episode_id,
-        month=month,
-        entries=entries,
-        minutes=counted.minutes,
-        excluded=json.dumps([list(e) for e in counted.excluded]) if counted.excluded else "",
-        daily=" ".join(f"{day.day}:{m}" for day, m in counted.daily),
-        latest_before_consent=counted.latest_before_consent,
-        any_on_or_after_consent=counted.any_on_or_after_consent,
-        consent_on=consent_on,
-        revoked=revoked,
-        payer_kind=payer,
-        count_consultant_minutes=rules.count_consultant_minutes,
-        count_inpatient_minutes=rules.count_inpatient_minutes,
+) -> MonthRow:
+    return MonthRow(
+        episode_id,
+        month,
+        entries,
+        counted.minutes,
+        json.dumps([list(e) for e in counted.excluded]) if counted.excluded else "",
+        " ".join(f"{day.day}:{m}" for day, m in counted.daily),
+        counted.latest_before_consent,
+        counted.any_on_or_after_consent,
+        consent_on,
+        revoked,
+        payer,
+        rules.count_consultant_minutes,
+        rules.count_inpatient_minutes,
     )
+
+
+def _insert(rows: Sequence[MonthRow]) -> None:
+    """One executemany: the ORM's bulk_create spent most of a backfill preparing values."""
+    if not rows:
+        return
+    meta, ops = EpisodeMonth._meta, connection.ops
+    columns = ", ".join(ops.quote_name(meta.get_field(name).column) for name in MonthRow._fields)
+    # Names from the model's own metadata; every value is a parameter.
+    table = ops.quote_name(meta.db_table)
+    values = ", ".join(["%s"] * len(MonthRow._fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
+    day = ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                row._replace(
+                    month=day(row.month),
+                    latest_before_consent=day(row.latest_before_consent),
+                    consent_on=day(row.consent_on),
+                )
+                for row in rows
+            ],
+        )
 
 
 class Stamp(NamedTuple):
@@ -269,11 +312,11 @@ def _refresh_batch(ids: list[int], months: list[date] | None) -> int:
     if months is not None:
         old = old.filter(month__in=months)
     old.delete()
-    EpisodeMonth.objects.bulk_create(rows, batch_size=1000)
+    _insert(rows)
     return len(rows)
 
 
-def recount(ids: Sequence[int], months: Sequence[date] | None) -> list[EpisodeMonth]:
+def recount(ids: Sequence[int], months: Sequence[date] | None) -> list[MonthRow]:
     """The rows of these episodes' months (all their months when None) counted afresh from
     the contacts, unsaved: at most BATCH episodes."""
     episodes = {
@@ -332,7 +375,7 @@ def recount(ids: Sequence[int], months: Sequence[date] | None) -> list[EpisodeMo
     return rows
 
 
-Difference = tuple[EpisodeMonth | None, EpisodeMonth | None]
+Difference = tuple[MonthRow | None, MonthRow | None]
 
 
 def verify(organization_id: int | None = None) -> tuple[int, list[Difference]]:
@@ -347,39 +390,18 @@ def verify(organization_id: int | None = None) -> tuple[int, list[Difference]]:
     for index in range(0, len(ids), BATCH):
         chunk = ids[index : index + BATCH]
         kept = {
-            (row.episode_id, row.month): row
-            for row in EpisodeMonth.objects.filter(episode_id__in=chunk)
+            (row[0], row[1]): MonthRow(*row)
+            for row in EpisodeMonth.objects.filter(episode_id__in=chunk).values_list(
+                *MonthRow._fields
+            )
         }
         fresh = {(row.episode_id, row.month): row for row in recount(chunk, None)}
         keys = sorted(set(fresh) | set(kept))
         compared += len(keys)
         differences.extend(
-            (kept.get(key), fresh.get(key))
-            for key in keys
-            if _columns(kept.get(key)) != _columns(fresh.get(key))
+            (kept.get(key), fresh.get(key)) for key in keys if kept.get(key) != fresh.get(key)
         )
     return compared, differences
-
-
-_COMPARED = (
-    "episode_id",
-    "month",
-    "entries",
-    "minutes",
-    "excluded",
-    "daily",
-    "latest_before_consent",
-    "any_on_or_after_consent",
-    "consent_on",
-    "revoked",
-    "payer_kind",
-    "count_consultant_minutes",
-    "count_inpatient_minutes",
-)
-
-
-def _columns(row: EpisodeMonth | None) -> tuple[Any, ...] | None:
-    return None if row is None else tuple(getattr(row, name) for name in _COMPARED)
 
 
 # ------------------------------------------------------------------------- the receivers

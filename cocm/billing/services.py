@@ -179,7 +179,11 @@ PROGRAMS = {program.value: program for program in coding.Program}
 SETTINGS = {setting.value: setting for setting in coding.ClinicSetting}
 
 
-def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
+def billed_episodes(scope: QuerySet[Episode], *, names: bool = True) -> list[BilledEpisode]:
+    """The episodes as the engine and the worklist read them; without `names` (the program
+    indicators need only the codes) no patient, clinic or practitioner name is read."""
+    if not names:
+        return facts_only(scope)
     rows = scope.order_by("patient__family_name", "patient__given_name", "id").values_list(
         "id",
         "patient_id",
@@ -246,6 +250,47 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
     ]
 
 
+def facts_only(scope: QuerySet[Episode]) -> list[BilledEpisode]:
+    rows = scope.order_by().values_list(
+        "id",
+        "patient_id",
+        "clinic__setting",
+        "billing_program",
+        "consent_on",
+        "initiating_visit_on",
+        "referred_on",
+        "psychiatric_consultant_id",
+    )
+    revoked = revoked_periods(scope.values("id"))
+    return [
+        BilledEpisode(
+            episode_id,
+            patient_id,
+            "",
+            "",
+            "",
+            setting,
+            program,
+            consent_on,
+            visit_on,
+            referred_on,
+            consultant_id,
+            "",
+            revoked.get(episode_id, ()),
+        )
+        for (
+            episode_id,
+            patient_id,
+            setting,
+            program,
+            consent_on,
+            visit_on,
+            referred_on,
+            consultant_id,
+        ) in rows
+    ]
+
+
 def diagnosis_codes(episode_ids: list[int]) -> dict[int, list[str]]:
     """ICD-10-CM codes per episode, in chunks (SQLite limits query parameters)."""
     codes: dict[int, list[str]] = defaultdict(list)
@@ -262,12 +307,16 @@ def diagnosis_codes(episode_ids: list[int]) -> dict[int, list[str]]:
 
 @without_cycle_collection()
 def month_decisions(
-    organization: Organization, episodes: QuerySet[Episode], month: coding.Month
+    organization: Organization,
+    episodes: QuerySet[Episode],
+    month: coding.Month,
+    *,
+    names: bool = True,
 ) -> tuple[list[BilledEpisode], dict[int, CoverageOnDay], dict[int, coding.MonthResult]]:
     """The episodes with activity in the month, their patients' coverages on its last day
     and the engine's decision for each, from one stored row per episode-month."""
     scope = Episode.objects.filter(id__in=aggregates.in_month(month, episodes).values("episode_id"))
-    chosen = billed_episodes(scope)
+    chosen = billed_episodes(scope, names=names)
     coverages = coverages_on(scope.values("patient_id"), month.last_day)
     rules = organization_rules(organization)
     stored = aggregates.stored_month(month, episodes)

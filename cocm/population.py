@@ -297,7 +297,15 @@ def build_population(
         with transaction.atomic():
             create_batch(rng, org, clinics, staff, batch, as_of, demo_open_left)
         progress(len(batch))
+    # bulk_create sends no signal: count the stored billing episode-months at the end.
+    backfill_billing_months(org.id)
     return org
+
+
+def backfill_billing_months(organization_id: int) -> None:
+    from cocm.billing import aggregates  # the billing app reads the registry, not the reverse
+
+    aggregates.backfill(organization_id)
 
 
 def create_batch(

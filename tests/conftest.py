@@ -111,3 +111,32 @@ def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("COCM_FAIL_ON_SKIP") and skipped:
         reporter.write_line(f"COCM_FAIL_ON_SKIP: {len(skipped)} test(s) skipped", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def billing_months_kept_current(request):
+    """After every test that writes to the database: the stored episode-months the month
+    close decides from (billing.aggregates) equal a recount from the time entries, so a
+    writer of a contact, consent, revocation, coverage or payer rule that does not refresh
+    them fails the test that exercises it. A test that leaves them stale on purpose is
+    marked `stale_billing_months`."""
+    uses_db = request.node.get_closest_marker("django_db") or "db" in request.fixturenames
+    transactional = "transactional_db" in request.fixturenames or any(
+        marker.kwargs.get("transaction") for marker in request.node.iter_markers("django_db")
+    )
+    if not uses_db or transactional or request.node.get_closest_marker("stale_billing_months"):
+        yield
+        return
+    request.getfixturevalue("db")  # set up first, so this check runs before its rollback
+    yield
+    from cocm.billing import aggregates
+    from cocm.billing.models import EpisodeMonth
+    from cocm.care.models import Contact
+
+    if not (Contact.objects.exists() or EpisodeMonth.objects.exists()):
+        return
+    compared, differences = aggregates.verify()
+    assert not differences, (
+        f"{len(differences)} of {compared} stored episode-months differ from a recount "
+        f"(stored, recounted): {differences[:3]}; a write did not call billing.aggregates.refresh"
+    )

@@ -134,3 +134,37 @@ class ClaimLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} episode {self.episode_id}: {self.status}"
+
+
+class EpisodeMonth(models.Model):
+    """One episode's minutes of one calendar month as the billing engine counts them
+    (`coding.count_minutes`), stored so that a month close reads one small row per episode
+    instead of every time entry. Every write of its inputs recounts it in the writer's own
+    transaction (`billing.aggregates`); the stamps say what it was counted under."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="billing_months")
+    month = models.DateField()  # its first day
+    entries = models.PositiveIntegerField()  # time entries recorded (no-shows included)
+    minutes = models.PositiveIntegerField()  # counted
+    excluded = models.TextField(blank=True)  # JSON [[minutes, reason], ...]; "" for none
+    daily = models.TextField(blank=True)  # counted minutes per day: "3:20 17:45"
+    latest_before_consent = models.DateField(null=True)
+    any_on_or_after_consent = models.BooleanField(default=False)
+    # What the minutes were counted under: a row whose stamps differ from the episode's
+    # consent, revocations or payer rule is recounted when read.
+    consent_on = models.DateField(null=True)
+    revoked = models.TextField(blank=True)  # "2026-03-01/2026-04-02 2026-06-01/"
+    payer_kind = models.CharField(max_length=16, blank=True)
+    count_consultant_minutes = models.BooleanField(default=False)
+    count_inpatient_minutes = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "month"], name="episode_month_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["month", "episode"], name="episode_month_by_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"episode {self.episode_id} {self.month:%Y-%m}: {self.minutes} min"

@@ -16,6 +16,8 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from cocm.accounts.models import Organization
+from cocm.billing.aggregates import CONTACT_COLUMNS, time_entry
+from cocm.billing.models import EpisodeMonth
 from cocm.billing.rules import DEFAULT_ORGANIZATION_RULES, OrganizationRules, organization_rules
 from cocm.care.models import Contact
 from cocm.domain import coding
@@ -92,6 +94,26 @@ def load_month_time(
         .order_by("-occurred_on")
         .values("occurred_on")[:1]
     )
+    service_months = earlier_service_months(patient_ids, latest)
+    entries: dict[int, list[coding.TimeEntry]] = defaultdict(list)
+    month_contacts = (
+        entries_of.filter(occurred_on__gte=start, occurred_on__lt=end)
+        # The (episode, occurred_on) index's own order: no sort, and each episode's entries
+        # in the order they happened, as the explanation lists them.
+        .order_by("episode_id", "occurred_on", "id")
+        .values_list(*CONTACT_COLUMNS)
+    )
+    for row in month_contacts:
+        entries[row[0]].append(time_entry(row))
+    return MonthTime(entries, service_months)
+
+
+def earlier_service_months(
+    patient_ids: Iterable[int] | QuerySet[Any], latest: QuerySet[Any]
+) -> dict[int, list[coding.ServiceMonth]]:
+    """The latest earlier service month of each registry episode of these patients, by
+    patient: `latest` is the subquery of an episode's (`OuterRef("pk")`) latest day or month
+    with activity in the look-back window."""
     history = (
         Episode.objects.filter(patient_id__in=patient_ids)
         .annotate(last=Subquery(latest))
@@ -101,38 +123,33 @@ def load_month_time(
     service_months: dict[int, list[coding.ServiceMonth]] = defaultdict(list)
     months: dict[tuple[int, int], coding.Month] = {}
     for patient_id, episode_id, last in history:
-        if last is None:  # no contact in the window (filtered here: in SQL it runs twice)
+        if last is None:  # no activity in the window (filtered here: in SQL it runs twice)
             continue
         key = (last.year, last.month)
         if key not in months:
             months[key] = coding.Month(*key)
         service_months[patient_id].append(coding.ServiceMonth(months[key], episode_id))
-    entries: dict[int, list[coding.TimeEntry]] = defaultdict(list)
-    month_contacts = (
-        entries_of.filter(occurred_on__gte=start, occurred_on__lt=end)
-        # The (episode, occurred_on) index's own order: no sort, and each episode's entries
-        # in the order they happened, as the explanation lists them.
-        .order_by("episode_id", "occurred_on", "id")
-        .values_list(
-            "episode_id",
-            "occurred_on",
-            "minutes",
-            "role",
-            "staff_id",
-            "separately_billed",
-            "started_at",
-            "no_show",
+    return service_months
+
+
+def stored_service_months(
+    month: coding.Month,
+    patient_ids: Iterable[int] | QuerySet[Any],
+    *,
+    gap_months: int = coding.DEFAULT_RULES.gap_months_for_new_episode,
+) -> dict[int, list[coding.ServiceMonth]]:
+    """`earlier_service_months` from the stored episode-months (billing.aggregates): one
+    seek per registry episode in the (episode, month) index."""
+    start = month_start(month)
+    window_start = month_start(shift(month, -(gap_months + 1)))
+    latest = (
+        EpisodeMonth.objects.filter(
+            episode_id=OuterRef("pk"), month__gte=window_start, month__lt=start
         )
+        .order_by("-month")
+        .values("month")[:1]
     )
-    roles = {role.value: role for role in coding.Role}  # a dict lookup, not an enum call
-    for row in month_contacts:
-        episode_id, on, minutes, role, staff_id, separately_billed, started_at, no_show = row
-        entries[episode_id].append(
-            coding.TimeEntry(
-                on, minutes, roles[role], staff_id, separately_billed, started_at, no_show=no_show
-            )
-        )
-    return MonthTime(entries, service_months)
+    return earlier_service_months(patient_ids, latest)
 
 
 def decide(

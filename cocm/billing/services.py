@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cocm.accounts.models import Organization, User, staff_name
+from cocm.billing import aggregates
 from cocm.billing.fees import fee_table, illustrative_fees
 from cocm.billing.models import (
     BillingSettings,
@@ -24,8 +25,7 @@ from cocm.billing.models import (
 from cocm.billing.months import (
     decide,
     load_month_time,
-    month_start,
-    shift,
+    stored_service_months,
     without_cycle_collection,
 )
 from cocm.billing.rules import organization_rules
@@ -33,7 +33,7 @@ from cocm.care.models import Contact
 from cocm.domain import coding
 from cocm.domain.consent import RevokedPeriod
 from cocm.errors import EditConflict, InvalidRequest
-from cocm.registry.coverages import coverages_on
+from cocm.registry.coverages import CoverageOnDay, coverages_on
 from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
 from cocm.registry.services import revoked_periods
 from cocm.versions import claim
@@ -182,7 +182,11 @@ PROGRAMS = {program.value: program for program in coding.Program}
 SETTINGS = {setting.value: setting for setting in coding.ClinicSetting}
 
 
-def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
+def billed_episodes(scope: QuerySet[Episode], *, names: bool = True) -> list[BilledEpisode]:
+    """The episodes as the engine and the worklist read them; without `names` (the program
+    indicators need only the codes) no patient, clinic or practitioner name is read."""
+    if not names:
+        return facts_only(scope)
     rows = scope.order_by("patient__family_name", "patient__given_name", "id").values_list(
         "id",
         "patient_id",
@@ -249,6 +253,47 @@ def billed_episodes(scope: QuerySet[Episode]) -> list[BilledEpisode]:
     ]
 
 
+def facts_only(scope: QuerySet[Episode]) -> list[BilledEpisode]:
+    rows = scope.order_by().values_list(
+        "id",
+        "patient_id",
+        "clinic__setting",
+        "billing_program",
+        "consent_on",
+        "initiating_visit_on",
+        "referred_on",
+        "psychiatric_consultant_id",
+    )
+    revoked = revoked_periods(scope.values("id"))
+    return [
+        BilledEpisode(
+            episode_id,
+            patient_id,
+            "",
+            "",
+            "",
+            setting,
+            program,
+            consent_on,
+            visit_on,
+            referred_on,
+            consultant_id,
+            "",
+            revoked.get(episode_id, ()),
+        )
+        for (
+            episode_id,
+            patient_id,
+            setting,
+            program,
+            consent_on,
+            visit_on,
+            referred_on,
+            consultant_id,
+        ) in rows
+    ]
+
+
 def diagnosis_codes(episode_ids: list[int]) -> dict[int, list[str]]:
     """ICD-10-CM codes per episode, in chunks (SQLite limits query parameters)."""
     codes: dict[int, list[str]] = defaultdict(list)
@@ -264,30 +309,89 @@ def diagnosis_codes(episode_ids: list[int]) -> dict[int, list[str]]:
 
 
 @without_cycle_collection()
-def month_lines(
-    organization: Organization, episodes: QuerySet[Episode], month: coding.Month
-) -> list[BillingLine]:
-    """One line per episode with activity in the month, in set-based queries."""
-    start, end = month_start(month), month_start(shift(month, 1))
-    scope = Episode.objects.filter(
-        id__in=Contact.objects.filter(
-            episode__in=episodes, occurred_on__gte=start, occurred_on__lt=end
-        ).values("episode_id")
-    )
-    chosen = billed_episodes(scope)
-    last_day = end.toordinal() - 1
-    coverages = coverages_on(scope.values("patient_id"), date.fromordinal(last_day))
-    payers = {patient_id: coverage.payer_kind for patient_id, coverage in coverages.items()}
+def month_decisions(
+    organization: Organization,
+    episodes: QuerySet[Episode],
+    month: coding.Month,
+    *,
+    names: bool = True,
+) -> tuple[list[BilledEpisode], dict[int, CoverageOnDay], dict[int, coding.MonthResult]]:
+    """The episodes with activity in the month, their patients' coverages on its last day
+    and the engine's decision for each, from one stored row per episode-month."""
+    scope = Episode.objects.filter(id__in=aggregates.in_month(month, episodes).values("episode_id"))
+    chosen = billed_episodes(scope, names=names)
+    coverages = coverages_on(scope.values("patient_id"), month.last_day)
     rules = organization_rules(organization)
+    stored = aggregates.stored_month(month, episodes)
+    service_months = stored_service_months(
+        month, scope.values("patient_id"), gap_months=rules.base.gap_months_for_new_episode
+    )
+    decisions = {}
+    stale = []
+    for episode in chosen:
+        coverage = coverages.get(episode.patient_id)
+        payer_rules = rules.for_payer(coverage.payer_kind if coverage else "")
+        row = stored.get(episode.id)  # None: deleted since the scope was read
+        stamp = aggregates.stamp(episode.consent_on, episode.consent_revoked, payer_rules)
+        if row is None or row.stamp != stamp:
+            stale.append((episode.id, episode.consent_on, episode.consent_revoked, payer_rules))
+            continue
+        decisions[episode.id] = coding.decide_month(
+            month,
+            row.counted,
+            episode.facts,
+            service_months.get(episode.patient_id, ()),
+            rules=payer_rules,
+        )
+    if stale:  # counted under an older consent, revocation or payer rule: count afresh
+        recounted = aggregates.count_afresh(month, stale)
+        for episode in chosen:
+            if episode.id in recounted:
+                coverage = coverages.get(episode.patient_id)
+                decisions[episode.id] = coding.decide_month(
+                    month,
+                    recounted[episode.id],
+                    episode.facts,
+                    service_months.get(episode.patient_id, ()),
+                    rules=rules.for_payer(coverage.payer_kind if coverage else ""),
+                )
+    return chosen, coverages, decisions
+
+
+def recomputed_decisions(
+    organization: Organization, episodes: QuerySet[Episode], month: coding.Month
+) -> dict[int, coding.MonthResult]:
+    """`month_decisions` computed from every time entry of the month instead of the stored
+    episode-months: what `cocm billing aggregates --verify` and the tests compare it with."""
+    start, end = month.first_day, month.last_day
+    month_contacts = Contact.objects.filter(
+        episode__in=episodes, occurred_on__gte=start, occurred_on__lte=end
+    )
+    scope = Episode.objects.filter(id__in=month_contacts.values("episode_id"))
+    chosen = billed_episodes(scope)
+    rules = organization_rules(organization)
+    payers = {
+        patient_id: coverage.payer_kind
+        for patient_id, coverage in coverages_on(scope.values("patient_id"), end).items()
+    }
     time = load_month_time(
         month,
         scope.values("patient_id"),
         Contact.objects.filter(episode__in=episodes),
         gap_months=rules.base.gap_months_for_new_episode,
     )
-    decisions = decide(
+    return decide(
         [(e.id, e.patient_id, e.facts) for e in chosen], month, time, rules=rules, payers=payers
     )
+
+
+@without_cycle_collection()
+def month_lines(
+    organization: Organization, episodes: QuerySet[Episode], month: coding.Month
+) -> list[BillingLine]:
+    """One line per episode with activity in the month, in set-based queries over the
+    stored episode-months (`billing.aggregates`), decided by the engine."""
+    chosen, coverages, decisions = month_decisions(organization, episodes, month)
     fees = fee_table({month.year})
     illustrative = illustrative_fees({month.year})
     settings = BillingSettings.objects.filter(organization=organization).first()
@@ -398,6 +502,13 @@ LINE_CHANGED_MEANWHILE = (
 )
 
 
+def lock_months(organization_id: int) -> None:
+    """Take the organization's billing months in turn (its row, locked until the caller's
+    transaction ends; PostgreSQL): a line marked while another biller closes the month waits
+    for the close, then finds it closed. SQLite writes one transaction at a time anyway."""
+    list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk"))
+
+
 def mark(
     line: BillingLine,
     month: coding.Month,
@@ -409,12 +520,22 @@ def mark(
     """Billing staff mark a line reviewed or submitted (it keeps the decision it had).
 
     `version` is the claim line version the biller saw (0: no line stored yet; default: the
-    one loaded): of two marks at once, one is kept and the other gets EditConflict."""
+    one loaded): of two marks at once, one is kept and the other gets EditConflict. A mark
+    waits for a close of the month in progress, then finds it closed."""
+    with transaction.atomic():
+        lock_months(by.organization_id)
+        return _mark(line, month, action=action, by=by, version=version)
+
+
+def _mark(
+    line: BillingLine, month: coding.Month, *, action: str, by: User, version: int | None
+) -> ClaimLine:
     stored = line.saved.version if line.saved else 0
     if version is not None and version != stored:
         raise EditConflict(LINE_CHANGED_MEANWHILE)
     version = stored
-    if line.saved and line.saved.frozen:
+    frozen = ClaimLine.objects.filter(episode_id=line.episode.id, month=str(month), frozen=True)
+    if (line.saved and line.saved.frozen) or frozen.exists():
         raise InvalidRequest("The month is closed; its lines cannot change.", "month")
     if action not in ("reviewed", "submitted"):
         raise InvalidRequest("Mark a line reviewed or submitted.", "action")
@@ -460,13 +581,35 @@ def close_month(
     by: User,
     today: date,
 ) -> list[BillingLine]:
-    """Freeze every line of a past month; later changes to its minutes are flagged."""
+    """Freeze every line of a past month; later changes to its minutes are flagged.
+
+    Two billers closing the same month at once: the month's `ClosedMonth` row is inserted
+    first, so the second insert waits for the first close to end and then fails on the
+    unique (organization, month) constraint; that biller is told who closed it, and no
+    claim line is written twice."""
     if month >= coding.Month.of(today):
         raise InvalidRequest(f"{month} is not over yet.", "month")
-    if closed(organization, month):
-        raise InvalidRequest(f"{month} is already closed.", "month")
-    lines = month_lines(organization, episodes, month)
-    for line in lines:
-        line.saved = save_line(line, month, frozen=True)
-    ClosedMonth.objects.create(organization=organization, month=str(month), closed_by=by)
+    with transaction.atomic():
+        lock_months(organization.id)
+        try:
+            with transaction.atomic():
+                ClosedMonth.objects.create(
+                    organization=organization, month=str(month), closed_by=by
+                )
+        except IntegrityError:
+            raise InvalidRequest(already_closed(organization, month), "month") from None
+        lines = month_lines(organization, episodes, month)
+        for line in lines:
+            line.saved = save_line(line, month, frozen=True)
     return lines
+
+
+def already_closed(organization: Organization, month: coding.Month) -> str:
+    """The conflict message of a second close of a month: who closed it, and when."""
+    done = ClosedMonth.objects.select_related("closed_by").get(
+        organization=organization, month=str(month)
+    )
+    user = done.closed_by
+    who = staff_name(user.username, user.first_name, user.last_name, user.credentials)
+    when = timezone.localtime(done.closed_at).strftime("%Y-%m-%d %H:%M")
+    return f"{month} is already closed (by {who} at {when})."

@@ -11,6 +11,7 @@ from cocm.accounts.scoping import visible_episodes
 from cocm.accounts.services import care_manager_choices
 from cocm.billing import export, fees, services, worklist
 from cocm.billing.forms import FeeUploadForm
+from cocm.billing.months import shift
 from cocm.domain import coding
 from cocm.errors import InvalidRequest
 from cocm.pages import Audit, first_error, post_action, post_form
@@ -28,7 +29,7 @@ def month_or_404(text: str) -> coding.Month:
 @requires("view_billing")
 def billing_home(request: HttpRequest) -> HttpResponse:
     today = request.user.organization.today()
-    previous = services.shift(coding.Month.of(today), -1)
+    previous = shift(coding.Month.of(today), -1)
     return redirect("billing_month", month=str(previous))
 
 

@@ -19,6 +19,7 @@ from django.http import HttpRequest, QueryDict
 from cocm.accounts.models import Organization
 from cocm.billing import services
 from cocm.billing.models import ClaimLine, ClosedMonth
+from cocm.billing.months import shift
 from cocm.billing.services import BillingLine
 from cocm.domain import coding
 from cocm.queryparams import int_filter, page_param
@@ -190,8 +191,8 @@ class MonthWorklist:
         pages = tuple(f"{key}_page" for key, _ in GROUPS)
         return {
             "month": self.month,
-            "previous": services.shift(self.month, -1),
-            "next": services.shift(self.month, 1),
+            "previous": shift(self.month, -1),
+            "next": shift(self.month, 1),
             "groups": paged_groups(self.lines, self.filters, query),
             **totals(self.lines),
             "filtered": len(self.lines) != len(self.all_lines),

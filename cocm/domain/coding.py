@@ -548,24 +548,30 @@ def _decision(minutes: int, plan: _Plan, context: str, cap: int | None) -> str:
     return text
 
 
-def bill_month(
+@dataclass(frozen=True, slots=True)
+class CountedMinutes:
+    """A patient-month's minutes as the engine counts them (1.2, 1.5): what the month's
+    decision needs of its time entries, and what a stored per-episode-month aggregate holds."""
+
+    minutes: int  # counted, after overlapping time is counted once
+    excluded: tuple[Excluded, ...] = ()  # minutes left out, summed per reason, first seen first
+    daily: tuple[tuple[date, int], ...] = ()  # counted minutes per day, by day
+    latest_before_consent: date | None = None  # the last day with an entry before consent
+    any_on_or_after_consent: bool = False  # an entry on or after the consent date
+
+
+def count_minutes(
     month: MonthLike,
     entries: Sequence[TimeEntry],
-    episode: EpisodeFacts,
-    service_months: Iterable[ServiceMonth | MonthLike],
     *,
+    consent_on: date | None,
+    consent_revoked: Sequence[RevokedPeriod] = (),
     rules: BillingRules = DEFAULT_RULES,
-) -> MonthResult:
-    """Codes, units and explanation for one patient-month (docs/rules.md section 1)."""
+) -> CountedMinutes:
+    """The minutes that count toward the month's thresholds, and why others do not (1.2, 1.5)."""
     target = _as_month(month)
-    kind = month_type(
-        target, service_months, rules=rules, registry_episode=episode.registry_episode
-    )
-
     excluded: dict[str, int] = {}
     countable: list[TimeEntry] = []
-    consent_on = episode.consent_on
-    revoked = episode.consent_revoked
     latest_before_consent: date | None = None
     any_on_or_after_consent = False
     for entry in entries:
@@ -577,7 +583,7 @@ def bill_month(
             reason = f"before consent on {consent_on.isoformat()}"
             if latest_before_consent is None or on > latest_before_consent:
                 latest_before_consent = on
-        elif revoked and (period := revoked_period_on(revoked, on)) is not None:
+        elif consent_revoked and (period := revoked_period_on(consent_revoked, on)) is not None:
             # Consent withdrawn: the basis for billing ends on that day (1.5).
             any_on_or_after_consent = True
             reason = f"{REASON_REVOKED} on {period.revoked_on.isoformat()}"
@@ -594,19 +600,69 @@ def bill_month(
     minutes = sum(entry.minutes for entry in merged)
     if minutes < raw_minutes:
         excluded[REASON_OVERLAP] = raw_minutes - minutes
+    daily: dict[date, int] = {}
+    for entry in sorted(merged, key=lambda entry: entry.on):
+        daily[entry.on] = daily.get(entry.on, 0) + entry.minutes
+    return CountedMinutes(
+        minutes,
+        tuple(Excluded(m, reason) for reason, m in excluded.items()),
+        tuple(daily.items()),
+        latest_before_consent,
+        any_on_or_after_consent,
+    )
 
+
+def bill_month(
+    month: MonthLike,
+    entries: Sequence[TimeEntry],
+    episode: EpisodeFacts,
+    service_months: Iterable[ServiceMonth | MonthLike],
+    *,
+    rules: BillingRules = DEFAULT_RULES,
+) -> MonthResult:
+    """Codes, units and explanation for one patient-month (docs/rules.md section 1)."""
+    counted = count_minutes(
+        month,
+        entries,
+        consent_on=episode.consent_on,
+        consent_revoked=episode.consent_revoked,
+        rules=rules,
+    )
+    return decide_month(month, counted, episode, service_months, rules=rules)
+
+
+def decide_month(
+    month: MonthLike,
+    counted: CountedMinutes,
+    episode: EpisodeFacts,
+    service_months: Iterable[ServiceMonth | MonthLike],
+    *,
+    rules: BillingRules = DEFAULT_RULES,
+) -> MonthResult:
+    """The month's codes and explanation from its counted minutes (docs/rules.md section 1)."""
+    target = _as_month(month)
+    kind = month_type(
+        target, service_months, rules=rules, registry_episode=episode.registry_episode
+    )
+    minutes = counted.minutes
     setting = episode.clinic_setting
     program = episode.program
     g0512 = program is Program.COCM and _bills_g0512(setting, target, rules)
     g0512_until = rules.fqhc_rhc_cpt_codes_from if g0512 else None
     plan = _plan(minutes, kind, rules, setting, program, target)
     reasons = tuple(
-        _blocked_reasons(target, episode, rules, latest_before_consent, any_on_or_after_consent)
+        _blocked_reasons(
+            target,
+            episode,
+            rules,
+            counted.latest_before_consent,
+            counted.any_on_or_after_consent,
+        )
     )
     decision = _decision(
         minutes, plan, _context(program, kind, setting, g0512_until), rules.max_99494_units
     )
-    decision += _revocation_note(target, revoked)
+    decision += _revocation_note(target, episode.consent_revoked)
     if reasons:
         status = BillingStatus.BLOCKED
         decision = f"blocked ({'; '.join(reasons)}); by minutes alone: {decision}"
@@ -619,7 +675,7 @@ def bill_month(
         program=program,
         month_type=kind,
         minutes_counted=minutes,
-        excluded=tuple(Excluded(m, reason) for reason, m in excluded.items()),
+        excluded=counted.excluded,
         codes=plan.codes if status is BillingStatus.READY else (),
         decision=decision,
         threshold_crossed=plan.threshold_crossed,
@@ -628,7 +684,7 @@ def bill_month(
             None if plan.next_threshold is None else plan.next_threshold - minutes
         ),
         status=status,
-        threshold_reached_on=_reached_on(merged, plan.threshold_crossed),
+        threshold_reached_on=_reached_on(counted.daily, plan.threshold_crossed),
     )
 
 
@@ -647,13 +703,13 @@ def _revocation_note(month: Month, revoked: Sequence[RevokedPeriod]) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def _reached_on(entries: Sequence[TimeEntry], threshold: int | None) -> date | None:
+def _reached_on(daily: Sequence[tuple[date, int]], threshold: int | None) -> date | None:
     """First day the running total of counted minutes reaches the threshold (1.3)."""
     if threshold is None:
         return None
     total = 0
-    for entry in sorted(entries, key=lambda entry: entry.on):
-        total += entry.minutes
+    for day, minutes in daily:
+        total += minutes
         if total >= threshold:
-            return entry.on
+            return day
     return None

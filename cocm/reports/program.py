@@ -32,7 +32,7 @@ from django.utils.http import urlencode
 from cocm.accounts.models import Clinic, User, staff_name
 from cocm.billing.models import ClaimLine, ClosedMonth
 from cocm.billing.rules import organization_rules
-from cocm.billing.services import month_lines, parse_month
+from cocm.billing.services import month_decisions, parse_month
 from cocm.care.models import CaseReview, Contact, TimeRole
 from cocm.domain import coding
 from cocm.domain import indicators as rules
@@ -338,7 +338,8 @@ def load_records(episodes: QuerySet[Episode], period: Period) -> list[EpisodeRec
 
 def month_codes(user: User, episodes: QuerySet[Episode], months: Sequence[str]) -> dict[str, dict]:
     """Billing codes per episode for each month: the frozen claim lines of a closed month,
-    else the billing engine's decision now (`billing.services.month_lines`)."""
+    else the billing engine's decision now from the stored episode-months
+    (`billing.services.month_decisions`, without the worklist's names, fees and lines)."""
     organization = user.organization
     closed = set(
         ClosedMonth.objects.filter(organization=organization, month__in=months).values_list(
@@ -354,8 +355,9 @@ def month_codes(user: User, episodes: QuerySet[Episode], months: Sequence[str]) 
     for month in months:
         if month in closed:
             continue
-        for line in month_lines(organization, episodes, parse_month(month)):
-            codes[month][line.episode.id] = tuple(str(c.code) for c in line.result.codes)
+        _, _, decisions = month_decisions(organization, episodes, parse_month(month), names=False)
+        for episode_id, result in decisions.items():
+            codes[month][episode_id] = tuple(str(c.code) for c in result.codes)
     return codes
 
 

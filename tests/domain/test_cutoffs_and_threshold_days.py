@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from cocm.domain.coding import Role, TimeEntry, _reached_on
+from cocm.domain.coding import Role, TimeEntry, _reached_on, count_minutes
 from cocm.domain.instruments import ScoringError, severity
 
 
@@ -40,4 +40,6 @@ def entry(day: int, minutes: int) -> TimeEntry:
 def test_the_threshold_day_is_the_first_day_the_running_total_reaches_it(
     entries, threshold, expected
 ):
-    assert _reached_on(entries, threshold) == expected
+    # The day's counted minutes, by day, as the engine stores them for the month close.
+    daily = count_minutes((2026, 3), entries, consent_on=date(2026, 3, 1)).daily
+    assert _reached_on(daily, threshold) == expected

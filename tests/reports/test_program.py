@@ -289,8 +289,8 @@ def test_a_closed_month_counts_its_frozen_claim_lines(registry):
 def test_switching_filters_reuses_the_days_billing_decisions(registry, monkeypatch):
     program.compute_report(registry.admin, november(registry))
     runs = []
-    real = program.month_lines
-    monkeypatch.setattr(program, "month_lines", lambda *a: runs.append(a) or real(*a))
+    real = program.month_decisions
+    monkeypatch.setattr(program, "month_decisions", lambda *a, **k: runs.append(a) or real(*a, **k))
 
     report = program.compute_report(registry.admin, november(registry, care_manager="carla"))
 

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from openpyxl import load_workbook
 
 from cocm.accounts.models import ApiToken, AuditEvent, Role
+from cocm.billing import aggregates
 from cocm.care.models import Activity, Contact, Mode
 from cocm.domain.episodes import DischargeReason
 from cocm.measures.models import Assessment
@@ -80,6 +81,7 @@ def registry(clinic, care_manager):
     )
     no_show = depressed_patient(clinic, care_manager, 3, family_name="NoShow")
     Contact.objects.filter(episode=no_show).update(no_show=True)
+    aggregates.refresh([no_show.id])  # update() sends no signal
     return {"remitted": remitted, "died": died}
 
 

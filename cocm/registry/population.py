@@ -9,7 +9,8 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
+from functools import cache, lru_cache
+from itertools import accumulate, islice
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -211,8 +212,17 @@ class Staff:
 
 
 def weighted(rng: random.Random, table: tuple[tuple[object, int], ...]) -> object:
+    values, cumulative = cumulative_weights(table)
+    # The same draw as rng.choices(values, weights), without adding the weights up each time.
+    return rng.choices(values, cum_weights=cumulative)[0]
+
+
+@cache
+def cumulative_weights(
+    table: tuple[tuple[object, int], ...],
+) -> tuple[tuple[object, ...], list[int]]:
     values, weights = zip(*table, strict=True)
-    return rng.choices(values, weights)[0]
+    return values, list(accumulate(weights))
 
 
 def add_months(day: date, months: int) -> date:
@@ -434,22 +444,22 @@ def create_measures(
                 answers = spread(rng, total, n_items)
                 if code == "PHQ-9" and total >= 12 and rng.random() < 0.04:
                     answers[8] = rng.choice((1, 1, 2))
-                result = score(code, answers)
+                total, band, flags, safety = scored(code, tuple(answers))
                 assessment_id = tables[Assessment].add(
                     episode_id=episode["id"],
                     instrument=code,
                     taken_on=taken_on,
                     answers=answers,
-                    total=result.total,
-                    severity=result.severity,
-                    flags=list(result.flags),
+                    total=total,
+                    severity=band,
+                    flags=flags,
                     method=method,
                     administered_by_id=(
                         None if method == "self_report" else episode["care_manager_id"]
                     ),
                     recorded_at=datetime.combine(taken_on, time(16), tzinfo=UTC),
                 )
-                if result.safety_items:
+                if safety:
                     alerts.append((assessment_id, answers[8], taken_on, episode))
             taken_on += timedelta(days=rng.choice((14, 21, 28)))
     # Alerts older than a week were followed up; recent ones are still open.
@@ -472,6 +482,14 @@ def create_measures(
                 else {}
             ),
         )
+
+
+@lru_cache(maxsize=100_000)
+def scored(code: str, answers: tuple[int, ...]) -> tuple[int, str, list[str], bool]:
+    """The domain's total, severity, flags and safety signal of a set of answers, computed
+    once per distinct set (the seed draws about a million, a fraction of them distinct)."""
+    result = score(code, answers)
+    return result.total, result.severity, list(result.flags), bool(result.safety_items)
 
 
 def course_total(rng: random.Random, shape: str, baseline: int, weeks: float, top: int) -> int:

@@ -263,3 +263,10 @@ def test_the_fast_seed_writes_the_rows_the_orm_seed_wrote():
 
     assert digests == GOLDEN
     assert Patient.objects.filter(birth_date__lt=date(2026, 1, 1)).count() == 200
+    # The sequences were moved past the ids the seed gave: the next ORM insert gets a new id.
+    last = Contact.objects.order_by("id").last()
+    assert last is not None
+    added = Contact.objects.create(
+        episode=last.episode, occurred_on=date(2026, 11, 23), minutes=10, staff=last.staff
+    )
+    assert added.id == last.id + 1

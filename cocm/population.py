@@ -10,17 +10,22 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
+from functools import cache, lru_cache
+from itertools import accumulate, islice
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Model
 
 from cocm.accounts.models import Clinic, ClinicSetting, Membership, Organization, Role, User
 from cocm.billing.fees import load_illustrative_fees
 from cocm.care.models import CaseReview, Contact, Recommendation
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
 from cocm.domain.instruments import score
+from cocm.domain.pediatric import age_on
 from cocm.measures.models import Assessment, SafetyAlert, TreatmentChange
+from cocm.registry.bulk_rows import Rows, reset_sequences
 from cocm.registry.models import Coverage, Diagnosis, Episode, Patient, StatusChange
 
 DEMO_ORGANIZATION = "Demo Health"
@@ -180,6 +185,24 @@ DISCHARGE_REASONS = (
 )
 BATCH = 2000
 
+# What the seed writes, in this order (parents first), one transaction per batch of patients.
+# A table the seed should fill too (a stored aggregate, say) gets its model listed here and
+# its rows added in `create_batch` with `tables[Model].add(...)`: see docs/demo-data.md.
+SEEDED: tuple[type[Model], ...] = (
+    Patient,
+    Coverage,
+    Episode,
+    StatusChange,
+    Diagnosis,
+    Assessment,
+    SafetyAlert,
+    Contact,
+    CaseReview,
+    Recommendation,
+    TreatmentChange,
+)
+Tables = dict[type[Model], Rows]
+
 
 @dataclass
 class Staff:
@@ -190,8 +213,17 @@ class Staff:
 
 
 def weighted(rng: random.Random, table: tuple[tuple[object, int], ...]) -> object:
+    values, cumulative = cumulative_weights(table)
+    # The same draw as rng.choices(values, weights), without adding the weights up each time.
+    return rng.choices(values, cum_weights=cumulative)[0]
+
+
+@cache
+def cumulative_weights(
+    table: tuple[tuple[object, int], ...],
+) -> tuple[tuple[object, ...], list[int]]:
     values, weights = zip(*table, strict=True)
-    return rng.choices(values, weights)[0]
+    return values, list(accumulate(weights))
 
 
 def add_months(day: date, months: int) -> date:
@@ -293,9 +325,14 @@ def build_population(
     start_number = Patient.objects.filter(organization=org).count()
     # The demo care manager carries about 150 open episodes, like a full-time BHCM.
     demo_open_left = [150]
+    tables = {model: Rows(model) for model in SEEDED}
+    # The random draws follow the batches of BATCH patients: another size, another population.
     for batch in chunks(range(start_number, start_number + n_patients), BATCH):
+        create_batch(rng, tables, org, clinics, staff, batch, as_of, demo_open_left)
         with transaction.atomic():
-            create_batch(rng, org, clinics, staff, batch, as_of, demo_open_left)
+            for rows in tables.values():
+                rows.write()
+            reset_sequences(SEEDED)
         progress(len(batch))
     # bulk_create sends no signal: count the stored billing episode-months at the end.
     backfill_billing_months(org.id)
@@ -310,6 +347,7 @@ def backfill_billing_months(organization_id: int) -> None:
 
 def create_batch(
     rng: random.Random,
+    tables: Tables,
     org: Organization,
     clinics: list[Clinic],
     staff: Staff,
@@ -321,71 +359,62 @@ def create_batch(
     for number in numbers:
         female = rng.random() < 0.62
         age_days = int(rng.triangular(14, 88, 48) * 365.25)
-        patients.append(
-            Patient(
-                organization=org,
-                mrn=f"M{number + 1:07d}",
-                given_name=rng.choice(GIVEN_FEMALE if female else GIVEN_MALE),
-                family_name=rng.choice(FAMILY),
-                birth_date=as_of - timedelta(days=age_days),
-                sex="female" if female else ("male" if rng.random() < 0.98 else "other"),
-                preferred_language="es" if rng.random() < 0.15 else "en",
-                phone=f"555-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}",
-                email=f"patient{number + 1}@example.org" if rng.random() < 0.7 else "",
-            )
-        )
-    Patient.objects.bulk_create(patients)
-    coverages, episodes, histories, diagnoses = [], [], [], []
+        patient = {
+            "organization_id": org.id,
+            "mrn": f"M{number + 1:07d}",
+            "given_name": rng.choice(GIVEN_FEMALE if female else GIVEN_MALE),
+            "family_name": rng.choice(FAMILY),
+            "birth_date": as_of - timedelta(days=age_days),
+            "sex": "female" if female else ("male" if rng.random() < 0.98 else "other"),
+            "preferred_language": "es" if rng.random() < 0.15 else "en",
+            "phone": f"555-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}",
+            "email": f"patient{number + 1}@example.org" if rng.random() < 0.7 else "",
+        }
+        patient["id"] = tables[Patient].add(**patient)
+        patients.append(patient)
+    demo_care_manager, demo_consultant = staff.demo["caremanager"], staff.demo["consultant"]
+    episodes, histories, diagnoses = [], [], []
     for patient in patients:
         episode_plans = plan_episodes(rng, as_of)
-        age = patient.age_on(as_of)
-        coverages.append(
-            Coverage(
-                patient=patient,
-                payer_kind=pick_payer(rng, age),
-                starts_on=episode_plans[0].referred_on - timedelta(days=rng.randint(30, 2000)),
-                member_id=f"{rng.randint(10**8, 10**9 - 1)}",
-            )
+        age = age_on(patient["birth_date"], as_of)
+        tables[Coverage].add(
+            patient_id=patient["id"],
+            payer_kind=pick_payer(rng, age),
+            starts_on=episode_plans[0].referred_on - timedelta(days=rng.randint(30, 2000)),
+            member_id=f"{rng.randint(10**8, 10**9 - 1)}",
         )
         clinic = rng.choice(clinics)
         for plan in episode_plans:
             cms = staff.care_managers[clinic.id]
             care_manager = rng.choice(cms)
             if plan.is_open and demo_open_left[0] > 0 and plan.status != EpisodeStatus.REFERRED:
-                care_manager = staff.demo["caremanager"]
+                care_manager = demo_care_manager
                 demo_open_left[0] -= 1
-            episode = plan.episode(rng, patient, clinic, care_manager, staff)
-            if care_manager == staff.demo["caremanager"] and episode.psychiatric_consultant:
+            episode = plan.episode(rng, patient["id"], clinic, care_manager, staff)
+            if care_manager == demo_care_manager and episode["psychiatric_consultant_id"]:
                 # The demo team works together, so the consultant's agenda is not empty.
-                episode.psychiatric_consultant = staff.demo["consultant"]
+                episode["psychiatric_consultant_id"] = demo_consultant.id
+            episode["id"] = tables[Episode].add(**episode)
             episodes.append(episode)
             histories.append(plan.history)
             diagnoses.append(plan.diagnoses(rng))
-    Coverage.objects.bulk_create(coverages)
-    Episode.objects.bulk_create(episodes)
-    changes, codes = [], []
     for episode, history, episode_codes in zip(episodes, histories, diagnoses, strict=True):
         previous = ""
         for status, on, reason in history:
-            changes.append(
-                StatusChange(
-                    episode=episode,
-                    from_status=previous,
-                    to_status=status,
-                    on=on,
-                    reason=reason,
-                    changed_by=episode.care_manager,
-                )
+            tables[StatusChange].add(
+                episode_id=episode["id"],
+                from_status=previous,
+                to_status=status,
+                on=on,
+                reason=reason,
+                changed_by_id=episode["care_manager_id"],
             )
             previous = status
-        recorded_at = datetime.combine(episode.referred_on, time(15), tzinfo=UTC)
-        codes.extend(
-            Diagnosis(episode=episode, code=code, recorded_at=recorded_at) for code in episode_codes
-        )
-    StatusChange.objects.bulk_create(changes, batch_size=5000)
-    Diagnosis.objects.bulk_create(codes, batch_size=5000)
-    create_measures(rng, episodes, diagnoses, as_of)
-    create_care(rng, episodes, as_of)
+        recorded_at = datetime.combine(episode["referred_on"], time(15), tzinfo=UTC)
+        for code in episode_codes:
+            tables[Diagnosis].add(episode_id=episode["id"], code=code, recorded_at=recorded_at)
+    create_measures(rng, tables, episodes, diagnoses, as_of)
+    create_care(rng, tables, episodes, as_of)
 
 
 # Trajectory shapes (share of episodes, fraction of the baseline left at week 12).
@@ -394,16 +423,20 @@ METHODS = (("in_clinic", 40), ("phone", 45), ("self_report", 15))
 
 
 def create_measures(
-    rng: random.Random, episodes: list[Episode], diagnoses: list[list[str]], as_of: date
+    rng: random.Random,
+    tables: Tables,
+    episodes: list[dict[str, Any]],
+    diagnoses: list[list[str]],
+    as_of: date,
 ) -> None:
     """PHQ-9 (and GAD-7 for anxiety diagnoses) every 2-4 weeks from enrollment, following
     a responder, partial, non-responder or relapse course; a few item-9 positives."""
-    assessments: list[Assessment] = []
-    alerts: list[tuple[int, int, date, Episode]] = []
+    alerts: list[tuple[int, int, date, dict[str, Any]]] = []
     for episode, codes in zip(episodes, diagnoses, strict=True):
-        if episode.enrolled_on is None:
+        enrolled_on = episode["enrolled_on"]
+        if enrolled_on is None:
             continue
-        end = min(episode.discharged_on or as_of, as_of)
+        end = min(episode["discharged_on"] or as_of, as_of)
         shape = str(weighted(rng, TRAJECTORIES))
         anxious = any(code.startswith(("F41", "F43")) for code in codes)
         instruments = [
@@ -411,58 +444,61 @@ def create_measures(
         ]
         if anxious:
             instruments.append(("GAD-7", 7, rng.randint(10, 19)))
-        taken_on = episode.enrolled_on
+        taken_on = enrolled_on
         while taken_on <= end:
-            weeks = (taken_on - episode.enrolled_on).days / 7
+            weeks = (taken_on - enrolled_on).days / 7
             method = str(weighted(rng, METHODS))
             for code, n_items, baseline in instruments:
                 total = course_total(rng, shape, baseline, weeks, 3 * n_items)
                 answers = spread(rng, total, n_items)
                 if code == "PHQ-9" and total >= 12 and rng.random() < 0.04:
                     answers[8] = rng.choice((1, 1, 2))
-                result = score(code, answers)
-                assessments.append(
-                    Assessment(
-                        episode=episode,
-                        instrument=code,
-                        taken_on=taken_on,
-                        answers=answers,
-                        total=result.total,
-                        severity=result.severity,
-                        flags=list(result.flags),
-                        method=method,
-                        administered_by=None if method == "self_report" else episode.care_manager,
-                        recorded_at=datetime.combine(taken_on, time(16), tzinfo=UTC),
-                    )
+                total, band, flags, safety = scored(code, tuple(answers))
+                assessment_id = tables[Assessment].add(
+                    episode_id=episode["id"],
+                    instrument=code,
+                    taken_on=taken_on,
+                    answers=answers,
+                    total=total,
+                    severity=band,
+                    flags=flags,
+                    method=method,
+                    administered_by_id=(
+                        None if method == "self_report" else episode["care_manager_id"]
+                    ),
+                    recorded_at=datetime.combine(taken_on, time(16), tzinfo=UTC),
                 )
-                if result.safety_items:
-                    alerts.append((len(assessments) - 1, answers[8], taken_on, episode))
+                if safety:
+                    alerts.append((assessment_id, answers[8], taken_on, episode))
             taken_on += timedelta(days=rng.choice((14, 21, 28)))
-    Assessment.objects.bulk_create(assessments, batch_size=5000)
     # Alerts older than a week were followed up; recent ones are still open.
-    SafetyAlert.objects.bulk_create(
-        [
-            SafetyAlert(
-                episode=episode,
-                assessment=assessments[index],
-                item=9,
-                item_answer=answer,
-                opened_at=datetime.combine(taken_on, time(16), tzinfo=UTC),
-                **(
-                    {}
-                    if (as_of - taken_on).days < 7
-                    else {
-                        "resolved_at": datetime.combine(taken_on, time(18), tzinfo=UTC),
-                        "resolved_by": episode.care_manager,
-                        "action": SafetyAlert.Action.SAFETY_PLAN,
-                        "note": "Called the patient; safety plan reviewed.",
-                    }
-                ),
-            )
-            for index, answer, taken_on, episode in alerts
-        ],
-        batch_size=5000,
-    )
+    for assessment_id, answer, taken_on, episode in alerts:
+        resolved = (as_of - taken_on).days >= 7
+        tables[SafetyAlert].add(
+            episode_id=episode["id"],
+            assessment_id=assessment_id,
+            item=9,
+            item_answer=answer,
+            opened_at=datetime.combine(taken_on, time(16), tzinfo=UTC),
+            **(
+                {
+                    "resolved_at": datetime.combine(taken_on, time(18), tzinfo=UTC),
+                    "resolved_by_id": episode["care_manager_id"],
+                    "action": SafetyAlert.Action.SAFETY_PLAN,
+                    "note": "Called the patient; safety plan reviewed.",
+                }
+                if resolved
+                else {}
+            ),
+        )
+
+
+@lru_cache(maxsize=100_000)
+def scored(code: str, answers: tuple[int, ...]) -> tuple[int, str, list[str], bool]:
+    """The domain's total, severity, flags and safety signal of a set of answers, computed
+    once per distinct set (the seed draws about a million, a fraction of them distinct)."""
+    result = score(code, answers)
+    return result.total, result.severity, list(result.flags), bool(result.safety_items)
 
 
 def course_total(rng: random.Random, shape: str, baseline: int, weeks: float, top: int) -> int:
@@ -513,41 +549,44 @@ class EpisodePlan:
     def episode(
         self,
         rng: random.Random,
-        patient: Patient,
+        patient_id: int,
         clinic: Clinic,
         care_manager: User,
         staff: Staff,
-    ) -> Episode:
+    ) -> dict[str, Any]:
+        """The episode's column values (the draws in the order the fields are listed)."""
         consent_on = self.enrolled_on
-        return Episode(
-            patient=patient,
-            clinic=clinic,
-            referred_on=self.referred_on,
+        return {
+            "patient_id": patient_id,
+            "clinic_id": clinic.id,
+            "referred_on": self.referred_on,
             # The demo PCP refers a quarter of the patients, so their inbox is not empty.
-            referring_pcp=(
+            "referring_pcp_id": (
                 staff.demo["pcp"] if rng.random() < 0.25 else rng.choice(staff.pcps[clinic.id])
+            ).id,
+            "care_manager_id": care_manager.id,
+            "psychiatric_consultant_id": (
+                rng.choice(staff.consultants[clinic.id]).id if rng.random() < 0.97 else None
             ),
-            care_manager=care_manager,
-            psychiatric_consultant=(
-                rng.choice(staff.consultants[clinic.id]) if rng.random() < 0.97 else None
+            "status": self.status,
+            "consent_on": consent_on,
+            "consent_method": (
+                ("verbal" if rng.random() < 0.7 else "written") if consent_on else ""
             ),
-            status=self.status,
-            consent_on=consent_on,
-            consent_method=("verbal" if rng.random() < 0.7 else "written") if consent_on else "",
-            consent_obtained_by=care_manager if consent_on else None,
-            consent_cost_sharing_explained=consent_on is not None,
-            consent_psychiatric_consultation_explained=consent_on is not None,
-            initiating_visit_on=(
+            "consent_obtained_by_id": care_manager.id if consent_on else None,
+            "consent_cost_sharing_explained": consent_on is not None,
+            "consent_psychiatric_consultation_explained": consent_on is not None,
+            "initiating_visit_on": (
                 self.referred_on - timedelta(days=rng.randint(0, 200))
                 if rng.random() < 0.95
                 else None
             ),
-            billing_program="general_bhi" if rng.random() < 0.08 else "cocm",
-            enrolled_on=self.enrolled_on,
-            discharged_on=self.discharged_on,
-            discharge_reason=self.reason,
-            status_changed_on=self.history[-1][1],
-        )
+            "billing_program": "general_bhi" if rng.random() < 0.08 else "cocm",
+            "enrolled_on": self.enrolled_on,
+            "discharged_on": self.discharged_on,
+            "discharge_reason": self.reason,
+            "status_changed_on": self.history[-1][1],
+        }
 
     def diagnoses(self, rng: random.Random) -> list[str]:
         first = str(weighted(rng, DIAGNOSES))
@@ -639,131 +678,125 @@ SEEDED_TREATMENT_KIND = {
 }
 
 
-def create_care(rng: random.Random, episodes: list[Episode], as_of: date) -> None:
+def create_care(
+    rng: random.Random, tables: Tables, episodes: list[dict[str, Any]], as_of: date
+) -> None:
     """Contacts every 1-3 weeks (realistic monthly minutes), consultant reviews about every
     six weeks with some recommendations, and PCP answers for all but the newest."""
-    contacts: list[Contact] = []
-    reviews: list[tuple[CaseReview, Contact, tuple[str, str, str] | None]] = []
+    contacts = tables[Contact]
+    # The consultants' review time entries follow the batch's other contacts (their ids too).
+    reviews: list[tuple[dict[str, Any], dict[str, Any], tuple[str, str, str] | None]] = []
     for episode in episodes:
-        if episode.enrolled_on is None:
+        if episode["enrolled_on"] is None:
             continue
-        end = min(episode.discharged_on or as_of, as_of)
-        staff = episode.care_manager
-        contacts.append(
-            Contact(
-                episode=episode,
-                occurred_on=episode.referred_on,
-                minutes=rng.randint(5, 15),
-                mode="phone",
-                activity="outreach",
-                staff=staff,
-                recorded_by=staff,
-            )
+        end = min(episode["discharged_on"] or as_of, as_of)
+        staff = episode["care_manager_id"]
+        contacts.add(
+            episode_id=episode["id"],
+            occurred_on=episode["referred_on"],
+            minutes=rng.randint(5, 15),
+            mode="phone",
+            activity="outreach",
+            staff_id=staff,
+            recorded_by_id=staff,
         )
-        day = episode.enrolled_on
-        contacts.append(
-            Contact(
-                episode=episode,
-                occurred_on=day,
-                minutes=rng.randint(40, 60),
-                mode="in_person",
-                activity="initial_assessment",
-                staff=staff,
-                recorded_by=staff,
-            )
+        day = episode["enrolled_on"]
+        contacts.add(
+            episode_id=episode["id"],
+            occurred_on=day,
+            minutes=rng.randint(40, 60),
+            mode="in_person",
+            activity="initial_assessment",
+            staff_id=staff,
+            recorded_by_id=staff,
         )
         day += timedelta(days=rng.randint(5, 14))
         while day <= end:
             no_show = rng.random() < 0.08
-            contacts.append(
-                Contact(
-                    episode=episode,
-                    occurred_on=day,
-                    minutes=0 if no_show else rng.choice((10, 15, 20, 20, 25, 30, 30, 45)),
-                    mode=str(weighted(rng, CONTACT_MODES)),
-                    activity=str(weighted(rng, FOLLOW_UP_ACTIVITIES)),
-                    staff=staff,
-                    no_show=no_show,
-                    recorded_by=staff,
-                )
+            contacts.add(
+                episode_id=episode["id"],
+                occurred_on=day,
+                minutes=0 if no_show else rng.choice((10, 15, 20, 20, 25, 30, 30, 45)),
+                mode=str(weighted(rng, CONTACT_MODES)),
+                activity=str(weighted(rng, FOLLOW_UP_ACTIVITIES)),
+                staff_id=staff,
+                no_show=no_show,
+                recorded_by_id=staff,
             )
             day += timedelta(days=rng.randint(6, 21))
-        consultant = episode.psychiatric_consultant
+        consultant = episode["psychiatric_consultant_id"]
         if consultant is None:
             continue
-        review_on = episode.enrolled_on + timedelta(days=rng.randint(3, 14))
+        review_on = episode["enrolled_on"] + timedelta(days=rng.randint(3, 14))
         while review_on <= end:
             minutes = rng.choice((5, 10, 10, 15))
-            time_entry = Contact(
-                episode=episode,
-                occurred_on=review_on,
-                minutes=minutes,
-                mode="video",
-                activity="caseload_review",
-                staff=consultant,
-                role="psychiatric_consultant",
-                recorded_by=consultant,
-                note="Caseload review.",
-            )
-            review = CaseReview(
-                episode=episode,
-                consultant=consultant,
-                reviewed_on=review_on,
-                minutes=minutes,
-                summary="Reviewed progress and plan.",
-            )
+            time_entry = {
+                "episode_id": episode["id"],
+                "occurred_on": review_on,
+                "minutes": minutes,
+                "mode": "video",
+                "activity": "caseload_review",
+                "staff_id": consultant,
+                "role": "psychiatric_consultant",
+                "recorded_by_id": consultant,
+                "note": "Caseload review.",
+            }
+            review = {
+                "episode_id": episode["id"],
+                "consultant_id": consultant,
+                "reviewed_on": review_on,
+                "minutes": minutes,
+                "summary": "Reviewed progress and plan.",
+            }
             recommendation = rng.choice(RECOMMENDATIONS) if rng.random() < 0.35 else None
             reviews.append((review, time_entry, recommendation))
             review_on += timedelta(days=rng.randint(28, 56))
-    Contact.objects.bulk_create(contacts + [entry for _, entry, _ in reviews], batch_size=5000)
+    pcps = {episode["id"]: episode["referring_pcp_id"] for episode in episodes}
     for review, entry, _ in reviews:
-        review.contact = entry
-    CaseReview.objects.bulk_create([review for review, _, _ in reviews], batch_size=5000)
+        review["contact_id"] = contacts.add(**entry)
+    for review, _, _ in reviews:
+        review["id"] = tables[CaseReview].add(**review)
     answered_before = as_of - timedelta(days=10)
-    Recommendation.objects.bulk_create(
-        [
-            Recommendation(
-                review=review,
-                episode=review.episode,
-                pcp=review.episode.referring_pcp,
-                kind=kind,
-                medication=medication,
-                dose=dose,
-                text="Psychiatry referral" if kind == "refer_specialty" else "",
-                created_at=datetime.combine(review.reviewed_on, time(17), tzinfo=UTC),
-                **(
-                    {
-                        "status": "accepted",
-                        "responded_at": datetime.combine(
-                            review.reviewed_on + timedelta(days=2), time(12), tzinfo=UTC
-                        ),
-                        "responded_by": review.episode.referring_pcp,
-                    }
-                    if review.reviewed_on < answered_before
-                    else {}
-                ),
-            )
-            for review, _, item in reviews
-            if item is not None
-            for kind, medication, dose in [item]
-        ],
-        batch_size=5000,
-    )
+    for review, _, item in reviews:
+        if item is None:
+            continue
+        kind, medication, dose = item
+        pcp = pcps[review["episode_id"]]
+        answered = review["reviewed_on"] < answered_before
+        tables[Recommendation].add(
+            review_id=review["id"],
+            episode_id=review["episode_id"],
+            pcp_id=pcp,
+            kind=kind,
+            medication=medication,
+            dose=dose,
+            text="Psychiatry referral" if kind == "refer_specialty" else "",
+            created_at=datetime.combine(review["reviewed_on"], time(17), tzinfo=UTC),
+            **(
+                {
+                    "status": "accepted",
+                    "responded_at": datetime.combine(
+                        review["reviewed_on"] + timedelta(days=2), time(12), tzinfo=UTC
+                    ),
+                    "responded_by_id": pcp,
+                }
+                if answered
+                else {}
+            ),
+        )
     # An accepted recommendation enters the treatment log, as `care.services.respond` does,
     # so the trajectories carry their treatment-change markers.
-    TreatmentChange.objects.bulk_create(
-        [
-            TreatmentChange(
-                episode=review.episode,
-                on=review.reviewed_on + timedelta(days=2),
-                kind=SEEDED_TREATMENT_KIND[kind],
-                description=" ".join(part for part in (medication, dose) if part) or kind_label,
-                recorded_by=review.episode.referring_pcp,
-            )
-            for review, _, item in reviews
-            if item is not None and review.reviewed_on < answered_before
-            for kind, medication, dose in [item]
-            for kind_label in [Recommendation.Kind(kind).label]
-        ],
-        batch_size=5000,
-    )
+    for review, _, item in reviews:
+        if item is None or review["reviewed_on"] >= answered_before:
+            continue
+        kind, medication, dose = item
+        tables[TreatmentChange].add(
+            episode_id=review["episode_id"],
+            on=review["reviewed_on"] + timedelta(days=2),
+            kind=SEEDED_TREATMENT_KIND[kind],
+            description=(
+                " ".join(part for part in (medication, dose) if part)
+                or str(Recommendation.Kind(kind).label)
+            ),
+            recorded_by_id=pcps[review["episode_id"]],
+        )

@@ -103,14 +103,12 @@ class ReviewAnswersForm(forms.Form):
     `ReviewAnswerForm` per recommendation (fields `rec<id>-status`, `rec<id>-note`), valid
     and saved together."""
 
-    def __init__(self, data: object, recommendations: list[Recommendation]) -> None:
-        super().__init__(data or None)
+    def __init__(self, data: object, *, recommendations: list[Recommendation]) -> None:
+        super().__init__(data)
         self.answers = [
             (
                 rec,
-                ReviewAnswerForm(
-                    data or None, prefix=f"rec{rec.id}", initial={"version": rec.version}
-                ),
+                ReviewAnswerForm(data, prefix=f"rec{rec.id}", initial={"version": rec.version}),
             )
             for rec in recommendations
         ]

@@ -250,7 +250,10 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
     """Every recommendation of one review answered on one screen, in one transaction."""
     user = request.user
     case_review = get_object_or_404(review.visible_reviews(user), id=review_id)
-    form = ReviewAnswersForm(request.POST, review.waiting_for(case_review, user))
+    form = ReviewAnswersForm(
+        request.POST if request.method == "POST" else None,
+        recommendations=review.waiting_for(case_review, user),
+    )
     done = post_form(
         request,
         form,

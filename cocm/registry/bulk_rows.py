@@ -1,6 +1,6 @@
 """Write generated rows fast: COPY on PostgreSQL, executemany on SQLite.
 
-For the synthetic population only (`cocm/registry/population.py`): rows are plain lists, not
+For the synthetic population only (`cocm/population.py`): rows are plain lists, not
 model instances, so no `save()`, signal or validation runs. Ids are given here, after the
 highest one in the table, in the order the rows are added (the order `bulk_create` gave
 them), and the tables' sequences are moved past them when the rows are written. A column

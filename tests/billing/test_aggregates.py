@@ -277,14 +277,14 @@ def test_the_month_close_decides_as_the_engine_on_every_time_entry(episode):
 
 
 def test_stored_and_recomputed_decisions_agree_on_a_seeded_population():
-    from cocm.registry.population import build_population
-
     from cocm.accounts.models import User
-    from cocm.registry.services import visible_episodes
+    from cocm.accounts.scoping import visible_episodes
+    from cocm.population import build_population
+    from cocm.registry.models import Episode
 
     build_population(60, seed=7, as_of=TODAY)
     biller = User.objects.get(username="billing")
-    episodes = visible_episodes(biller)
+    episodes = visible_episodes(biller, Episode.objects)
     months = sorted(set(EpisodeMonth.objects.values_list("month", flat=True)))
     assert len(months) > 12
 

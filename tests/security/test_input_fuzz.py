@@ -97,6 +97,8 @@ def context():
         "language": "en",
         "missing": "Please answer.",
         "guardians": [],
+        # Each recommendation's answer is ReviewAnswerForm, fuzzed on its own.
+        "recommendations": [],
         "survey": get_survey("patient-satisfaction"),
         "patient": factories.patient(clinic.organization),
     }

@@ -127,7 +127,10 @@ class ReviewAnswersForm(forms.Form):
         forms_by_id = {rec.id: form for rec, form in self.answers}
         match = re.fullmatch(r"recommendations\[(\d+)\]\.(\w+)", error.field)
         if match and int(match[1]) in forms_by_id:
-            forms_by_id[int(match[1])].add_error(match[2], error.message)
+            answer, field = forms_by_id[int(match[1])], match[2]
+            # A hidden field's error (a stale version) shows above that recommendation's answer.
+            shown = field in answer.fields and not answer.fields[field].widget.is_hidden
+            answer.add_error(field if shown else None, error.message)
         else:
             self.add_error(None, error.message)
 

@@ -223,8 +223,9 @@ def test_a_stale_answer_on_the_review_page_shows_the_conflict(client, episode, c
         {f"{prefix}-status": "accepted", f"{prefix}-version": 0},
     )
 
-    (_, form) = response.context["forms"][0]
+    ((_, form),) = response.context["form"].answers
     assert "answered by someone else" in form.non_field_errors()[0]
+    assert "answered by someone else" in response.content.decode()
     recommendation.refresh_from_db()
     assert recommendation.status == "pending"
 

@@ -121,7 +121,7 @@ def test_an_imported_coverage_is_the_patients_coverage_on_the_chart_and_for_bill
     assert "<td>Medicare — Medicare Part B</td><td>1EG4-TE5-MK72</td><td>2026-01-01</td>" in html
 
     # Billing reads the payer: the chart's month under Medicare's rules.
-    from cocm.billing.rules import payer_on
+    from cocm.registry.coverages import payer_on
 
     assert payer_on([patient.pk], date(2026, 11, 1)) == {patient.pk: "medicare"}
 

@@ -255,8 +255,23 @@ def population_digest() -> dict[str, tuple[int, str]]:
     return digests
 
 
+def restart_sequences() -> None:
+    """PostgreSQL's id sequences as on a new database. Earlier tests' rolled-back inserts
+    leave them advanced (a sequence is not transactional); the golden digests were taken on a
+    new database. TODO: find which compared column still depends on the sequences (the test
+    passes alone and fails after tests/registry/test_views.py without this)."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), list(apps.get_models())):
+            cursor.execute(sql)
+
+
 @pytest.mark.django_db
 def test_the_fast_seed_writes_the_rows_the_orm_seed_wrote():
+    restart_sequences()
     call_command("seed", "--patients", "200", "--seed", "5", "--as-of", "2026-11-23", verbosity=0)
 
     digests = population_digest()

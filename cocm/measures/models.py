@@ -215,6 +215,11 @@ class Invitation(SingleUseLink):
     def __str__(self) -> str:
         return f"Invitation {self.pk} ({', '.join(self.instruments)})"
 
+    @property
+    def addressee(self) -> str:
+        """The first name the page greets: the guardian's, else the patient's."""
+        return self.guardian.first_name if self.guardian else self.episode.patient.given_name
+
 
 class Schedule(models.Model):
     """Send the same questionnaires every N days (e.g. PHQ-9 every 4 weeks)."""

@@ -63,6 +63,29 @@ def check_taken_on(episode: Episode, taken_on: date, as_of: date) -> None:
         )
 
 
+def assessment_details(assessment: Assessment) -> dict[str, object]:
+    """An assessment as its page shows it: each item with its answer's text, the chain of
+    corrections back to the original, the newer version if any, and the subscales
+    (SCARED) recomputed from the stored answers by the same rules."""
+    instrument = get_instrument(assessment.instrument)
+    versions = []
+    current: Assessment | None = assessment
+    while current is not None:
+        versions.append(current)
+        current = current.amends
+    rows = [
+        (item, answer, None if answer is None else item.options[answer])
+        for item, answer in zip(instrument.items, assessment.answers, strict=True)
+    ]
+    subscales = scored(assessment.episode, assessment.instrument, assessment.answers).subscales
+    newer = getattr(assessment, "amended_by", None)
+    return {"assessment": assessment, "instrument": instrument, "rows": rows} | {
+        "versions": versions,
+        "newer": newer,
+        "subscales": subscales,
+    }
+
+
 def scored(episode: Episode, instrument: str, answers: Sequence[int | None]):  # type: ignore[no-untyped-def]
     try:
         return score(instrument, answers, sex=episode.patient.sex)

@@ -40,26 +40,11 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
     code = request.GET.get("instrument", InstrumentCode.PHQ9)
     if code not in INSTRUMENTS:
         raise Http404("Unknown instrument")
-    today = request.user.organization.today()
-    form = AssessmentForm(
-        request.POST or None,
-        instrument=get_instrument(code),
-        guardians=episode.patient.guardians.all(),
-        initial={"taken_on": today, "method": Method.IN_CLINIC},
-    )
+    form = assessment_form(request, episode, code)
     done = post_form(
         request,
         form,
-        lambda data: services.record_assessment(
-            episode,
-            code,
-            data["taken_on"],
-            form.answers(),
-            method=data["method"],
-            by=request.user,
-            as_of=today,
-            **form.respondent_fields(),
-        ),
+        lambda data: record_from_form(request, episode, code, form),
         audit=Audit("create", "assessment", patient_id=episode.patient_id, object_id=_id),
         message=lambda a: f"{code} recorded: {a.total} ({a.severity.replace('_', ' ')}).",
         then=lambda assessment: assessment_recorded(request, assessment),
@@ -67,6 +52,33 @@ def new_assessment(request: HttpRequest, episode_id: int) -> HttpResponse:
     context = {"form": form, "episode": episode, "instrument": get_instrument(code)}
     return done or render(
         request, "measures/assessment_form.html", context | {"instruments": INSTRUMENTS}
+    )
+
+
+def assessment_form(request: HttpRequest, episode: Episode, code: str) -> AssessmentForm:
+    """The instrument's items, the patient's guardians as respondents, taken today in clinic."""
+    today = request.user.organization.today()
+    return AssessmentForm(
+        request.POST or None,
+        instrument=get_instrument(code),
+        guardians=episode.patient.guardians.all(),
+        initial={"taken_on": today, "method": Method.IN_CLINIC},
+    )
+
+
+def record_from_form(
+    request: HttpRequest, episode: Episode, code: str, form: AssessmentForm
+) -> Assessment:
+    data = form.cleaned_data
+    return services.record_assessment(
+        episode,
+        code,
+        data["taken_on"],
+        form.answers(),
+        method=data["method"],
+        by=request.user,
+        as_of=request.user.organization.today(),
+        **form.respondent_fields(),
     )
 
 
@@ -124,16 +136,6 @@ def amend_assessment(request: HttpRequest, assessment_id: int) -> HttpResponse:
 @requires("view_clinical")
 def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
     assessment = visible_assessment(request, assessment_id)
-    instrument = get_instrument(assessment.instrument)
-    versions = []
-    current: Assessment | None = assessment
-    while current is not None:  # walk back through the corrections
-        versions.append(current)
-        current = current.amends
-    rows = [
-        (item, answer, None if answer is None else item.options[answer])
-        for item, answer in zip(instrument.items, assessment.answers, strict=True)
-    ]
     record_access(
         request,
         "view",
@@ -141,21 +143,8 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
         patient_id=assessment.episode.patient_id,
         object_id=assessment.id,
     )
-    return render(
-        request,
-        "measures/assessment_detail.html",
-        {
-            "assessment": assessment,
-            "instrument": instrument,
-            "rows": rows,
-            "versions": versions,
-            "newer": getattr(assessment, "amended_by", None),
-            # Subscales (SCARED) are recomputed from the stored answers by the same rules.
-            "subscales": services.scored(
-                assessment.episode, assessment.instrument, assessment.answers
-            ).subscales,
-        },
-    )
+    context = services.assessment_details(assessment)
+    return render(request, "measures/assessment_detail.html", context)
 
 
 @require_POST
@@ -342,56 +331,34 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
     lang = texts.language(invitation.language if invitation else "en")
     t = texts.PAGE[lang]
     if invitation is None or not invitation.is_usable(now):
-        return render(
-            request,
-            "measures/self_report_message.html",
-            {"t": t, "message": t["expired"], "lang": lang},
-            status=410,
-        )
+        context = {"t": t, "message": t["expired"], "lang": lang}
+        return render(request, "measures/self_report_message.html", context, status=410)
     instruments = [get_instrument(code) for code in invitation.instruments]
     form = SelfReportForm(
         request.POST or None, instruments=instruments, language=lang, missing=t["missing"]
     )
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            submission = services.submit_self_report(invitation, form.answers(), now=now)
-            for assessment in submission.assessments:
-                record_access(
-                    request,
-                    "create",
-                    "self-report assessment",
-                    patient_id=invitation.episode.patient_id,
-                    object_id=assessment.id,
-                    channel="patient",
-                    user=None,
-                )
-        clinic = invitation.episode.clinic
-        return render(
-            request,
-            "measures/self_report_done.html",
-            {
-                "t": t,
-                "lang": lang,
-                "safety": submission.safety,
-                "clinic": clinic.name,
-                "phone": clinic.phone,
-            },
-        )
+        return self_report_done(request, invitation, form.answers(), now, lang)
+    context = {"t": t, "lang": lang, "form": form, "groups": list(form.groups(lang))}
     return render(
-        request,
-        "measures/self_report.html",
-        {
-            "t": t,
-            "lang": lang,
-            "form": form,
-            "groups": list(form.groups(lang)),
-            "first_name": (
-                invitation.guardian.first_name
-                if invitation.guardian
-                else invitation.episode.patient.given_name
-            ),
-        },
+        request, "measures/self_report.html", context | {"first_name": invitation.addressee}
     )
+
+
+def self_report_done(
+    request: HttpRequest, invitation: Invitation, answers: Any, now: Any, lang: str
+) -> HttpResponse:
+    """Store the answers (each assessment audited as the patient's own), then thank them."""
+    with transaction.atomic():
+        submission = services.submit_self_report(invitation, answers, now=now)
+        for assessment in submission.assessments:
+            Audit(
+                "create", "self-report assessment", invitation.episode.patient_id, assessment.id
+            ).record(request, assessment, channel="patient")
+    clinic = invitation.episode.clinic
+    context = {"t": texts.PAGE[lang], "lang": lang, "safety": submission.safety}
+    context |= {"clinic": clinic.name, "phone": clinic.phone}
+    return render(request, "measures/self_report_done.html", context)
 
 
 def _rate() -> str:

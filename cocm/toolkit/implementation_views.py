@@ -49,13 +49,7 @@ def checklist_url(clinic_id: int) -> str:
 def clinic_checklist(request: HttpRequest) -> HttpResponse:
     """One clinic's checklist (`?clinic=ID`, else the user's first clinic): no patient data,
     so the clinic is a query parameter rather than a record path."""
-    clinics = own_clinics(request)
-    chosen = request.GET.get("clinic", "")
-    clinic = (
-        get_object_or_404(clinics, id=int(chosen))
-        if chosen.isdigit() and len(chosen) < 10
-        else clinics.first()
-    )
+    clinic = chosen_clinic(request)
     if clinic is None:
         return redirect("implementation")
     can_manage = can(request.user, "manage_implementation")
@@ -69,16 +63,19 @@ def clinic_checklist(request: HttpRequest) -> HttpResponse:
             back=redirect(checklist_url(clinic.id)),
         )
     record_access(request, "view", "implementation checklist", patient_id=None)
+    context = {"clinic": clinic, "rows": checklist_rows(clinic), "can_manage": can_manage}
     return render(
-        request,
-        "toolkit/clinic_checklist.html",
-        {
-            "clinic": clinic,
-            "rows": checklist_rows(clinic),
-            "started": clinic.checklist.exists(),
-            "can_manage": can_manage,
-        },
+        request, "toolkit/clinic_checklist.html", context | {"started": clinic.checklist.exists()}
     )
+
+
+def chosen_clinic(request: HttpRequest) -> Clinic | None:
+    """The clinic `?clinic=ID` names among the user's own (404 if not one), else the first."""
+    clinics = own_clinics(request)
+    chosen = request.GET.get("clinic", "")
+    if chosen.isdigit() and len(chosen) < 10:
+        return get_object_or_404(clinics, id=int(chosen))
+    return clinics.first()
 
 
 def checklist_rows(clinic: Clinic) -> list[tuple[object, list[tuple[object, TaskForm, str]]]]:

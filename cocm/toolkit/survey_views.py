@@ -1,7 +1,7 @@
 """Survey pages: results with export, sending links, answering in the product or by link."""
 
-from django.contrib import messages
-from django.db import transaction
+from datetime import datetime
+
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,7 +13,7 @@ from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import can, requires
 from cocm.domain.surveys import get_survey
 from cocm.errors import InvalidRequest
-from cocm.pages import Audit, form_error, post_action, visible_episode
+from cocm.pages import Audit, form_error, post_action, post_form, visible_episode
 from cocm.spreadsheets import Sheet, spreadsheet_response
 from cocm.toolkit import surveys
 from cocm.toolkit.forms import (
@@ -22,44 +22,45 @@ from cocm.toolkit.forms import (
     SendStaffSurveyForm,
     SurveyAnswersForm,
 )
+from cocm.toolkit.models import SurveyInvitation
 
 
 @requires("view_survey_results")
 def survey_results(request: HttpRequest) -> HttpResponseBase:
     """Results per clinic and period with response rates (`?format=csv|xlsx` exports)."""
     month = surveys.period_of(request.user.organization.today())
-    form = ResultsFilterForm(
-        request.GET or None,
-        initial={"survey": "patient-satisfaction", "start": month, "end": month},
-    )
+    initial = {"survey": "patient-satisfaction", "start": month, "end": month}
+    form = ResultsFilterForm(request.GET or None, initial=initial)
     data = form.cleaned_data if form.is_bound and form.is_valid() else form.initial
     definition = get_survey(data["survey"])
+    periods = chosen_periods(form, data)
     clinics = list(Clinic.objects.filter(id__in=request.user.clinic_ids).order_by("name"))
-    try:
-        periods = surveys.months(data["start"], data["end"])
-    except InvalidRequest as error:
-        form_error(form, error)
-        periods = []
     headings, table = surveys.results_table(definition, clinics, periods)
     record_access(request, "view", f"survey results {definition.code}", patient_id=None)
     export = request.GET.get("format")
     if export in ("csv", "xlsx"):
         sheet = Sheet(title=definition.name[:31], headings=headings, rows=table)
         return spreadsheet_response(sheet, export, f"survey-{definition.code}")
-    return render(
-        request,
-        "toolkit/survey_results.html",
-        {
-            "form": form,
-            "survey": definition,
-            "headings": headings,
-            "table": table,
-            "periods": periods,
-            "query": request.GET.urlencode(),
-            "send_form": SendStaffSurveyForm(user=request.user),
-            "can_send": can(request.user, "send_surveys"),
-        },
-    )
+    context = {"form": form, "survey": definition, "headings": headings, "table": table}
+    return render(request, "toolkit/survey_results.html", context | results_page(request, periods))
+
+
+def chosen_periods(form: ResultsFilterForm, data: dict) -> list[str]:
+    """The months from start to end; none (and the error on the form) when they are wrong."""
+    try:
+        return surveys.months(data["start"], data["end"])
+    except InvalidRequest as error:
+        form_error(form, error)
+        return []
+
+
+def results_page(request: HttpRequest, periods: list[str]) -> dict[str, object]:
+    return {
+        "periods": periods,
+        "query": request.GET.urlencode(),
+        "send_form": SendStaffSurveyForm(user=request.user),
+        "can_send": can(request.user, "send_surveys"),
+    }
 
 
 @require_POST
@@ -108,29 +109,23 @@ def answer_survey(request: HttpRequest) -> HttpResponse:
     clinics = Clinic.objects.filter(id__in=request.user.clinic_ids).order_by("name")
     form = SurveyAnswersForm(request.POST or None, survey=definition)
     clinic_id = request.POST.get("clinic") or (clinics[0].id if clinics else None)
-    if request.method == "POST" and form.is_valid():
-        clinic = clinics.filter(id=clinic_id).first() if str(clinic_id).isdigit() else None
-        try:
-            if clinic is None:
-                raise InvalidRequest("Choose one of your clinics.", "clinic")
-            with transaction.atomic():
-                surveys.answer_in_product(
-                    code,
-                    clinic,
-                    form.answers(),
-                    user=request.user,
-                    as_of=request.user.organization.today(),
-                )
-        except InvalidRequest as error:
-            form_error(form, error)
-        else:
-            messages.success(request, "Thank you: your answers were recorded anonymously.")
-            return redirect("home")
-    return render(
+    today = request.user.organization.today()
+    done = post_form(
         request,
-        "toolkit/survey_answer.html",
-        {"form": form, "survey": definition, "clinics": clinics, "clinic_id": clinic_id},
+        form,
+        lambda _: surveys.answer_in_product(
+            code,
+            surveys.own_clinic(request.user, clinic_id),
+            form.answers(),
+            user=request.user,
+            as_of=today,
+        ),
+        audit=None,
+        message="Thank you: your answers were recorded anonymously.",
+        then=lambda _: redirect("home"),
     )
+    context = {"form": form, "survey": definition, "clinics": clinics, "clinic_id": clinic_id}
+    return done or render(request, "toolkit/survey_answer.html", context)
 
 
 def _rate(group: str, request: HttpRequest) -> str:
@@ -146,40 +141,32 @@ def survey_response(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     language = invitation.language if invitation else "en"
     if invitation is None or not invitation.is_usable(now):
-        return render(
-            request,
-            "toolkit/survey_message.html",
-            {"language": language, "used": True},
-            status=410,
-        )
+        context = {"language": language, "used": True}
+        return render(request, "toolkit/survey_message.html", context, status=410)
     definition = get_survey(invitation.survey)
     form = SurveyAnswersForm(request.POST or None, survey=definition, language=language)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                surveys.submit_by_link(invitation, form.answers(), now=now)
-                if invitation.episode_id:
-                    record_access(
-                        request,
-                        "create",
-                        "satisfaction survey response",
-                        patient_id=invitation.episode.patient_id,
-                        channel="patient",
-                        user=None,
-                    )
-        except InvalidRequest as error:
-            form_error(form, error)
-        else:
-            return render(
-                request, "toolkit/survey_message.html", {"language": language, "used": False}
-            )
-    return render(
+    done = post_form(
         request,
-        "toolkit/survey_link.html",
-        {
-            "form": form,
-            "survey": definition,
-            "language": language,
-            "stem": definition.stem_es if language == "es" else definition.stem_en,
-        },
+        form,
+        lambda _: submit_by_link(request, invitation, form.answers(), now),
+        audit=None,
+        message=None,
+        then=lambda _: render(
+            request, "toolkit/survey_message.html", {"language": language, "used": False}
+        ),
     )
+    stem = definition.stem_es if language == "es" else definition.stem_en
+    context = {"form": form, "survey": definition, "language": language, "stem": stem}
+    return done or render(request, "toolkit/survey_link.html", context)
+
+
+def submit_by_link(
+    request: HttpRequest, invitation: SurveyInvitation, answers: list[int | None], now: datetime
+) -> None:
+    """Store the answers; a named patient's response is audited as the patient's own."""
+    surveys.submit_by_link(invitation, answers, now=now)
+    if invitation.episode_id:
+        what = "satisfaction survey response"
+        Audit("create", what, invitation.episode.patient_id).record(
+            request, None, channel="patient"
+        )

@@ -15,7 +15,8 @@ from django.db.models import Model, Q, QuerySet
 from django.db.models.manager import BaseManager
 from django.utils import timezone
 
-from cocm.accounts.models import BreakGlassGrant, User
+from cocm.accounts.models import BreakGlassGrant, Clinic, User
+from cocm.errors import InvalidRequest
 
 M = TypeVar("M", bound=Model)
 
@@ -48,3 +49,13 @@ def visible_episodes(user: User, episodes: "BaseManager[M] | QuerySet[M]") -> Qu
         Q(clinic_id__in=user.clinic_ids) | Q(patient_id__in=break_glass_patient_ids(user)),
         patient__organization_id=user.organization_id,
     )
+
+
+def own_clinic(user: User, clinic_id: object, field: str = "clinic") -> Clinic:
+    """One of the user's clinics, by the id a form or request names; else refused on `field`."""
+    clinic = None
+    if str(clinic_id).isdigit() and len(str(clinic_id)) < 10:
+        clinic = Clinic.objects.filter(id__in=user.clinic_ids, id=int(str(clinic_id))).first()
+    if clinic is None:
+        raise InvalidRequest("Unknown clinic or not one of yours.", field)
+    return clinic

@@ -13,9 +13,9 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer
 from pydantic import TypeAdapter
 
-from cocm.accounts.models import ApiToken, Clinic, Role, TokenScope, User, hash_token
+from cocm.accounts.models import ApiToken, Clinic, TokenScope, User, hash_token
 from cocm.accounts.permissions import can
-from cocm.accounts.scoping import visible_episodes, visible_patients
+from cocm.accounts.scoping import own_clinic, visible_episodes, visible_patients
 from cocm.api.schemas import (
     AmendmentIn,
     AssessmentIn,
@@ -53,7 +53,7 @@ from cocm.measures import services as measures
 from cocm.measures.models import Assessment
 from cocm.pages import Audit
 from cocm.registry import services
-from cocm.registry.models import Coverage, Episode, Patient
+from cocm.registry.models import Coverage, Episode, Patient, StatusChange
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -153,18 +153,6 @@ def username(user: User | None) -> str | None:
 
 
 def episode_out(episode: Episode) -> dict:
-    consent = None
-    if episode.consent_on:
-        consent = {
-            "obtained_on": episode.consent_on,
-            "method": episode.consent_method,
-            "obtained_by": username(episode.consent_obtained_by),
-            "cost_sharing_explained": episode.consent_cost_sharing_explained,
-            "psychiatric_consultation_explained": (
-                episode.consent_psychiatric_consultation_explained
-            ),
-            "revoked_on": episode.consent_revoked_on,
-        }
     return {
         "id": episode.id,
         "patient_id": episode.patient_id,
@@ -174,7 +162,7 @@ def episode_out(episode: Episode) -> dict:
         "referring_pcp": username(episode.referring_pcp),
         "care_manager": username(episode.care_manager),
         "psychiatric_consultant": username(episode.psychiatric_consultant),
-        "consent": consent,
+        "consent": consent_out(episode),
         "initiating_visit_on": episode.initiating_visit_on,
         "billing_program": episode.billing_program,
         "enrolled_on": episode.enrolled_on,
@@ -184,16 +172,30 @@ def episode_out(episode: Episode) -> dict:
             {"code": d.code, "description": d.description, "onset_on": d.onset_on}
             for d in episode.diagnoses.all()
         ],
-        "status_history": [
-            {
-                "from_status": change.from_status or None,
-                "to_status": change.to_status,
-                "on": change.on,
-                "reason": change.reason or None,
-            }
-            for change in episode.status_changes.all()
-        ],
+        "status_history": [status_change_out(change) for change in episode.status_changes.all()],
         "version": episode.version,
+    }
+
+
+def consent_out(episode: Episode) -> dict | None:
+    if not episode.consent_on:
+        return None
+    return {
+        "obtained_on": episode.consent_on,
+        "method": episode.consent_method,
+        "obtained_by": username(episode.consent_obtained_by),
+        "cost_sharing_explained": episode.consent_cost_sharing_explained,
+        "psychiatric_consultation_explained": episode.consent_psychiatric_consultation_explained,
+        "revoked_on": episode.consent_revoked_on,
+    }
+
+
+def status_change_out(change: StatusChange) -> dict:
+    return {
+        "from_status": change.from_status or None,
+        "to_status": change.to_status,
+        "on": change.on,
+        "reason": change.reason or None,
     }
 
 
@@ -248,9 +250,7 @@ def add_coverage(request: HttpRequest, patient_id: int, payload: CoverageIn) -> 
 def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
     user = require(request, "refer_patient")
     patient = get_object_or_404(visible_patients(user, Patient.objects), id=payload.patient_id)
-    clinic = Clinic.objects.filter(id=payload.clinic_id, id__in=user.clinic_ids).first()
-    if clinic is None:
-        raise services.InvalidRequest("Unknown clinic or not one of yours.", "clinic_id")
+    clinic = own_clinic(user, payload.clinic_id, "clinic_id")
     episode = audited(
         request,
         Audit("create", "episode", patient.id, lambda episode: episode.id),
@@ -258,7 +258,12 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
             patient,
             clinic,
             referred_on=payload.referred_on,
-            team=care_team(user, clinic, payload),
+            team=services.team_by_username(
+                clinic,
+                care_manager=payload.care_manager,
+                psychiatric_consultant=payload.psychiatric_consultant,
+                referring_pcp=payload.referring_pcp,
+            ),
             diagnoses=payload.diagnoses,
             consent=consent_given(user, patient, payload.consent),
             by=user,
@@ -268,21 +273,6 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status:
         ),
     )
     return Status(201, episode_out(load_episode(user, episode.id)))
-
-
-def care_team(user: User, clinic: Clinic, payload: EpisodeIn) -> services.CareTeam:
-    """The care team the request names by username, each checked by the service."""
-
-    def staff(name: str | None, role: Role, field: str) -> User | None:
-        return services.staff_member(user.organization, name, role, clinic, field) if name else None
-
-    return services.CareTeam(
-        care_manager=staff(payload.care_manager, Role.CARE_MANAGER, "care_manager"),
-        psychiatric_consultant=staff(
-            payload.psychiatric_consultant, Role.PSYCHIATRIC_CONSULTANT, "psychiatric_consultant"
-        ),
-        referring_pcp=staff(payload.referring_pcp, Role.PCP, "referring_pcp"),
-    )
 
 
 def consent_given(

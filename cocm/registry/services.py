@@ -387,6 +387,28 @@ class CareTeam:
     referring_pcp: User | None
 
 
+def team_by_username(
+    clinic: Clinic,
+    *,
+    care_manager: str | None,
+    psychiatric_consultant: str | None,
+    referring_pcp: str | None,
+) -> CareTeam:
+    """The care team a request names by username, each a member of the clinic in that role
+    (refused on the field that names someone else)."""
+
+    def staff(name: str | None, role: Role, field: str) -> User | None:
+        return staff_member(clinic.organization, name, role, clinic, field) if name else None
+
+    return CareTeam(
+        care_manager=staff(care_manager, Role.CARE_MANAGER, "care_manager"),
+        psychiatric_consultant=staff(
+            psychiatric_consultant, Role.PSYCHIATRIC_CONSULTANT, "psychiatric_consultant"
+        ),
+        referring_pcp=staff(referring_pcp, Role.PCP, "referring_pcp"),
+    )
+
+
 def open_episode(
     patient: Patient,
     clinic: Clinic,

@@ -11,6 +11,7 @@ from django_ratelimit.decorators import ratelimit
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import can, requires
+from cocm.accounts.scoping import own_clinic
 from cocm.domain.surveys import get_survey
 from cocm.errors import InvalidRequest
 from cocm.pages import Audit, form_error, post_action, post_form, visible_episode
@@ -115,7 +116,7 @@ def answer_survey(request: HttpRequest) -> HttpResponse:
         form,
         lambda _: surveys.answer_in_product(
             code,
-            surveys.own_clinic(request.user, clinic_id),
+            own_clinic(request.user, clinic_id),
             form.answers(),
             user=request.user,
             as_of=today,

@@ -167,14 +167,6 @@ def default_survey_for(user: User) -> str:
     return "pcp-satisfaction" if user.has_role(Role.PCP) else "care-manager-experience"
 
 
-def own_clinic(user: User, clinic_id: object) -> Clinic:
-    """One of the user's clinics, by the id a form posted."""
-    clinic = Clinic.objects.filter(id__in=user.clinic_ids, id=clinic_id).first()
-    if not str(clinic_id).isdigit() or clinic is None:
-        raise InvalidRequest("Choose one of your clinics.", "clinic")
-    return clinic
-
-
 def answer_in_product(
     code: str, clinic: Clinic, answers: Sequence[int | None], *, user: User, as_of: date
 ) -> SurveyResponse:

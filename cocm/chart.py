@@ -79,8 +79,6 @@ def chart_context(user: User, patient: Patient, timeline_kind: str) -> dict[str,
     open_episode = next((e for e in episodes if e.is_open), None)
     shown_episode = open_episode or next(iter(episodes), None)
     clinical = can(user, "view_clinical")
-    if timeline_kind not in {kind for kind, _ in care_timeline.KINDS}:
-        timeline_kind = ""
     clinical_parts = shown_episode is not None and clinical
     guardians = [(g, registry.guardian_access(g, today)) for g in patient.guardians.all()]
     return {
@@ -91,25 +89,35 @@ def chart_context(user: User, patient: Patient, timeline_kind: str) -> dict[str,
         "episodes": episodes,
         "open_episode": open_episode,
         "shown_episode": shown_episode,
-        "timeline": care_timeline.patient_timeline(
-            episodes,
-            clinical=clinical,
-            kind=timeline_kind,
-            imported=imported_chart.imported_events(patient.id) if clinical else (),
-        ),
-        "care_notes": imported_chart.hospice_and_palliative_care(patient.id) if clinical else [],
-        "timeline_kinds": [
-            (kind, label)
-            for kind, label in care_timeline.KINDS
-            if clinical or kind in care_timeline.NON_CLINICAL_KINDS
-        ],
-        "timeline_kind": timeline_kind,
         "guardians": guardians,
         "measures": measures_services.chart_context(shown_episode) if clinical_parts else {},
         "care": care_chart.chart_context(shown_episode, today) if clinical_parts else {},
         "instruments": INSTRUMENTS,
+        **timeline_context(patient, episodes, timeline_kind, clinical=clinical),
         **{switch: can(user, capability) for switch, capability in CAPABILITIES.items()},
         **chart_forms(today, [g for g, access in guardians if access and g.may_receive_links]),
+    }
+
+
+def timeline_context(
+    patient: Patient, episodes: list[Any], kind: str, *, clinical: bool
+) -> dict[str, Any]:
+    """The timeline (registry and imported events, of one kind if a known one is chosen), its
+    kind switches, and the hospice and palliative care notes; clinical parts only for a
+    user who may see them."""
+    kind = kind if kind in {known for known, _ in care_timeline.KINDS} else ""
+    imported = imported_chart.imported_events(patient.id) if clinical else ()
+    return {
+        "timeline": care_timeline.patient_timeline(
+            episodes, clinical=clinical, kind=kind, imported=imported
+        ),
+        "care_notes": imported_chart.hospice_and_palliative_care(patient.id) if clinical else [],
+        "timeline_kinds": [
+            (known, label)
+            for known, label in care_timeline.KINDS
+            if clinical or known in care_timeline.NON_CLINICAL_KINDS
+        ],
+        "timeline_kind": kind,
     }
 
 

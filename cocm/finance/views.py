@@ -103,7 +103,6 @@ def _model_context(
     scenario: Any,
 ) -> dict[str, Any]:
     field, message = (error.field, error.message) if error else ("", "")
-    state = _state_token(inputs) if evaluation else ""
     return {
         "groups": display.input_groups(inputs, given, field, message),
         "payers": display.payer_rows(inputs, given, field, message),
@@ -111,22 +110,37 @@ def _model_context(
         "route_labels": ROUTE_LABELS,
         "error": message,
         "error_field": field,
-        "evaluation": evaluation,
-        "headline": display.output_rows(evaluation, display.HEADLINE) if evaluation else [],
-        "outputs": display.output_rows(evaluation) if evaluation else [],
-        "revenue": display.revenue_table(evaluation) if evaluation else [],
-        "warnings": evaluation.result.warnings if evaluation else (),
-        "projection_svg": display.projection_chart([("This scenario", evaluation)])
-        if evaluation
-        else "",
-        "tornado_svg": display.tornado_chart(evaluation) if evaluation else "",
-        "swings": display.swing_rows(evaluation) if evaluation else [],
         "base_token": base_token,
-        "state_token": state,
         "scenario": scenario,
         "months_choices": (3, 6, 12, 24),
         "default_months": DEFAULT_MONTHS,
         "registry_count": sum(1 for s in inputs.sources.values() if s == services.REGISTRY),
+        **_evaluation_context(inputs, evaluation),
+    }
+
+
+def _evaluation_context(
+    inputs: services.ModelInputs, evaluation: services.Evaluation | None
+) -> dict[str, Any]:
+    """The model's results, charts and the token that recalls them (empty without a result)."""
+    if evaluation is None:
+        return {
+            "evaluation": None,
+            "headline": [],
+            "outputs": [],
+            "revenue": [],
+            "warnings": (),
+        } | {"projection_svg": "", "tornado_svg": "", "swings": [], "state_token": ""}
+    return {
+        "evaluation": evaluation,
+        "headline": display.output_rows(evaluation, display.HEADLINE),
+        "outputs": display.output_rows(evaluation),
+        "revenue": display.revenue_table(evaluation),
+        "warnings": evaluation.result.warnings,
+        "projection_svg": display.projection_chart([("This scenario", evaluation)]),
+        "tornado_svg": display.tornado_chart(evaluation),
+        "swings": display.swing_rows(evaluation),
+        "state_token": _state_token(inputs),
     }
 
 

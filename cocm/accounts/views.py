@@ -134,31 +134,38 @@ def break_glass(request: HttpRequest) -> HttpResponse:
     audit event of its own and is listed in the organization admin's report.
     """
     form = BreakGlassForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                patient_id, grant = services.break_glass(request.user, **form.cleaned_data)
-                if grant is not None:
-                    record_access(
-                        request,
-                        "emergency",
-                        "break-glass access",
-                        patient_id=patient_id,
-                        object_id=grant.id,
-                    )
-        except InvalidRequest as error:
-            form.add_error(error.field, error.message)
-        else:
-            if grant is None:
-                messages.info(request, "You already have access to this patient.")
-            else:
-                messages.warning(request, break_glass_message(grant))
-            return redirect("patient_chart", patient_id=patient_id)
-    return render(
-        request,
-        "accounts/break_glass.html",
-        {"form": form, "hours": settings.COCM_BREAK_GLASS_HOURS},
-    )
+    granted = grant_access(request, form) if request.method == "POST" and form.is_valid() else None
+    if granted is not None:
+        return to_the_chart(request, *granted)
+    context = {"form": form, "hours": settings.COCM_BREAK_GLASS_HOURS}
+    return render(request, "accounts/break_glass.html", context)
+
+
+def grant_access(
+    request: HttpRequest, form: BreakGlassForm
+) -> tuple[int, BreakGlassGrant | None] | None:
+    """A new grant is an audit event of its own (access the user already has is not); a refusal
+    goes onto the form and returns None. (Accounts sits below cocm.pages and its post_form.)"""
+    try:
+        with transaction.atomic():
+            patient_id, grant = services.break_glass(request.user, **form.cleaned_data)
+            if grant is not None:
+                what = "break-glass access"
+                record_access(request, "emergency", what, patient_id=patient_id, object_id=grant.id)
+    except InvalidRequest as error:
+        form.add_error(error.field, error.message)
+        return None
+    return patient_id, grant
+
+
+def to_the_chart(
+    request: HttpRequest, patient_id: int, grant: BreakGlassGrant | None
+) -> HttpResponse:
+    if grant is None:
+        messages.info(request, "You already have access to this patient.")
+    else:
+        messages.warning(request, break_glass_message(grant))
+    return redirect("patient_chart", patient_id=patient_id)
 
 
 def break_glass_message(grant: BreakGlassGrant) -> str:

@@ -397,13 +397,12 @@ def patient_months(
     result = []
     for month in months:
         span = rules.month_period(month)
-        for record in records:
-            if rules.in_treatment_during(record, span):
-                result.append(
-                    rules.PatientMonth(
-                        record.episode_id, month, codes[month].get(record.episode_id, ())
-                    )
-                )
+        billed = codes[month]
+        result.extend(
+            rules.PatientMonth(record.episode_id, month, billed.get(record.episode_id, ()))
+            for record in records
+            if rules.in_treatment_during(record, span)
+        )
     return result
 
 

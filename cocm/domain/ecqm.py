@@ -91,7 +91,7 @@ class MeasureVersion:
     qicore: str  # "4.1.1" (MP 2025) or "6.0.0" (MP 2026): selects the CQL branches
     valuesets: dict[str, str]
 
-    @property
+    @cached_property
     def measurement_period(self) -> Interval:
         """The CQL's default "Measurement Period" parameter."""
         if self.qicore == "4.1.1":  # Interval[@Y-01-01T00:00:00.000Z, @Y-12-31T23:59:59.999Z]
@@ -141,6 +141,20 @@ def measure_version(measure: str, year: int) -> MeasureVersion:
         raise UnknownMeasureVersion(
             f"{measure} has no version for measurement period {year}; known: {known}"
         ) from None
+
+
+def expansion(
+    valuesets: ValueSets, version: MeasureVersion, names: tuple[str, ...]
+) -> frozenset[tuple[str, str]]:
+    """The codes of the value sets a version's CQL names (the union of their expansions)."""
+    sets = tuple(valuesets[version.valuesets[name]] for name in names)
+    return sets[0] if len(sets) == 1 else union(*sets)
+
+
+@cache
+def union(*members: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """CQL `union` of value-set expansions; kept, since every patient asks for the same few."""
+    return frozenset().union(*members)
 
 
 @dataclass(frozen=True)
@@ -270,9 +284,9 @@ class Cms159:
         self._valuesets = valuesets
         self.qicore6 = version.qicore == "6.0.0"
 
-    def vs(self, name: str) -> frozenset[tuple[str, str]]:
-        """The expansion of a value set the CQL names, by its canonical URL."""
-        return self._valuesets[self.version.valuesets[name]]
+    def vs(self, *names: str) -> frozenset[tuple[str, str]]:
+        """The expansion of the value sets the CQL names (their union), by canonical URL."""
+        return expansion(self._valuesets, self.version, names)
 
     def _prec(self) -> str | None:
         # v0.3.000 added "day of" to several comparisons that v0.2.000 made without one.
@@ -286,7 +300,7 @@ class Cms159:
     @cached_property
     def depression_diagnoses(self) -> list[Condition]:
         """Major Depression Including Remission or Dysthymia, confirmed and active."""
-        members = self.vs("Major Depression Including Remission") | self.vs("Dysthymia")
+        members = self.vs("Major Depression Including Remission", "Dysthymia")
         return [
             c
             for c in condition_retrieve(self.patient, members, self.version.qicore)
@@ -461,11 +475,11 @@ class Cms159:
         emotionally labile, schizophrenia/psychotic or pervasive developmental disorder,
         confirmed and active, starting on or before the end of the MAP."""
         assert self.measure_assessment_period is not None
-        members = (
-            self.vs("Bipolar Disorder")
-            | self.vs("Personality Disorder Emotionally Labile")
-            | self.vs("Schizophrenia or Psychotic Disorder")
-            | self.vs("Pervasive Developmental Disorder")
+        members = self.vs(
+            "Bipolar Disorder",
+            "Personality Disorder Emotionally Labile",
+            "Schizophrenia or Psychotic Disorder",
+            "Pervasive Developmental Disorder",
         )
         for c in condition_retrieve(self.patient, members, self.version.qicore):
             start = prevalence_interval(c).low
@@ -599,9 +613,9 @@ class Cms2:
         self.mp = version.measurement_period
         self._screenings_of: dict[str, list[Observation]] = {}
 
-    def vs(self, name: str) -> frozenset[tuple[str, str]]:
-        """The expansion of a value set the CQL names, by its canonical URL."""
-        return self._valuesets[self.version.valuesets[name]]
+    def vs(self, *names: str) -> frozenset[tuple[str, str]]:
+        """The expansion of the value sets the CQL names (their union), by canonical URL."""
+        return expansion(self._valuesets, self.version, names)
 
     @cached_property
     def age_at_start(self) -> int | None:
@@ -614,10 +628,8 @@ class Cms2:
     def qualifying_encounters(self) -> list[Encounter]:
         """Encounter to Screen for Depression, Physical Therapy Evaluation or Telephone
         Visits, finished, period during day of the MP."""
-        members = (
-            self.vs("Encounter to Screen for Depression")
-            | self.vs("Physical Therapy Evaluation")
-            | self.vs("Telephone Visits")
+        members = self.vs(
+            "Encounter to Screen for Depression", "Physical Therapy Evaluation", "Telephone Visits"
         )
         return [
             e

@@ -30,6 +30,7 @@ from cocm.domain.ecqm import (
     is_confirmed_active,
     numeric_value,
     prevalence_interval,
+    union,
 )
 
 EXCLUDING_DIAGNOSES = (
@@ -100,9 +101,9 @@ def _instant(o: Observation) -> datetime:
 
 
 def _has_active_depression(patient: PatientFacts, valuesets: ValueSets, on: date) -> bool:
-    members = (
-        valuesets[CMS159_VALUESETS["Major Depression Including Remission"]]
-        | valuesets[CMS159_VALUESETS["Dysthymia"]]
+    members = union(
+        valuesets[CMS159_VALUESETS["Major Depression Including Remission"]],
+        valuesets[CMS159_VALUESETS["Dysthymia"]],
     )
     return any(
         is_active(c) and cql.in_interval(on, prevalence_interval(c), DAY) is True
@@ -117,30 +118,33 @@ def exclusion_reasons(
     personality, psychotic or pervasive developmental disorder, over [span_start, span_end]."""
     span = Interval(span_start, span_end)
     reasons = []
-    vs = {name: valuesets[url] for name, url in CMS159_VALUESETS.items()}
+
+    def vs(name: str) -> frozenset[tuple[str, str]]:
+        return valuesets[CMS159_VALUESETS[name]]
+
     hospice = (
         any(
-            in_valueset(e.codes, vs["Hospice Encounter"])
+            in_valueset(e.codes, vs("Hospice Encounter"))
             and e.status not in {"cancelled", "entered-in-error", "unknown"}
             and cql.overlaps(cql.period_interval(e.period), span, DAY) is True
             for e in patient.encounters
         )
         or any(
-            in_valueset(p.codes, vs["Hospice Care Ambulatory"])
+            in_valueset(p.codes, vs("Hospice Care Ambulatory"))
             and p.status not in {"not-done", "entered-in-error", "unknown"}
             and cql.overlaps(cql.period_interval(p.performed), span, DAY) is True
             for p in patient.procedures
         )
         or any(
             is_confirmed_active(c) and cql.overlaps(prevalence_interval(c), span, DAY) is True
-            for c in condition_retrieve(patient, vs["Hospice Diagnosis"], "4.1.1")
+            for c in condition_retrieve(patient, vs("Hospice Diagnosis"), "4.1.1")
         )
     )
     if hospice:
         reasons.append("hospice")
     if isinstance(patient.deceased, datetime) and cql.to_date(patient.deceased) <= span_end:
         reasons.append("expired")
-    members = frozenset().union(*(vs[name] for name in EXCLUDING_DIAGNOSES))
+    members = union(*(vs(name) for name in EXCLUDING_DIAGNOSES))
     for c in condition_retrieve(patient, members, "4.1.1"):
         start = prevalence_interval(c).low
         if is_confirmed_active(c) and start is not None and cql.to_date(start) <= span_end:

@@ -120,6 +120,23 @@ def count(key: str, label: str, episodes: Iterable[Hashable], source: str) -> In
     )
 
 
+def restricted(indicator: Indicator, episodes: Iterable[Hashable]) -> Indicator:
+    """A count or a rate over part of its episodes (one care manager's): the same figure as
+    computing it over those episodes alone, since each episode counts on its own (AIMS)."""
+    keep = frozenset(episodes)
+    if indicator.kind is Kind.COUNT:
+        return count(indicator.key, indicator.label, indicator.population & keep, indicator.source)
+    if indicator.kind is not Kind.PERCENT:
+        raise ValueError(f"{indicator.key} is not a count or a rate of episodes")
+    return rate(
+        indicator.key,
+        indicator.label,
+        indicator.counted & keep,
+        indicator.population & keep,
+        indicator.source,
+    )
+
+
 # ------------------------------------------------------------------ episode-level predicates
 
 

@@ -86,6 +86,7 @@ COMPARED = (
     "repeat_measure_last_30_days_pct",
     "response_10_12_weeks_pct",
 )
+NO_CARE_MANAGER = ("No care manager", "")  # (name, username)
 RESPONSE_BINS = ((0, 4), (5, 8), (9, 12), (13, 16), (17, 24), (25, None))
 
 
@@ -396,13 +397,12 @@ def patient_months(
     result = []
     for month in months:
         span = rules.month_period(month)
-        for record in records:
-            if rules.in_treatment_during(record, span):
-                result.append(
-                    rules.PatientMonth(
-                        record.episode_id, month, codes[month].get(record.episode_id, ())
-                    )
-                )
+        billed = codes[month]
+        result.extend(
+            rules.PatientMonth(record.episode_id, month, billed.get(record.episode_id, ()))
+            for record in records
+            if rules.in_treatment_during(record, span)
+        )
     return result
 
 
@@ -429,10 +429,13 @@ def compute_report(user: User, filters: Filters) -> ProgramReport:
     by_month: dict[str, list[rules.PatientMonth]] = defaultdict(list)
     for pm in all_months:
         by_month[pm.month].append(pm)
+    enrolled_in = enrolled_by_month(records)
     bars: dict[str, Indicator] = {}
     month_points = []
     for month in chart_months:
-        caseload, enrolled, billed = month_figures(records, month, period, by_month.get(month, []))
+        caseload, enrolled, billed = month_figures(
+            records, enrolled_in.get(month, []), month, period, by_month.get(month, [])
+        )
         bars.update({one.key: one for one in (caseload, enrolled, billed)})
         month_points.append(
             MonthPoint(
@@ -443,9 +446,9 @@ def compute_report(user: User, filters: Filters) -> ProgramReport:
                 int(billed.denominator or 0),
             )
         )
-    cohort_rows, cohort_bars = cohorts(records, chart_months, period, cutoff)
+    cohort_rows, cohort_bars = cohorts(enrolled_in, chart_months, period, cutoff)
     weeks, weeks_bars = weeks_histogram(records, period, cutoff)
-    compared = care_manager_rows(records, period, cutoff)
+    compared = care_manager_rows(records, indicators)
     return ProgramReport(
         period=period,
         level=filters.level,
@@ -460,8 +463,18 @@ def compute_report(user: User, filters: Filters) -> ProgramReport:
     )
 
 
+def enrolled_by_month(records: Sequence[EpisodeRecord]) -> dict[str, list[EpisodeRecord]]:
+    """The records by their month of enrollment (YYYY-MM), in the records' order."""
+    found: dict[str, list[EpisodeRecord]] = defaultdict(list)
+    for record in records:
+        day = record.enrolled_on
+        found[f"{day.year:04d}-{day.month:02d}"].append(record)
+    return found
+
+
 def month_figures(
     records: Sequence[EpisodeRecord],
+    enrolled: Sequence[EpisodeRecord],
     month: str,
     period: Period,
     patient_months: Sequence[rules.PatientMonth],
@@ -481,7 +494,7 @@ def month_figures(
         rules.count(
             chart_key("enrollments", month),
             f"Enrolled in {label}",
-            [r.episode_id for r in records if r.enrolled_on in span],
+            [r.episode_id for r in enrolled],
             rules.SOURCE_AIMS,
         ),
         rules.rate(
@@ -500,15 +513,17 @@ def month_label(month: str) -> str:
 
 
 def cohorts(
-    records: Sequence[EpisodeRecord], months: Sequence[str], period: Period, cutoff: int
+    enrolled_in: Mapping[str, Sequence[EpisodeRecord]],
+    months: Sequence[str],
+    period: Period,
+    cutoff: int,
 ) -> tuple[list[Cohort], dict[str, Indicator]]:
     """Per enrollment month: episodes with a baseline PHQ-9 >= 10 and how many have reached
     response and remission by the period's end; and each month's two bars with their
     episodes."""
     result, bars = [], {}
     for month in months:
-        span = rules.month_period(month)
-        eligible = [r for r in records if r.enrolled_on in span and rules.has_eligible_baseline(r)]
+        eligible = [r for r in enrolled_in.get(month, ()) if rules.has_eligible_baseline(r)]
         reached = {
             outcome: [
                 r.episode_id
@@ -575,12 +590,13 @@ def care_manager_bars(rows: Sequence[CareManagerRow]) -> dict[str, Indicator]:
 
 
 def care_manager_rows(
-    records: Sequence[EpisodeRecord], period: Period, cutoff: int
+    records: Sequence[EpisodeRecord], indicators: Mapping[str, Indicator]
 ) -> list[CareManagerRow]:
-    """The indicators of each care manager's episodes, by name."""
-    groups: dict[int | None, list[EpisodeRecord]] = defaultdict(list)
+    """The compared indicators of each care manager's episodes, by name: each is the
+    organization's figure restricted to those episodes (`indicators.restricted`)."""
+    groups: dict[int | None, list[int]] = defaultdict(list)
     for record in records:
-        groups[record.care_manager_id].append(record)
+        groups[record.care_manager_id].append(record.episode_id)
     names = {
         user_id: (staff_name(username, first, last, credentials), username)
         for user_id, username, first, last, credentials in User.objects.filter(
@@ -588,19 +604,10 @@ def care_manager_rows(
         ).values_list("id", "username", "first_name", "last_name", "credentials")
     }
     rows = []
-    for user_id, group in groups.items():
-        name, username = (
-            names.get(user_id, ("No care manager", ""))
-            if user_id
-            else (
-                "No care manager",
-                "",
-            )
-        )
-        computed = rules.program_indicators(group, period, remission_cutoff=cutoff)
-        rows.append(
-            CareManagerRow(user_id, name, username, {key: computed[key] for key in COMPARED})
-        )
+    for user_id, episode_ids in groups.items():
+        name, username = names.get(user_id, NO_CARE_MANAGER) if user_id else NO_CARE_MANAGER
+        compared = {key: rules.restricted(indicators[key], episode_ids) for key in COMPARED}
+        rows.append(CareManagerRow(user_id, name, username, compared))
     return sorted(rows, key=lambda row: (row.care_manager_id is None, row.name))
 
 

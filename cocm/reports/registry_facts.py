@@ -49,7 +49,9 @@ from cocm.registry.models import Diagnosis, Episode, Patient
 
 CPT = "http://www.ama-assn.org/go/cpt"
 OFFICE_VISIT = Coding(CPT, "99212")
+OFFICE_VISITS = (OFFICE_VISIT,)
 PROBLEM_LIST_ITEM = Coding(CONDITION_CATEGORY, "problem-list-item")
+PROBLEM_LIST = (PROBLEM_LIST_ITEM,)
 PATIENT_CONTACT_MODES = (Mode.IN_PERSON, Mode.PHONE, Mode.VIDEO)
 # The instruments whose totals are in "PHQ 9 and PHQ 9M Tools", with their total's LOINC.
 PHQ9_TOOLS = {code: INSTRUMENTS[code].total_loinc for code in ("PHQ-9", "PHQ-A")}
@@ -74,6 +76,13 @@ NOTHING = False
 def at_midnight(day: date) -> datetime:
     """A registry date as the instant the measures compare (midnight UTC of that date)."""
     return datetime.combine(day, time(), tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def instant(day: date) -> Period:
+    """A registry date as a Period of one instant, midnight UTC (shared: facts are frozen)."""
+    start = at_midnight(day)
+    return Period(start, start)
 
 
 def registry_facts(
@@ -111,26 +120,32 @@ def registry_facts(
         referred[row["id"]] = row["referred_on"]
         patient_of[row["id"]] = row["patient_id"]
         if row["initiating_visit_on"]:
-            start = at_midnight(row["initiating_visit_on"])
             visits[row["patient_id"]].append(
-                Encounter(f"visit-{row['id']}", (OFFICE_VISIT,), "finished", Period(start, start))
+                Encounter(
+                    f"visit-{row['id']}",
+                    OFFICE_VISITS,
+                    "finished",
+                    instant(row["initiating_visit_on"]),
+                )
             )
         if row["discharge_reason"] == DischargeReason.DECEASED and row["discharged_on"]:
             deceased[row["patient_id"]] = at_midnight(row["discharged_on"])
 
     conditions: dict[int, list[Condition]] = defaultdict(list)
+    coded: dict[str, tuple[Coding, ...]] = {}  # the same few codes recur: one tuple each
     for pk, episode_id, code, onset_on in Diagnosis.objects.filter(
         episode_id__in=episode_ids
     ).values_list("id", "episode_id", "code", "onset_on"):
-        onset = at_midnight(onset_on or referred[episode_id])
+        if code not in coded:
+            coded[code] = (Coding(ICD10CM, code),)
         conditions[patient_of[episode_id]].append(
             Condition(
                 id=f"diagnosis-{pk}",
-                codes=(Coding(ICD10CM, code),),
-                categories=(PROBLEM_LIST_ITEM,),
+                codes=coded[code],
+                categories=PROBLEM_LIST,
                 clinical_status="active",
                 verification_status="confirmed",
-                onset=Period(onset, onset),
+                onset=instant(onset_on or referred[episode_id]),
             )
         )
 
@@ -163,7 +178,7 @@ def registry_facts(
         visits[patient_of[episode_id]].append(
             Encounter(
                 f"contact-{pk}",
-                (OFFICE_VISIT,),
+                OFFICE_VISITS,
                 "finished",
                 Period(start, start + timedelta(minutes=minutes)),
             )
@@ -178,13 +193,12 @@ def registry_facts(
     for pk, episode_id, instrument, taken_on, total, amends_id in assessments.values_list(
         "id", "episode_id", "instrument", "taken_on", "total", "amends_id"
     ):
-        taken = at_midnight(taken_on)
         observations[patient_of[episode_id]].append(
             Observation(
                 id=f"assessment-{pk}",
                 codes=codes[instrument],
                 status="amended" if amends_id else "final",
-                effective=Period(taken, taken),
+                effective=instant(taken_on),
                 value=float(total),
             )
         )

@@ -1,11 +1,9 @@
 """The program dashboard, the patients behind each figure, exports and the monthly PDF."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.http import urlencode
 
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic, Role, User, staff_name
@@ -15,8 +13,6 @@ from cocm.replica import reads_from_replica
 from cocm.reports import dashboard, exports, program
 from cocm.reports.pdf import program_pdf
 from cocm.spreadsheets import FORMATS, spreadsheet_response
-
-PATIENT_PAGE_ROWS = 100
 
 
 def filters_or_default(request: HttpRequest) -> tuple[program.Filters, str | None]:
@@ -67,44 +63,21 @@ def program_dashboard(request: HttpRequest) -> HttpResponseBase:
 @reads_from_replica
 def indicator_patients(request: HttpRequest) -> HttpResponseBase:
     """The patients behind one figure, with the same filters as the dashboard."""
-    user = request.user
-    key = request.GET.get("indicator", "")
     filters, error = filters_or_default(request)
     if error:
         messages.error(request, error)
-    report = program.program_report(user, filters, today=user.organization.today())
-    indicator = report.figure(key)
-    if indicator is None:
-        if key:
-            raise Http404("No such indicator.")
+    key, export_format = request.GET.get("indicator", ""), request.GET.get("export", "")
+    if not key:
         return redirect("program_dashboard")
-    side = request.GET.get("counted", "")
-    counted = {"yes": True, "no": False}.get(side)
-    rows = program.drill_down(indicator, counted)
-    export_format = request.GET.get("export", "")
+    try:
+        found = dashboard.patient_list(request.user, filters, key, request.GET.get("counted", ""))
+    except dashboard.UnknownIndicator:
+        raise Http404("No such indicator.") from None
     if export_format in FORMATS:
         record_access(request, "export", f"indicator {key} {export_format}", patient_id=None)
-        return spreadsheet_response(
-            exports.patients_sheet(indicator, rows), export_format, f"indicator-{key}"
-        )
+        return spreadsheet_response(found.sheet(), export_format, f"indicator-{key}")
     record_access(request, "view", f"indicator {key} patients", patient_id=None)
-    page = Paginator(rows, PATIENT_PAGE_ROWS).get_page(request.GET.get("page"))
-    base = {"indicator": key, **filters.query()}
-    context = {
-        "indicator": indicator,
-        "value": program.display_value(indicator),
-        "fraction": program.display_fraction(indicator),
-        "page": page,
-        "level": filters.level,
-        "period": filters.period,
-        "side": side,
-        "not_counted": len(indicator.population) - len(indicator.counted),
-        "monthly": any(row.month for row in rows),
-        "base_query": urlencode(base),
-        "side_query": urlencode({**base, "counted": side}),
-        "dashboard_query": urlencode(filters.query()),
-    }
-    return render(request, "reports/patients.html", context)
+    return render(request, "reports/patients.html", found.context(request.GET.get("page")))
 
 
 @requires("view_program_indicators")

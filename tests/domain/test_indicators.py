@@ -311,6 +311,43 @@ def test_program_indicators_on_a_small_registry():
     assert figures("discharge_goals_met_pct") == (0.0, 0, 1, [])
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "active_caseload",
+        "contacted_last_30_days_pct",
+        "repeat_measure_last_30_days_pct",
+        "psychiatric_review_of_non_improvers_pct",
+        "response_10_12_weeks_pct",
+        "discharge_disengaged_pct",
+    ],
+)
+def test_a_figure_restricted_to_some_episodes_is_the_figure_of_those_episodes(key):
+    registry = small_registry()
+    some = [e for e in registry if e.episode_id in (2, 3, 5)]
+
+    restricted = rules.restricted(rules.program_indicators(registry, NOVEMBER)[key], [2, 3, 5])
+
+    assert restricted == rules.program_indicators(some, NOVEMBER)[key]
+
+
+def test_restricted_figures_on_literal_episodes():
+    result = rules.program_indicators(small_registry(), NOVEMBER)
+
+    caseload = rules.restricted(result["active_caseload"], [2, 3, 5])
+    contacted = rules.restricted(result["contacted_last_30_days_pct"], [2, 3, 5])
+
+    assert (caseload.value, caseload.numerator, caseload.denominator) == (2, 2, None)
+    assert (contacted.value, contacted.numerator, contacted.denominator) == (50.0, 1, 2)
+
+
+def test_a_median_cannot_be_restricted():
+    result = rules.program_indicators(small_registry(), NOVEMBER)
+
+    with pytest.raises(ValueError):
+        rules.restricted(result["median_weeks_to_response"], [1])
+
+
 def test_outcomes_at_6_and_12_months_count_the_episodes_whose_window_closed():
     # A's baseline 2026-01-05: the 6-month window closes 2026-09-02, in a September period.
     september = Period(D(2026, 9, 1), D(2026, 9, 30))

@@ -1,4 +1,5 @@
 import re
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cocm.accounts.audit import record_access
+from cocm.accounts.models import User
 from cocm.accounts.permissions import can, requires
 from cocm.accounts.scoping import visible_episodes
 from cocm.care import export, review, services
@@ -209,7 +211,7 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
         lambda data: services.record_review(
             episode,
             consultant=request.user,
-            recommendations=[item for _, item in filled],
+            recommendations=[i for _, i in filled],
             as_of=agenda.today,
             **data,
         ),
@@ -220,9 +222,7 @@ def review_patient(request: HttpRequest, episode_id: int) -> HttpResponse:
     )
     if done:
         return done
-    record_access(
-        request, "view", "review summary", patient_id=episode.patient_id, object_id=episode.id
-    )
+    Audit("view", "review summary", episode.patient_id, episode.id).record(request, episode)
     context = {"episode": episode, "form": form, "formset": formset, "scope": scope}
     return render(request, "care/review_patient.html", {**context, **agenda.context(episode)})
 
@@ -257,11 +257,7 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
     done = post_form(
         request,
         form,
-        lambda _: services.answer_review(
-            [services.Answer(rec, **answer) for rec, answer in form.chosen()],
-            by=user,
-            as_of=user.organization.today(),
-        ),
+        lambda _: send_answers(form, user),
         audit=Audit("update", "recommendations", case_review.episode.patient_id, case_review.id),
         message=lambda answers: answers_sent(case_review, len(answers)),
         then=lambda _: redirect("pcp_inbox"),
@@ -269,17 +265,17 @@ def answer_review(request: HttpRequest, review_id: int) -> HttpResponse:
     )
     if done:
         return done
-    record_access(
-        request,
-        "view",
-        "review recommendations",
-        patient_id=case_review.episode.patient_id,
-        object_id=case_review.id,
-    )
+    seen = Audit("view", "review recommendations", case_review.episode.patient_id, case_review.id)
+    seen.record(request, case_review)
     context = {"review": case_review, "episode": case_review.episode, "form": form}
-    return render(
-        request, "care/answer_review.html", {**context, **review.answer_context(case_review, user)}
-    )
+    context |= review.answer_context(case_review, user)
+    return render(request, "care/answer_review.html", context)
+
+
+def send_answers(form: ReviewAnswersForm, user: User) -> list[Any]:
+    """The PCP's answers to the recommendations she chose, all in one service call."""
+    answers = [services.Answer(rec, **answer) for rec, answer in form.chosen()]
+    return services.answer_review(answers, by=user, as_of=user.organization.today())
 
 
 def answers_sent(case_review: CaseReview, answers: int) -> str:

@@ -187,10 +187,7 @@ SELECT em.episode_id, e.patient_id, c.setting, e.billing_program, e.consent_on,
   em.consent_on, em.revoked, em.count_consultant_minutes, em.count_inpatient_minutes,
   cov.payer_kind, cov.payer_name, cov.member_id,
   EXISTS (SELECT 1 FROM registry_consentrevocation r WHERE r.episode_id = e.id),
-  (SELECT MAX(earlier.month) FROM billing_episodemonth earlier
-   JOIN registry_episode pe ON pe.id = earlier.episode_id
-   WHERE pe.patient_id = e.patient_id AND earlier.month >= %(look_back_start)s
-     AND earlier.month < %(billing_month_start)s)
+  earlier.latest_month
 FROM billing_episodemonth em
 JOIN registry_episode e ON e.id = em.episode_id
 JOIN registry_patient p ON p.id = e.patient_id
@@ -201,6 +198,11 @@ LEFT JOIN registry_coverage cov ON cov.id = (
   WHERE c2.patient_id = e.patient_id AND c2.starts_on <= %(billing_month_last_day)s
     AND (c2.ends_on IS NULL OR c2.ends_on >= %(billing_month_last_day)s)
   ORDER BY c2.starts_on DESC, c2.id DESC LIMIT 1)
+LEFT JOIN (
+  SELECT pe.patient_id, MAX(m.month) AS latest_month
+  FROM billing_episodemonth m JOIN registry_episode pe ON pe.id = m.episode_id
+  WHERE m.month >= %(look_back_start)s AND m.month < %(billing_month_start)s
+  GROUP BY pe.patient_id) earlier ON earlier.patient_id = e.patient_id
 WHERE em.month = %(billing_month_start)s
   AND e.clinic_id IN (SELECT m.clinic_id FROM accounts_membership m
                       WHERE m.user_id = %(billing_user_id)s)

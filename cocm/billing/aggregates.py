@@ -196,7 +196,13 @@ class MonthDecoder:
         first = month.first_day
         self._days = {day: first.replace(day=day) for day in range(1, month.last_day.day + 1)}
         self._daily: dict[str, tuple[tuple[date, int], ...]] = {"": ()}
+        self._day_minutes: dict[str, tuple[date, int]] = {}  # "3:20": (the 3rd, 20)
         self._excluded: dict[str, tuple[coding.Excluded, ...]] = {"": ()}
+
+    def _day(self, pair: str) -> tuple[date, int]:
+        day, _, minutes = pair.partition(":")
+        parsed = self._day_minutes[pair] = (self._days[int(day)], int(minutes))
+        return parsed
 
     def counted(
         self,
@@ -210,8 +216,7 @@ class MonthDecoder:
         days = self._daily.get(daily)
         if days is None:
             days = self._daily[daily] = tuple(
-                (self._days[int(day)], int(m))
-                for day, _, m in (pair.partition(":") for pair in daily.split())
+                self._day_minutes.get(pair) or self._day(pair) for pair in daily.split()
             )
         left_out = self._excluded.get(excluded)
         if left_out is None:

@@ -151,32 +151,35 @@ def _insert(rows: Sequence[MonthRow]) -> None:
         )
 
 
-class Stamp(NamedTuple):
-    """What a row was counted under."""
-
-    consent_on: date | None
-    revoked: str
-    count_consultant_minutes: bool
-    count_inpatient_minutes: bool
-
-
-def stamp(
-    consent_on: date | None, revoked: Sequence[RevokedPeriod], rules: coding.BillingRules
-) -> Stamp:
-    return Stamp(
-        consent_on,
-        revoked_stamp(revoked),
-        rules.count_consultant_minutes,
-        rules.count_inpatient_minutes,
+def stamp_matches(
+    row: Sequence[Any],
+    consent_on: date | None,
+    revoked: Sequence[RevokedPeriod],
+    rules: coding.BillingRules,
+) -> bool:
+    """Whether a stored row (its STAMP_COLUMNS, in order) was counted under this consent
+    date, these revocations and this payer rule; if not, the month is counted afresh."""
+    stored_consent_on, stored_revoked, consultant, inpatient = row
+    return (
+        stored_consent_on == consent_on
+        and consultant == rules.count_consultant_minutes
+        and inpatient == rules.count_inpatient_minutes
+        and stored_revoked == (revoked_stamp(revoked) if revoked else "")
     )
 
 
 # ------------------------------------------------------------------------------- reading
 
-
-class Stored(NamedTuple):
-    counted: coding.CountedMinutes
-    stamp: Stamp
+# What the month close reads of a stored row: the counted minutes (COUNTED_COLUMNS), then
+# what they were counted under (STAMP_COLUMNS).
+COUNTED_COLUMNS = (
+    "minutes",
+    "excluded",
+    "daily",
+    "latest_before_consent",
+    "any_on_or_after_consent",
+)
+STAMP_COLUMNS = ("consent_on", "revoked", "count_consultant_minutes", "count_inpatient_minutes")
 
 
 def in_month(month: coding.Month, episodes: QuerySet[Episode]) -> QuerySet[EpisodeMonth]:
@@ -184,52 +187,45 @@ def in_month(month: coding.Month, episodes: QuerySet[Episode]) -> QuerySet[Episo
     return EpisodeMonth.objects.filter(month=month.first_day, episode__in=episodes)
 
 
-def stored_month(month: coding.Month, episodes: QuerySet[Episode]) -> dict[int, Stored]:
-    """The counted minutes of each episode with activity in the month, in one query."""
-    first = month.first_day
-    days = {day: first.replace(day=day) for day in range(1, month.last_day.day + 1)}
-    stored = {}
-    for (
-        episode_id,
-        minutes,
-        excluded,
-        daily,
-        before_consent,
-        after_consent,
-        consent_on,
-        revoked,
-        consultant,
-        inpatient,
-    ) in (
-        in_month(month, episodes)
-        .order_by()
-        .values_list(
-            "episode_id",
-            "minutes",
-            "excluded",
-            "daily",
-            "latest_before_consent",
-            "any_on_or_after_consent",
-            "consent_on",
-            "revoked",
-            "count_consultant_minutes",
-            "count_inpatient_minutes",
+class MonthDecoder:
+    """A month's stored rows back into the engine's `CountedMinutes`. Their texts repeat
+    from row to row (one contact of 30 minutes on the 3rd, the same reasons left out), so
+    each distinct text is decoded once per month read, not once per row."""
+
+    def __init__(self, month: coding.Month) -> None:
+        first = month.first_day
+        self._days = {day: first.replace(day=day) for day in range(1, month.last_day.day + 1)}
+        self._daily: dict[str, tuple[tuple[date, int], ...]] = {"": ()}
+        self._day_minutes: dict[str, tuple[date, int]] = {}  # "3:20": (the 3rd, 20)
+        self._excluded: dict[str, tuple[coding.Excluded, ...]] = {"": ()}
+
+    def _day(self, pair: str) -> tuple[date, int]:
+        day, _, minutes = pair.partition(":")
+        parsed = self._day_minutes[pair] = (self._days[int(day)], int(minutes))
+        return parsed
+
+    def counted(
+        self,
+        minutes: int,
+        excluded: str,
+        daily: str,
+        latest_before_consent: date | None,
+        any_on_or_after_consent: bool,
+    ) -> coding.CountedMinutes:
+        """A row's COUNTED_COLUMNS as the engine's counted minutes."""
+        days = self._daily.get(daily)
+        if days is None:
+            days = self._daily[daily] = tuple(
+                self._day_minutes.get(pair) or self._day(pair) for pair in daily.split()
+            )
+        left_out = self._excluded.get(excluded)
+        if left_out is None:
+            left_out = self._excluded[excluded] = tuple(
+                coding.Excluded(m, reason) for m, reason in json.loads(excluded)
+            )
+        return coding.CountedMinutes(
+            minutes, left_out, days, latest_before_consent, any_on_or_after_consent
         )
-    ):
-        counted = coding.CountedMinutes(
-            minutes,
-            tuple(coding.Excluded(m, reason) for m, reason in json.loads(excluded))
-            if excluded
-            else (),
-            tuple(
-                (days[int(day)], int(m))
-                for day, _, m in (pair.partition(":") for pair in daily.split())
-            ),
-            before_consent,
-            after_consent,
-        )
-        stored[episode_id] = Stored(counted, Stamp(consent_on, revoked, consultant, inpatient))
-    return stored
 
 
 def count_afresh(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet, Value
@@ -182,115 +183,124 @@ PROGRAMS = {program.value: program for program in coding.Program}
 SETTINGS = {setting.value: setting for setting in coding.ClinicSetting}
 
 
-def billed_episodes(scope: QuerySet[Episode], *, names: bool = True) -> list[BilledEpisode]:
-    """The episodes as the engine and the worklist read them; without `names` (the program
-    indicators need only the codes) no patient, clinic or practitioner name is read."""
-    if not names:
-        return facts_only(scope)
-    rows = scope.order_by("patient__family_name", "patient__given_name", "id").values_list(
-        "id",
-        "patient_id",
-        "patient__family_name",
-        "patient__given_name",
-        "patient__mrn",
-        "clinic__name",
-        "clinic__setting",
-        "billing_program",
-        "consent_on",
-        "initiating_visit_on",
-        "referred_on",
-        "psychiatric_consultant_id",
-        "referring_pcp__username",
-        "referring_pcp__first_name",
-        "referring_pcp__last_name",
-        "referring_pcp__credentials",
-        "patient__birth_date",
-        "clinic_id",
-        "care_manager_id",
+# The episode's columns the engine decides from, in BilledEpisode's order, then those the
+# worklist and the export add (names): one list for the worklist, the program indicators
+# and the month close, which reads them through the stored month rows (`episode__…`).
+FACT_COLUMNS = (
+    "id",
+    "patient_id",
+    "clinic__setting",
+    "billing_program",
+    "consent_on",
+    "initiating_visit_on",
+    "referred_on",
+    "psychiatric_consultant_id",
+)
+NAME_COLUMNS = (
+    "patient__family_name",
+    "patient__given_name",
+    "patient__mrn",
+    "clinic__name",
+    "referring_pcp_id",
+    "referring_pcp__username",
+    "referring_pcp__first_name",
+    "referring_pcp__last_name",
+    "referring_pcp__credentials",
+    "patient__birth_date",
+    "clinic_id",
+    "care_manager_id",
+)
+BY_NAME = ("patient__family_name", "patient__given_name", "id")
+
+
+def episode_columns(*, names: bool, prefix: str = "") -> tuple[str, ...]:
+    """The columns `billed_episode` reads, from Episode (or through `prefix`, a relation)."""
+    return tuple(prefix + column for column in (*FACT_COLUMNS, *(NAME_COLUMNS if names else ())))
+
+
+def billed_episode(
+    row: Sequence[Any],
+    revoked: Mapping[int, tuple[RevokedPeriod, ...]],
+    practitioners: dict[int | None, str],
+) -> BilledEpisode:
+    """A row of `episode_columns` (with or without names) as the engine and the worklist
+    read it; `practitioners` keeps each referring PCP's name, made once."""
+    if len(row) == len(FACT_COLUMNS):
+        episode_id, patient_id, setting, program, consent_on, visit_on, referred_on, consultant = (
+            row
+        )
+        return BilledEpisode(
+            episode_id,
+            patient_id,
+            "",
+            "",
+            "",
+            setting,
+            program,
+            consent_on,
+            visit_on,
+            referred_on,
+            consultant,
+            "",
+            revoked.get(episode_id, ()),
+        )
+    (
+        episode_id,
+        patient_id,
+        setting,
+        program,
+        consent_on,
+        visit_on,
+        referred_on,
+        consultant,
+        family,
+        given,
+        mrn,
+        clinic,
+        pcp_id,
+        username,
+        first,
+        last,
+        credentials,
+        birth_date,
+        clinic_id,
+        care_manager_id,
+    ) = row
+    pcp = practitioners.get(pcp_id)
+    if pcp is None:
+        pcp = practitioners[pcp_id] = (
+            staff_name(username, first, last, credentials) if username else ""
+        )
+    return BilledEpisode(
+        episode_id,
+        patient_id,
+        patient_name(family, given),
+        mrn,
+        clinic,
+        setting,
+        program,
+        consent_on,
+        visit_on,
+        referred_on,
+        consultant,
+        pcp,
+        revoked.get(episode_id, ()),
+        birth_date,
+        clinic_id,
+        care_manager_id,
     )
+
+
+def billed_episodes(scope: QuerySet[Episode], *, names: bool = True) -> list[BilledEpisode]:
+    """The episodes as the engine and the worklist read them (by patient name); without
+    `names` (the program indicators need only the codes) no name is read, in no order."""
+    rows = scope.order_by(*BY_NAME) if names else scope.order_by()
     # Revocations of consent (rare): one more query, whatever the number of episodes.
     revoked = revoked_periods(scope.values("id"))
+    practitioners: dict[int | None, str] = {}
     return [
-        BilledEpisode(
-            episode_id,
-            patient_id,
-            patient_name(family, given),
-            mrn,
-            clinic,
-            setting,
-            program,
-            consent_on,
-            visit_on,
-            referred_on,
-            consultant_id,
-            staff_name(username, first, last, credentials) if username else "",
-            revoked.get(episode_id, ()),
-            birth_date,
-            clinic_id,
-            care_manager_id,
-        )
-        for (
-            episode_id,
-            patient_id,
-            family,
-            given,
-            mrn,
-            clinic,
-            setting,
-            program,
-            consent_on,
-            visit_on,
-            referred_on,
-            consultant_id,
-            username,
-            first,
-            last,
-            credentials,
-            birth_date,
-            clinic_id,
-            care_manager_id,
-        ) in rows
-    ]
-
-
-def facts_only(scope: QuerySet[Episode]) -> list[BilledEpisode]:
-    rows = scope.order_by().values_list(
-        "id",
-        "patient_id",
-        "clinic__setting",
-        "billing_program",
-        "consent_on",
-        "initiating_visit_on",
-        "referred_on",
-        "psychiatric_consultant_id",
-    )
-    revoked = revoked_periods(scope.values("id"))
-    return [
-        BilledEpisode(
-            episode_id,
-            patient_id,
-            "",
-            "",
-            "",
-            setting,
-            program,
-            consent_on,
-            visit_on,
-            referred_on,
-            consultant_id,
-            "",
-            revoked.get(episode_id, ()),
-        )
-        for (
-            episode_id,
-            patient_id,
-            setting,
-            program,
-            consent_on,
-            visit_on,
-            referred_on,
-            consultant_id,
-        ) in rows
+        billed_episode(row, revoked, practitioners)
+        for row in rows.values_list(*episode_columns(names=names))
     ]
 
 
@@ -317,28 +327,38 @@ def month_decisions(
     names: bool = True,
 ) -> tuple[list[BilledEpisode], dict[int, CoverageOnDay], dict[int, coding.MonthResult]]:
     """The episodes with activity in the month, their patients' coverages on its last day
-    and the engine's decision for each, from one stored row per episode-month."""
-    scope = Episode.objects.filter(id__in=aggregates.in_month(month, episodes).values("episode_id"))
-    chosen = billed_episodes(scope, names=names)
-    coverages = coverages_on(scope.values("patient_id"), month.last_day)
+    and the engine's decision for each, from one stored row per episode-month read with its
+    episode in one query (plain tuples: a health system's month has tens of thousands)."""
+    rows = aggregates.in_month(month, episodes)
+    patients = rows.values("episode__patient_id")
+    revoked = revoked_periods(rows.values("episode_id"))
+    coverages = coverages_on(patients, month.last_day)
     rules = organization_rules(organization)
-    stored = aggregates.stored_month(month, episodes)
     service_months = stored_service_months(
-        month, scope.values("patient_id"), gap_months=rules.base.gap_months_for_new_episode
+        month, patients, gap_months=rules.base.gap_months_for_new_episode
     )
-    decisions = {}
-    stale = []
-    for episode in chosen:
+    columns = episode_columns(names=names, prefix="episode__")
+    by_name = tuple(f"episode__{column}" for column in BY_NAME) if names else ()
+    ordered = rows.order_by(*by_name)
+    counted_from, stamps_from = len(columns), len(columns) + len(aggregates.COUNTED_COLUMNS)
+    decoder = aggregates.MonthDecoder(month)
+    practitioners: dict[int | None, str] = {}
+    chosen, decisions, stale = [], {}, []
+    for row in ordered.values_list(
+        *columns, *aggregates.COUNTED_COLUMNS, *aggregates.STAMP_COLUMNS
+    ):
+        episode = billed_episode(row[:counted_from], revoked, practitioners)
+        chosen.append(episode)
         coverage = coverages.get(episode.patient_id)
         payer_rules = rules.for_payer(coverage.payer_kind if coverage else "")
-        row = stored.get(episode.id)  # None: deleted since the scope was read
-        stamp = aggregates.stamp(episode.consent_on, episode.consent_revoked, payer_rules)
-        if row is None or row.stamp != stamp:
+        if not aggregates.stamp_matches(
+            row[stamps_from:], episode.consent_on, episode.consent_revoked, payer_rules
+        ):
             stale.append((episode.id, episode.consent_on, episode.consent_revoked, payer_rules))
             continue
         decisions[episode.id] = coding.decide_month(
             month,
-            row.counted,
+            decoder.counted(*row[counted_from:stamps_from]),
             episode.facts,
             service_months.get(episode.patient_id, ()),
             rules=payer_rules,
@@ -403,29 +423,36 @@ def month_lines(
         )
     }
     is_closed = closed(organization, month) is not None
+    last_day = month.last_day
+    # The amount of each payer's set of codes: the codes repeat (a month has a handful of
+    # distinct ones), so each is priced once, not per line.
+    priced: dict[tuple[str, tuple[coding.CodeLine, ...]], tuple[Decimal | None, list[str], bool]]
+    priced = {}
     lines = []
     for episode in chosen:
         result = decisions[episode.id]
         coverage = coverages.get(episode.patient_id)
         payer = coverage.payer_kind if coverage else ""
-        amount, missing = expected(result, fees, month.year, payer)
+        codes = result.codes
+        price = priced.get((payer, codes))
+        if price is None:
+            amount, missing = expected(result, fees, month.year, payer)
+            shown = any((month.year, payer, str(c.code)) in illustrative for c in codes)
+            price = priced[(payer, codes)] = (amount, missing, shown)
+        amount, missing, illustrative_fee = price
         line = BillingLine(
             episode=episode,
             result=result,
             payer=payer,
             expected_amount=amount,
-            missing_fees=missing,
+            missing_fees=list(missing),
             date_of_service=(
-                (result.threshold_reached_on if threshold_day else month.last_day)
-                if result.codes
-                else None
+                (result.threshold_reached_on if threshold_day else last_day) if codes else None
             ),
             saved=saved.get(episode.id),
             member_id=coverage.member_id if coverage else "",
             payer_name=coverage.payer_name if coverage else "",
-            illustrative_fee=any(
-                (month.year, payer, str(c.code)) in illustrative for c in result.codes
-            ),
+            illustrative_fee=illustrative_fee,
         )
         if is_closed and line.saved is None:
             line.changed_since_close = True  # activity recorded after the close
@@ -472,7 +499,7 @@ def closed(organization: Organization, month: coding.Month) -> ClosedMonth | Non
     return ClosedMonth.objects.filter(organization=organization, month=str(month)).first()
 
 
-def _decision(line: BillingLine) -> dict[str, object]:
+def _decision(line: BillingLine, saved_at: datetime | None = None) -> dict[str, object]:
     """What a claim line stores of the engine's decision."""
     result = line.result
     return {
@@ -483,7 +510,7 @@ def _decision(line: BillingLine) -> dict[str, object]:
         "blocked_reasons": list(result.blocked_reasons),
         "expected_amount": line.expected_amount,
         "date_of_service": line.date_of_service,
-        "saved_at": timezone.now(),
+        "saved_at": saved_at or timezone.now(),
     }
 
 
@@ -599,9 +626,31 @@ def close_month(
         except IntegrityError:
             raise InvalidRequest(already_closed(organization, month), "month") from None
         lines = month_lines(organization, episodes, month)
-        for line in lines:
-            line.saved = save_line(line, month, frozen=True)
+        freeze(lines, month)
     return lines
+
+
+# Claim lines inserted per statement by the close (SQLite allows 32,766 parameters).
+INSERT_BATCH = 1000
+
+
+def freeze(lines: Sequence[BillingLine], month: coding.Month) -> None:
+    """Store the month's lines frozen, in the caller's transaction: the lines not stored yet
+    (nearly all) in batches of inserts, those stored by a mark (few) updated one by one."""
+    now = timezone.now()
+    new = []
+    for line in lines:
+        if line.saved is None:
+            line.saved = ClaimLine(
+                episode_id=line.episode.id,
+                month=str(month),
+                frozen=True,
+                **_decision(line, now),
+            )
+            new.append(line.saved)
+        else:
+            line.saved = save_line(line, month, frozen=True)
+    ClaimLine.objects.bulk_create(new, batch_size=INSERT_BATCH)
 
 
 def already_closed(organization: Organization, month: coding.Month) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from cocm.domain.consent import RevokedPeriod, revoked_period_on
@@ -398,11 +398,30 @@ def _plan(
     program: Program,
     month: Month | None,
 ) -> _Plan:
+    g0512 = program is not Program.GENERAL_BHI and _bills_g0512(setting, month, rules)
+    return _codes_plan(
+        minutes,
+        month_type,
+        program,
+        g0512,
+        rules.g2214_in_initial_31_to_35,
+        rules.max_99494_units,
+    )
+
+
+def _codes_plan(
+    minutes: int,
+    month_type: MonthType,
+    program: Program,
+    g0512: bool,
+    g2214_in_initial_31_to_35: bool,
+    cap: int | None,
+) -> _Plan:
     if program is Program.GENERAL_BHI:
         return _single_code_plan(minutes, Code.CPT_99484, _GENERAL_BHI_MINUTES)
-    if _bills_g0512(setting, month, rules):
+    if g0512:
         return _single_code_plan(minutes, Code.HCPCS_G0512, _G0512_MINUTES)
-    return _cocm_plan(minutes, thresholds(month_type, rules), rules.max_99494_units)
+    return _cocm_plan(minutes, _THRESHOLDS[(month_type, g2214_in_initial_31_to_35)], cap)
 
 
 def codes_for_minutes(
@@ -471,6 +490,7 @@ def _exclusion_reason(entry: TimeEntry, rules: BillingRules) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)  # a month close asks it for the same start dates many times
 def _minus_months(day: date, months: int) -> date:
     year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
     return date(year, month0 + 1, min(day.day, _last_day(year, month0 + 1).day))
@@ -649,7 +669,15 @@ def decide_month(
     program = episode.program
     g0512 = program is Program.COCM and _bills_g0512(setting, target, rules)
     g0512_until = rules.fqhc_rhc_cpt_codes_from if g0512 else None
-    plan = _plan(minutes, kind, rules, setting, program, target)
+    plan, decision = _explained_plan(
+        minutes,
+        kind,
+        program,
+        setting,
+        g0512_until,
+        rules.g2214_in_initial_31_to_35,
+        rules.max_99494_units,
+    )
     reasons = tuple(
         _blocked_reasons(
             target,
@@ -659,10 +687,8 @@ def decide_month(
             counted.any_on_or_after_consent,
         )
     )
-    decision = _decision(
-        minutes, plan, _context(program, kind, setting, g0512_until), rules.max_99494_units
-    )
-    decision += _revocation_note(target, episode.consent_revoked)
+    if episode.consent_revoked:
+        decision += _revocation_note(target, episode.consent_revoked)
     if reasons:
         status = BillingStatus.BLOCKED
         decision = f"blocked ({'; '.join(reasons)}); by minutes alone: {decision}"
@@ -686,6 +712,23 @@ def decide_month(
         status=status,
         threshold_reached_on=_reached_on(counted.daily, plan.threshold_crossed),
     )
+
+
+@lru_cache(maxsize=8192)
+def _explained_plan(
+    minutes: int,
+    kind: MonthType,
+    program: Program,
+    setting: ClinicSetting,
+    g0512_until: Month | None,
+    g2214_in_initial_31_to_35: bool,
+    cap: int | None,
+) -> tuple[_Plan, str]:
+    # Cached: a month close decides tens of thousands of months in which these few values
+    # repeat; the codes and their explanation depend on nothing else (`_plan`, `_decision`).
+    g0512 = g0512_until is not None
+    plan = _codes_plan(minutes, kind, program, g0512, g2214_in_initial_31_to_35, cap)
+    return plan, _decision(minutes, plan, _context(program, kind, setting, g0512_until), cap)
 
 
 def _revocation_note(month: Month, revoked: Sequence[RevokedPeriod]) -> str:

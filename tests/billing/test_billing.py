@@ -202,6 +202,33 @@ def test_marking_and_closing_a_month_freezes_lines_and_flags_later_changes(
         )
 
 
+def test_closing_a_month_stores_each_line_once_frozen_with_its_decision(
+    clinic, care_manager, consultant, billing_user
+):
+    marked = episode_with(clinic, care_manager, consultant, minutes=[(date(2026, 10, 5), 20)])
+    for minutes in (10, 75):
+        episode_with(clinic, care_manager, consultant, minutes=[(date(2026, 10, 6), minutes)])
+    line = next(line for line in lines_for(clinic) if line.episode.id == marked.id)
+    services.mark(line, OCTOBER, action="reviewed", by=billing_user)
+
+    lines = services.close_month(
+        clinic.organization, Episode.objects.all(), OCTOBER, by=billing_user, today=TODAY
+    )
+
+    stored = {claim.episode_id: claim for claim in ClaimLine.objects.all()}
+    assert sorted(stored) == sorted(line.episode.id for line in lines)
+    assert all(claim.frozen for claim in stored.values())
+    assert {line.episode.id: line.saved.pk for line in lines} == {
+        episode_id: claim.pk for episode_id, claim in stored.items()
+    }
+    assert sorted((claim.minutes, claim.status, claim.codes) for claim in stored.values()) == [
+        (10, "not_billable", []),
+        (20, "ready", [{"code": "G2214", "units": 1}]),
+        (75, "ready", [{"code": "99492", "units": 1}]),
+    ]
+    assert stored[marked.id].reviewed_by == billing_user
+
+
 def test_the_current_month_cannot_be_closed(clinic, billing_user):
     with pytest.raises(InvalidRequest, match="is not over yet"):
         services.close_month(

@@ -131,16 +131,8 @@ def billing_months_kept_current(request):
     yield
     from django.db import connection
 
-    from cocm.billing import aggregates
-    from cocm.billing.models import EpisodeMonth
-    from cocm.care.models import Contact
+    from tests.billing_months import check_billing_months
 
     if connection.needs_rollback:  # the test ended inside a failed transaction: nothing to read
         return
-    if not (Contact.objects.exists() or EpisodeMonth.objects.exists()):
-        return
-    compared, differences = aggregates.verify()
-    assert not differences, (
-        f"{len(differences)} of {compared} stored episode-months differ from a recount "
-        f"(stored, recounted): {differences[:3]}; a write did not call billing.aggregates.refresh"
-    )
+    check_billing_months()

@@ -329,9 +329,12 @@ def change_status(request: HttpRequest, episode_id: int, payload: StatusIn) -> d
 
 
 @api.post(
-    "/episodes/{episode_id}/diagnoses", response={201: EpisodeOut, **ERRORS}, tags=["episodes"]
+    "/episodes/{episode_id}/diagnoses",
+    response={201: EpisodeOut, 409: ErrorOut, **ERRORS},
+    tags=["episodes"],
 )
 def add_diagnosis(request: HttpRequest, episode_id: int, payload: DiagnosisIn) -> Status:
+    """Add a diagnosis; 409 when another client added the same code at the same moment."""
     user = require(request, "edit_diagnoses")
     episode = load_episode(user, episode_id)
     audited(

@@ -147,6 +147,7 @@ class GuardianIn(Schema):
 class GuardianOut(GuardianIn):
     id: int
     patient_id: int
+    version: int
 
 
 class RevocationIn(Schema):

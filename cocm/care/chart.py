@@ -10,6 +10,7 @@ from cocm.registry.models import Episode
 
 
 def chart_context(episode: Episode, as_of: date) -> dict[str, object]:
+    follow_up = episode.follow_ups.filter(done_at__isnull=True).first()
     billing = month_figures(episode.clinic.organization).decide(
         [episode], as_of, payer_on([episode.patient_id], as_of)
     )
@@ -23,8 +24,8 @@ def chart_context(episode: Episode, as_of: date) -> dict[str, object]:
         "reviews": list(episode.reviews.select_related("consultant")[:10]),
         "recommendations": list(episode.recommendations.select_related("responded_by")[:20]),
         "plan": getattr(episode, "relapse_prevention_plan", None),
-        "follow_up": episode.follow_ups.filter(done_at__isnull=True).first(),
+        "follow_up": follow_up,
         "pending_requests": list(episode.review_requests.filter(review__isnull=True)),
         "review_request_form": ReviewRequestForm(),
-        "follow_up_form": FollowUpForm(),
+        "follow_up_form": FollowUpForm.showing(follow_up),
     }

@@ -2,7 +2,7 @@ import re
 
 from django import forms
 
-from cocm.care.models import Activity, Mode, Recommendation, TimeRole
+from cocm.care.models import Activity, FollowUp, Mode, Recommendation, TimeRole
 from cocm.errors import InvalidRequest
 from cocm.registry.forms import DateInput
 
@@ -139,6 +139,8 @@ class RelapsePlanForm(forms.Form):
     warning_signs = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     coping_steps = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     whom_to_call = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    # The version of the plan the user saw (empty: they saw no plan yet).
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
 
 class FollowUpForm(forms.Form):
@@ -148,3 +150,18 @@ class FollowUpForm(forms.Form):
         error_messages={"required": "Give the date the next contact is due."},
     )
     what = forms.CharField(max_length=200, required=False, label="What")
+    # The open follow-up the page showed (0: none) and its version: set by someone else
+    # since, it is a conflicting edit.
+    replaces = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
+    @classmethod
+    def showing(cls, follow_up: FollowUp | None) -> "FollowUpForm":
+        """The form under the episode's open follow-up as the page shows it."""
+        if follow_up is None:
+            return cls(initial={"replaces": 0})
+        return cls(initial={"replaces": follow_up.id, "version": follow_up.version})
+
+
+class FollowUpDoneForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)

@@ -178,6 +178,8 @@ class RelapsePreventionPlan(models.Model):
     whom_to_call = models.TextField()
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    # Bumped by every edit (cocm/versions.py); a form carrying an older one conflicts.
+    version = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"Relapse-prevention plan of episode {self.episode_id}"
@@ -194,6 +196,9 @@ class FollowUp(models.Model):
     )
     done_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Bumped when it is done or replaced (cocm/versions.py): a page that showed an older
+    # version conflicts instead of undoing the other user's change.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["due_on", "id"]

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +20,7 @@ from cocm.care.models import (
     ReviewRequest,
     TimeRole,
 )
-from cocm.errors import InvalidRequest
+from cocm.errors import EditConflict, InvalidRequest
 from cocm.measures.models import Notification, TreatmentChange
 from cocm.registry.models import Episode
 from cocm.versions import claimed, seen
@@ -95,9 +96,10 @@ def record_contact(
         recorded_by=by,
     )
     if not no_show:
-        # A contact made is the follow-up that was due.
+        # A contact made is the follow-up that was due (its version bumped: a page that
+        # still shows it open conflicts instead of marking it done again).
         FollowUp.objects.filter(episode=episode, done_at__isnull=True).update(
-            done_at=timezone.now()
+            done_at=timezone.now(), version=F("version") + 1
         )
     if next_contact_on is not None:
         set_follow_up(episode, due_on=next_contact_on, what="", by=by, as_of=as_of)
@@ -146,24 +148,61 @@ def edit_contact(contact: Contact, change: ContactChange, *, version: int, as_of
         claimed(contact, version, conflict=CONTACT_CHANGED_MEANWHILE, **fields)
 
 
-def set_follow_up(episode: Episode, *, due_on: date, what: str, by: User, as_of: date) -> FollowUp:
-    """Replace the episode's open follow-up with one due on `due_on`."""
+FOLLOW_UP_CHANGED_MEANWHILE = (
+    "The next contact was set or marked done by someone else while you were editing it; "
+    "reload to see it and try again."
+)
+NO_FOLLOW_UP = 0  # `replaces` of a page that showed no open follow-up
+
+
+def open_follow_up(episode: Episode) -> FollowUp | None:
+    return FollowUp.objects.filter(episode=episode, done_at__isnull=True).first()
+
+
+def set_follow_up(
+    episode: Episode,
+    *,
+    due_on: date,
+    what: str,
+    by: User,
+    as_of: date,
+    replaces: int | None = None,
+    version: int | None = None,
+) -> FollowUp:
+    """Replace the episode's open follow-up with one due on `due_on`.
+
+    `replaces` is the id of the open follow-up the user saw (NO_FOLLOW_UP: none) and
+    `version` its version; when given, a follow-up set, replaced or done by someone else
+    since then is EditConflict, so of two users setting the next contact at once one is
+    kept. Left out (a contact's "next contact due"), whatever is open is replaced."""
     if due_on < as_of:
         raise InvalidRequest("The next contact cannot be due in the past.", "next_contact_on")
-    now = timezone.now()
-    FollowUp.objects.filter(episode=episode, done_at__isnull=True).update(done_at=now)
-    return FollowUp.objects.create(
-        episode=episode,
-        due_on=due_on,
-        what=what.strip(),
-        assigned_to=episode.care_manager or by,
-    )
+    current = open_follow_up(episode)
+    if replaces is not None and replaces != (current.id if current else NO_FOLLOW_UP):
+        raise EditConflict(FOLLOW_UP_CHANGED_MEANWHILE)
+    with transaction.atomic():
+        if current is not None:
+            expected = seen(current, version, conflict=FOLLOW_UP_CHANGED_MEANWHILE)
+            claimed(current, expected, conflict=FOLLOW_UP_CHANGED_MEANWHILE, done_at=timezone.now())
+        try:
+            with transaction.atomic():
+                return FollowUp.objects.create(
+                    episode=episode,
+                    due_on=due_on,
+                    what=what.strip(),
+                    assigned_to=episode.care_manager or by,
+                )
+        except IntegrityError as error:  # one open per episode: another user's came first
+            raise EditConflict(FOLLOW_UP_CHANGED_MEANWHILE) from error
 
 
-def complete_follow_up(follow_up: FollowUp) -> None:
-    if follow_up.done_at is None:
-        follow_up.done_at = timezone.now()
-        follow_up.save(update_fields=["done_at"])
+def complete_follow_up(follow_up: FollowUp, *, version: int | None = None) -> None:
+    """Mark a follow-up done; `version` is the one the user saw (default: the one loaded).
+    One done to a follow-up already done or replaced is EditConflict."""
+    expected = seen(follow_up, version, conflict=FOLLOW_UP_CHANGED_MEANWHILE)
+    if follow_up.done_at is not None:
+        raise EditConflict(FOLLOW_UP_CHANGED_MEANWHILE)
+    claimed(follow_up, expected, conflict=FOLLOW_UP_CHANGED_MEANWHILE, done_at=timezone.now())
 
 
 def request_review(episode: Episode, *, reason: str, by: User) -> ReviewRequest:
@@ -412,29 +451,50 @@ def remind_pcp(recommendation: Recommendation, *, by: User) -> None:
     )
 
 
+PLAN_CHANGED_MEANWHILE = (
+    "The relapse-prevention plan was changed by someone else while you were editing it; "
+    "reload to see their plan and try again."
+)
+
+
 def save_relapse_plan(
-    episode: Episode, *, warning_signs: str, coping_steps: str, whom_to_call: str, by: User
+    episode: Episode,
+    *,
+    warning_signs: str,
+    coping_steps: str,
+    whom_to_call: str,
+    by: User,
+    version: int | None = None,
 ) -> RelapsePreventionPlan:
+    """Write or rewrite the episode's relapse-prevention plan. `version` is the version of
+    the plan the user saw, None when they saw no plan: of two users saving at once (the
+    first plan or an edit), one is kept and the other gets EditConflict."""
     fields = {
         "warning_signs": warning_signs,
         "coping_steps": coping_steps,
         "whom_to_call": whom_to_call,
     }
+    plan = RelapsePreventionPlan.objects.filter(episode=episode).first()
+    if plan is not None and version is None:  # written since this user saw none
+        raise EditConflict(PLAN_CHANGED_MEANWHILE)
+    if plan is not None:
+        seen(plan, version, conflict=PLAN_CHANGED_MEANWHILE)
     for name, value in fields.items():
         if not value.strip():
             raise InvalidRequest("Fill in every part of the plan.", name)
+    written = {
+        **{k: v.strip() for k, v in fields.items()},
+        "updated_at": timezone.now(),
+        "updated_by": by,
+    }
+    if plan is not None:
+        claimed(plan, plan.version, conflict=PLAN_CHANGED_MEANWHILE, **written)
+        return plan
     try:
-        plan, _ = RelapsePreventionPlan.objects.update_or_create(
-            episode=episode,
-            defaults={
-                **{k: v.strip() for k, v in fields.items()},
-                "updated_at": timezone.now(),
-                "updated_by": by,
-            },
-        )
-    except IntegrityError as error:  # two first saves at once
-        raise InvalidRequest("The plan was saved by someone else; reload.", "episode") from error
-    return plan
+        with transaction.atomic():
+            return RelapsePreventionPlan.objects.create(episode=episode, **written)
+    except IntegrityError as error:  # two first plans at once: the other one was saved
+        raise EditConflict(PLAN_CHANGED_MEANWHILE) from error
 
 
 def notify(user: User | None, text: str, url: str, *, patient_id: int | None = None) -> None:

@@ -21,6 +21,7 @@ from cocm.care.caseload_table import caseload_table
 from cocm.care.forms import (
     ContactEditForm,
     ContactForm,
+    FollowUpDoneForm,
     FollowUpForm,
     RecommendationFormSet,
     RelapsePlanForm,
@@ -343,8 +344,8 @@ def complete_follow_up(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     )
     return post_action(
         request,
-        forms.Form(request.POST),
-        lambda _: services.complete_follow_up(follow_up),
+        FollowUpDoneForm(request.POST),
+        lambda data: services.complete_follow_up(follow_up, version=data["version"]),
         audit=Audit("update", "follow-up", follow_up.episode.patient_id, follow_up.id),
         message="Follow-up done.",
         back=redirect("tasks"),

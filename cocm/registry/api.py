@@ -1,7 +1,5 @@
 """Consent endpoints of the REST API (../shared/API_CONTRACT.md), over the registry services."""
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
@@ -70,6 +68,7 @@ def guardian_out(guardian: Guardian) -> dict:
         **{name: getattr(guardian, name) for name in GuardianIn.model_fields},
         "id": guardian.id,
         "patient_id": guardian.patient_id,
+        "version": guardian.version,
     }
 
 
@@ -82,11 +81,6 @@ def add_guardian(request: HttpRequest, patient_id: int, payload: GuardianIn) -> 
 
     user = require(request, "manage_guardians")
     patient = get_object_or_404(visible_patients(user, Patient.objects), id=patient_id)
-    if payload.email:
-        try:
-            validate_email(payload.email)
-        except ValidationError as error:
-            raise services.InvalidRequest("Enter a valid email address.", "email") from error
     guardian = audited(
         request,
         Audit("create", "guardian", patient.id, lambda guardian: guardian.id),

@@ -381,6 +381,11 @@ class RenewalForm(ConsentFields):
 
 
 class GuardianForm(forms.ModelForm):
+    # The service checks the address (the API's refusal, word for word).
+    email = forms.CharField(max_length=254, required=False, label="Email")
+    # The version of the guardian the user saw (an edit): a newer one on save conflicts.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
     class Meta:
         model = Guardian
         fields = [

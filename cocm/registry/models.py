@@ -357,6 +357,7 @@ class Guardian(models.Model):
     # Access ends when the patient turns 18 unless renewed up to this day.
     access_renewed_until = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=0)  # see Patient.version
 
     class Meta:
         ordering = ["name", "id"]

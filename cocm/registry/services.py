@@ -689,13 +689,21 @@ def change_status(
 
 
 def add_diagnosis(episode: Episode, code: str, *, onset_on: date | None, by: User) -> Diagnosis:
-    """Add a provisional ICD-10-CM diagnosis to an episode."""
+    """Add a provisional ICD-10-CM diagnosis to an episode. Diagnoses are only added (none
+    is edited in place), so two users adding different codes at once both keep theirs; of
+    two adding the same code, one does and the other gets EditConflict naming it."""
     (normalized,) = normalized_codes([code], field="code")
     if episode.diagnoses.filter(code=normalized).exists():
         raise InvalidRequest(f"{normalized} is already recorded on this episode.", "code")
-    return Diagnosis.objects.create(
-        episode=episode, code=normalized, onset_on=onset_on, recorded_by=by
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the IntegrityError must not spoil the caller
+            return Diagnosis.objects.create(
+                episode=episode, code=normalized, onset_on=onset_on, recorded_by=by
+            )
+    except IntegrityError as error:  # the same code, added by another user just now
+        raise EditConflict(
+            f"{normalized} was recorded on this episode by someone else just now; reload to see it."
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -813,6 +821,11 @@ def check_guardian(patient: Patient, data: GuardianData, *, as_of: date) -> None
         check_guardian_contact(phone=data.phone, email=data.email)
     except PediatricError as error:
         raise InvalidRequest(error.message, error.field) from error
+    if data.email.strip():
+        try:
+            validate_email(data.email.strip())
+        except ValidationError as error:
+            raise InvalidRequest("Enter a valid email address.", "email") from error
     renewed = data.access_renewed_until
     if renewed is not None and renewed < majority_on(patient.birth_date):
         raise InvalidRequest(
@@ -830,11 +843,21 @@ def add_guardian(patient: Patient, data: GuardianData, *, as_of: date) -> Guardi
     return Guardian.objects.create(patient=patient, **_guardian_fields(data))
 
 
-def update_guardian(guardian: Guardian, data: GuardianData, *, as_of: date) -> None:
+GUARDIAN_CHANGED_MEANWHILE = (
+    "This guardian's details were changed by someone else while you were editing them; "
+    "reload to see them and try again."
+)
+
+
+def update_guardian(
+    guardian: Guardian, data: GuardianData, *, as_of: date, version: int | None = None
+) -> None:
+    """Correct a guardian's details. `version` is the guardian's version the user saw
+    (default: the one loaded): of two edits at once, one is kept and the other gets
+    EditConflict."""
+    expected = seen(guardian, version, conflict=GUARDIAN_CHANGED_MEANWHILE)
     check_guardian(guardian.patient, data, as_of=as_of)
-    for name, value in _guardian_fields(data).items():
-        setattr(guardian, name, value)
-    guardian.save()
+    claimed(guardian, expected, conflict=GUARDIAN_CHANGED_MEANWHILE, **_guardian_fields(data))
 
 
 def _guardian_fields(data: GuardianData) -> dict[str, object]:

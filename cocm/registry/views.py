@@ -382,12 +382,17 @@ def edit_guardian(request: HttpRequest, guardian_id: int) -> HttpResponse:
         Guardian.objects.filter(patient__in=visible_patients(request.user, Patient.objects)),
         id=guardian_id,
     )
-    form = GuardianForm(request.POST or None, instance=guardian)
+    form = GuardianForm(
+        request.POST or None, instance=guardian, initial={"version": guardian.version}
+    )
     done = post_form(
         request,
         form,
-        lambda _: services.update_guardian(
-            guardian, form.guardian(), as_of=request.user.organization.today()
+        lambda data: services.update_guardian(
+            guardian,
+            form.guardian(),
+            as_of=request.user.organization.today(),
+            version=data["version"],
         ),
         audit=Audit("update", "guardian", patient_id=guardian.patient_id, object_id=guardian.id),
         message=lambda _: f"Guardian saved: {guardian}.",

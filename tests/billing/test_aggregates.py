@@ -18,6 +18,7 @@ from cocm.domain.episodes import ConsentMethod
 from cocm.registry import services as registry
 from cocm.registry.models import ConsentRevocation, Coverage, Episode
 from tests import factories
+from tests.billing_months import check_billing_months, month_differences
 
 pytestmark = pytest.mark.django_db
 TODAY = factories.TODAY
@@ -314,3 +315,50 @@ def test_the_command_compares_stored_and_recomputed_on_the_whole_population(epis
     call_command("billing", "months", "--rebuild", stdout=out)
     assert "Recounted 1 episode-months" in out.getvalue()
     current()
+
+
+# What the guard after every test (tests/conftest.py, tests/billing_months.py) catches.
+
+
+@pytest.mark.stale_billing_months
+def test_the_guard_fails_on_a_month_counted_differently(episode):
+    Contact.objects.filter(episode=episode, minutes=25).update(minutes=50)  # no signal
+
+    with pytest.raises(AssertionError, match="1 of 1 stored episode-months differ"):
+        check_billing_months()
+
+
+@pytest.mark.stale_billing_months
+def test_the_guard_fails_on_a_month_without_its_row_and_a_row_without_its_month(episode):
+    # The October row moved to August by an update(): October's contacts have no row, and
+    # August's row has no contact.
+    EpisodeMonth.objects.filter(episode=episode).update(month=date(2026, 8, 1))
+
+    with pytest.raises(AssertionError, match="2 of 2 stored episode-months differ"):
+        check_billing_months()
+
+
+@pytest.mark.stale_billing_months
+def test_the_guard_fails_on_time_entries_bulk_created_without_a_row(clinic, care_manager):
+    other = factories.episode(clinic, care_manager, consent_on=date(2026, 9, 1))
+    Contact.objects.bulk_create(
+        [
+            Contact(
+                episode=other,
+                occurred_on=date(2026, 10, 5),
+                minutes=30,
+                mode="phone",
+                activity="follow_up",
+                staff=care_manager,
+            )
+        ]
+    )
+
+    with pytest.raises(AssertionError, match="1 of 1 stored episode-months differ"):
+        check_billing_months()
+
+
+def test_the_guard_compares_what_verify_compares(episode, clinic, care_manager):
+    factories.episode(clinic, care_manager)  # no contact, no row: nothing to compare
+
+    assert month_differences() == aggregates.verify() == (1, [])

@@ -27,13 +27,20 @@ from cocm.accounts.models import ApiToken, AuditEvent, Role
 from cocm.billing import services as billing
 from cocm.billing.models import ClaimLine
 from cocm.care import services as care
-from cocm.care.models import CaseReview, Contact, Recommendation
+from cocm.care.models import CaseReview, Contact, FollowUp, Recommendation, RelapsePreventionPlan
 from cocm.domain.episodes import EpisodeStatus
-from cocm.errors import EditConflict
+from cocm.errors import EditConflict, InvalidRequest
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment, SafetyAlert, TreatmentChange
 from cocm.registry import services as registry
-from cocm.registry.models import ConsentRevocation, Episode, Patient, StatusChange
+from cocm.registry.models import (
+    ConsentRevocation,
+    Diagnosis,
+    Episode,
+    Guardian,
+    Patient,
+    StatusChange,
+)
 from tests import factories
 from tests.concurrency.months import OCTOBER, ready_october
 
@@ -498,3 +505,181 @@ def test_safety_follow_ups_written_at_once_all_stay_and_one_resolution_wins(enro
     assert alert.resolved_by == team["care_managers"][winner]
     assert alert.note.splitlines()[4:] == [f"plan reviewed {winner}"]
     audit_intact(WRITERS + 1)
+
+
+def test_a_diagnosis_added_at_once_is_recorded_once(enrolled, team):
+    def load(i):
+        return fresh_episode(enrolled.id)
+
+    def write(i, episode):
+        try:
+            registry.add_diagnosis(episode, "F41.1", onset_on=None, by=team["care_managers"][i])
+        except InvalidRequest as refusal:
+            # PostgreSQL: the unique index refuses the late writers (EditConflict); SQLite's
+            # writers take turns, so the late ones find the code already recorded.
+            raise EditConflict(refusal.message) from refusal
+
+    outcomes = race(load, write)
+
+    winners = [i for i, o in enumerate(outcomes) if o.won]
+    assert len(winners) == 1, outcomes
+    assert all("F41.1" in o.conflict and "recorded" in o.conflict for o in outcomes if not o.won)
+    (added,) = Diagnosis.objects.filter(episode=enrolled, code="F41.1")
+    assert added.recorded_by == team["care_managers"][winners[0]]
+    audit_intact(1)
+
+
+def test_diagnoses_of_different_codes_added_at_once_all_stay(enrolled, team):
+    codes = ["F41.1", "F43.10", "F33.1", "F40.10"]
+
+    def write(i, episode):
+        registry.add_diagnosis(episode, codes[i], onset_on=None, by=team["care_managers"][i])
+
+    outcomes = race(lambda i: fresh_episode(enrolled.id), write)
+
+    assert all(o.won for o in outcomes), outcomes  # nothing to conflict: diagnoses append
+    recorded = set(Diagnosis.objects.filter(episode=enrolled).values_list("code", flat=True))
+    assert set(codes) <= recorded
+    audit_intact(WRITERS)
+
+
+@pytest.mark.parametrize("open_first", [False, True], ids=["none open", "one open"])
+def test_the_next_contact_set_at_once_keeps_one(enrolled, team, open_first):
+    if open_first:
+        care.set_follow_up(
+            enrolled, due_on=TODAY, what="first", by=team["care_managers"][0], as_of=TODAY
+        )
+
+    def load(i):
+        episode = fresh_episode(enrolled.id)
+        return episode, care.open_follow_up(episode)
+
+    def write(i, seen):
+        episode, shown = seen
+        return care.set_follow_up(
+            episode,
+            due_on=date(2026, 12, 10 + i),
+            what=f"call {i}",
+            by=team["care_managers"][i],
+            as_of=TODAY,
+            replaces=shown.id if shown else care.NO_FOLLOW_UP,
+            version=shown.version if shown else None,
+        )
+
+    outcomes = race(load, write)
+
+    winner = one_winner(outcomes, "next contact was set or marked done by someone else")
+    (still_open,) = FollowUp.objects.filter(episode=enrolled, done_at__isnull=True)
+    assert (still_open.due_on, still_open.what) == (date(2026, 12, 10 + winner), f"call {winner}")
+    assert FollowUp.objects.filter(episode=enrolled).count() == (2 if open_first else 1)
+    audit_intact(1)
+
+
+def test_a_follow_up_marked_done_at_once_is_done_once(enrolled, team):
+    follow_up = care.set_follow_up(
+        enrolled, due_on=TODAY, what="call", by=team["care_managers"][0], as_of=TODAY
+    )
+
+    def write(i, loaded):
+        care.complete_follow_up(loaded, version=loaded.version)
+
+    outcomes = race(lambda i: FollowUp.objects.get(pk=follow_up.pk), write)
+
+    one_winner(outcomes, "marked done by someone else")
+    follow_up.refresh_from_db()
+    assert follow_up.done_at is not None
+    assert follow_up.version == 1
+    audit_intact(1)
+
+
+@pytest.mark.parametrize("plan_first", [False, True], ids=["first plan", "plan edited"])
+def test_a_relapse_plan_written_at_once_keeps_one_plan(enrolled, team, plan_first):
+    if plan_first:
+        care.save_relapse_plan(
+            enrolled,
+            warning_signs="Sleep",
+            coping_steps="Walk",
+            whom_to_call="Clinic",
+            by=team["care_managers"][0],
+        )
+
+    def load(i):
+        episode = fresh_episode(enrolled.id)
+        return episode, RelapsePreventionPlan.objects.filter(episode=episode).first()
+
+    def write(i, seen):
+        episode, shown = seen
+        return care.save_relapse_plan(
+            episode,
+            warning_signs=f"Sleep ({i})",
+            coping_steps=f"Walk ({i})",
+            whom_to_call=f"Clinic ({i})",
+            by=team["care_managers"][i],
+            version=shown.version if shown else None,
+        )
+
+    outcomes = race(load, write)
+
+    winner = one_winner(outcomes, "relapse-prevention plan was changed by someone else")
+    plan = RelapsePreventionPlan.objects.get(episode=enrolled)
+    # The winner's plan, whole: no mix of two users' parts.
+    assert (plan.warning_signs, plan.coping_steps, plan.whom_to_call) == (
+        f"Sleep ({winner})",
+        f"Walk ({winner})",
+        f"Clinic ({winner})",
+    )
+    assert plan.updated_by == team["care_managers"][winner]
+    assert plan.version == (1 if plan_first else 0)
+    audit_intact(1)
+
+
+def test_a_guardian_edited_at_once_keeps_one_edit(team):
+    teen = factories.patient(team["clinic"].organization, birth_date=date(2012, 6, 1))
+    guardian = registry.add_guardian(
+        teen,
+        registry.GuardianData(name="Maria Lopez", relationship="mother", phone="555-0100"),
+        as_of=TODAY,
+    )
+
+    def load(i):
+        return Guardian.objects.select_related("patient").get(pk=guardian.pk)
+
+    def write(i, loaded):
+        data = registry.GuardianData(
+            name="Maria Lopez", relationship="mother", phone=f"555-010{i}", legal_authority=i > 1
+        )
+        registry.update_guardian(loaded, data, as_of=TODAY, version=loaded.version)
+
+    outcomes = race(load, write)
+
+    winner = one_winner(outcomes, "guardian's details were changed by someone else")
+    guardian.refresh_from_db()
+    assert (guardian.phone, guardian.legal_authority, guardian.version) == (
+        f"555-010{winner}",
+        winner > 1,
+        1,
+    )
+    audit_intact(1)
+
+
+def test_the_diagnoses_api_answers_a_second_client_adding_the_same_code(enrolled, team):
+    """Through HTTP: two clients add one code at once; one 201, the other refused, never a
+    server error: 409 when the inserts overlap (PostgreSQL's unique index), 422 "already
+    recorded" when the second reads the first's (SQLite's writers take turns; on PostgreSQL
+    the requests' own work before the insert often keeps them apart)."""
+    _, token = ApiToken.issue(team["care_managers"][0])
+    url = f"/api/v1/episodes/{enrolled.id}/diagnoses"
+
+    def write(i, client):
+        response = client.post(url, {"code": "F41.1"}, content_type="application/json")
+        if response.status_code in (409, 422):
+            raise EditConflict(f"{response.status_code} {response.content.decode()}")
+        assert response.status_code == 201, response.content
+
+    outcomes = race(lambda i: Client(headers={"authorization": f"Bearer {token}"}), write, n=2)
+
+    (loser,) = [o for o in outcomes if not o.won]
+    statuses = ("409", "422") if connections["default"].vendor == "postgresql" else ("422",)
+    assert loser.conflict[:3] in statuses and "F41.1" in loser.conflict, loser
+    assert Diagnosis.objects.filter(episode=enrolled, code="F41.1").count() == 1
+    assert verify_chain().first_break is None

@@ -9,10 +9,11 @@ from django.urls import reverse
 from cocm.accounts.models import ApiToken, AuditEvent, Role
 from cocm.billing.models import ClaimLine
 from cocm.care import services as care
-from cocm.care.models import Recommendation
+from cocm.care.models import FollowUp, Recommendation, RelapsePreventionPlan
 from cocm.measures import services as measures
 from cocm.measures.models import Assessment
 from cocm.registry import services as registry
+from cocm.registry.models import Guardian
 from tests import factories
 from tests.concurrency.months import ready_october
 
@@ -245,3 +246,169 @@ def test_a_stale_billing_line_shows_the_conflict_in_its_row(client, clinic, epis
     assert 'name="version" value="1"' in response.content.decode()  # the row as it is now
     claim = ClaimLine.objects.get(episode=episode, month="2026-10")
     assert (claim.reviewed_by, claim.submitted_by, claim.version) == (other, None, 1)
+
+
+def test_the_chart_sets_the_next_contact_with_the_one_it_showed(client, episode, care_manager):
+    care.set_follow_up(episode, due_on=TODAY, what="first", by=care_manager, as_of=TODAY)
+    client.force_login(care_manager)
+    chart = client.get(reverse("patient_chart", args=[episode.patient_id])).content.decode()
+    (shown,) = FollowUp.objects.filter(episode=episode)
+    assert f'name="replaces" value="{shown.id}"' in chart
+    assert 'name="version" value="0"' in chart
+
+    client.post(
+        reverse("set_follow_up", args=[episode.id]),
+        {"due_on": "2026-12-10", "what": "second", "replaces": shown.id, "version": 0},
+    )
+
+    (still_open,) = FollowUp.objects.filter(episode=episode, done_at__isnull=True)
+    assert still_open.what == "second"
+
+
+def test_a_stale_next_contact_form_shows_the_conflict_and_keeps_the_other(
+    client, episode, care_manager
+):
+    client.force_login(care_manager)
+    # This chart showed no next contact; another user set one since.
+    care.set_follow_up(episode, due_on=TODAY, what="theirs", by=care_manager, as_of=TODAY)
+
+    response = client.post(
+        reverse("set_follow_up", args=[episode.id]),
+        {"due_on": "2026-12-10", "what": "mine", "replaces": 0},
+        follow=True,
+    )
+
+    assert "next contact was set or marked done by someone else" in response.content.decode()
+    (still_open,) = FollowUp.objects.filter(episode=episode, done_at__isnull=True)
+    assert still_open.what == "theirs"
+
+
+def test_a_follow_up_done_from_a_stale_task_list_shows_the_conflict(client, episode, care_manager):
+    follow_up = care.set_follow_up(episode, due_on=TODAY, what="", by=care_manager, as_of=TODAY)
+    client.force_login(care_manager)
+    tasks = client.get(reverse("tasks")).content.decode()
+    assert 'name="version" value="0"' in tasks
+    # A contact logged meanwhile made it done.
+    care.record_contact(
+        episode,
+        occurred_on=TODAY,
+        minutes=10,
+        mode="phone",
+        activity="follow_up",
+        staff=care_manager,
+        by=care_manager,
+        as_of=TODAY,
+    )
+
+    response = client.post(
+        reverse("complete_follow_up", args=[follow_up.id]), {"version": 0}, follow=True
+    )
+
+    assert "marked done by someone else" in response.content.decode()
+    assert not AuditEvent.objects.filter(what="follow-up", action="update").exists()
+
+
+def plan_form(**changes):
+    return {"warning_signs": "Sleep", "coping_steps": "Walk", "whom_to_call": "Clinic", **changes}
+
+
+def test_the_relapse_plan_page_edits_with_the_version_it_showed(client, episode, care_manager):
+    client.force_login(care_manager)
+    url = reverse("relapse_plan", args=[episode.id])
+    client.post(url, plan_form())
+    page = client.get(url).content.decode()
+    assert 'name="version" value="0"' in page
+
+    client.post(url, plan_form(coping_steps="Call a friend", version=0))
+
+    plan = RelapsePreventionPlan.objects.get(episode=episode)
+    assert (plan.coping_steps, plan.version) == ("Call a friend", 1)
+
+
+@pytest.mark.parametrize("seen", ["no plan", "version 0"])
+def test_a_stale_relapse_plan_form_shows_the_conflict_and_keeps_the_other(
+    client, episode, care_manager, seen
+):
+    if seen == "version 0":
+        care.save_relapse_plan(
+            episode, warning_signs="A", coping_steps="B", whom_to_call="C", by=care_manager
+        )
+    stale = plan_form(version="" if seen == "no plan" else 0)
+    # Saved by someone else after this page was shown.
+    plan = RelapsePreventionPlan.objects.filter(episode=episode).first()
+    care.save_relapse_plan(
+        episode,
+        warning_signs="Theirs",
+        coping_steps="Theirs",
+        whom_to_call="Theirs",
+        by=care_manager,
+        version=plan.version if plan else None,
+    )
+    client.force_login(care_manager)
+
+    response = client.post(reverse("relapse_plan", args=[episode.id]), stale)
+
+    assert response.status_code == 200
+    error = response.context["form"].non_field_errors()[0]
+    assert "relapse-prevention plan was changed by someone else" in error
+    assert error in response.content.decode()
+    assert RelapsePreventionPlan.objects.get(episode=episode).warning_signs == "Theirs"
+
+
+def guardian_form(**changes):
+    return {"name": "Maria Lopez", "relationship": "mother", "phone": "555-0100", **changes}
+
+
+@pytest.fixture
+def guardian(clinic):
+    teen = factories.patient(clinic.organization, birth_date=date(2012, 6, 1))
+    data = registry.GuardianData(name="Maria Lopez", relationship="mother", phone="555-0100")
+    return registry.add_guardian(teen, data, as_of=TODAY)
+
+
+def test_a_stale_guardian_form_shows_the_conflict_and_keeps_the_other_edit(
+    client, guardian, care_manager
+):
+    client.force_login(care_manager)
+    url = reverse("edit_guardian", args=[guardian.id])
+    assert 'name="version" value="0"' in client.get(url).content.decode()
+    client.post(url, guardian_form(phone="555-0111", version=0))
+
+    response = client.post(url, guardian_form(phone="555-0199", version=0))
+
+    assert response.status_code == 200
+    error = response.context["form"].non_field_errors()[0]
+    assert "guardian's details were changed by someone else" in error
+    guardian.refresh_from_db()
+    assert (guardian.phone, guardian.version) == ("555-0111", 1)
+
+
+def test_a_bad_guardian_email_is_refused_alike_on_the_page_and_in_the_api(
+    client, guardian, care_manager
+):
+    client.force_login(care_manager)
+    _, token = ApiToken.issue(care_manager)
+    bad = "maria@@example"
+
+    page = client.post(
+        reverse("add_guardian", args=[guardian.patient_id]), guardian_form(email=bad)
+    )
+    edit = client.post(
+        reverse("edit_guardian", args=[guardian.id]), guardian_form(email=bad, version=0)
+    )
+    api = client.post(
+        f"/api/v1/patients/{guardian.patient_id}/guardians",
+        guardian_form(email=bad),
+        content_type="application/json",
+        headers={"authorization": f"Bearer {token}"},
+    )
+
+    assert page.context["form"].errors["email"] == ["Enter a valid email address."]
+    assert edit.context["form"].errors["email"] == ["Enter a valid email address."]
+    assert api.status_code == 422
+    assert api.json()["detail"] == [
+        {"loc": ["body", "email"], "msg": "Enter a valid email address."}
+    ]
+    assert Guardian.objects.count() == 1
+    guardian.refresh_from_db()
+    assert guardian.email == ""

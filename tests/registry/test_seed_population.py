@@ -3,13 +3,16 @@ the ORM seed it replaced: the same rows, column by column, for the same --seed a
 
 `GOLDEN` holds, per table, the row count and a SHA-256 of every row as the ORM seed of
 commit 2a35d58 wrote them (`cocm seed --patients 200 --seed 5 --as-of 2026-11-23`); ids and
-foreign keys are taken relative to the first seeded row of their table, users by username,
-so the digests do not depend on the database's sequences. Only the columns listed here are
-compared, so that columns other capabilities add later do not change the digests; the
-timestamps the database fills at insert time (`created_at`, some `recorded_at`) are left out.
+foreign keys are taken relative to the first seeded row of their table, users by username
+(the clinic id in a staff username relative to the first clinic), so the digests do not
+depend on the database's sequences (earlier tests' rolled-back inserts advance them). Only
+the columns listed here are compared, so that columns other capabilities add later do not
+change the digests; the timestamps the database fills at insert time (`created_at`, some
+`recorded_at`) are left out.
 """
 
 import hashlib
+import re
 from datetime import date
 from typing import Any
 
@@ -215,9 +218,27 @@ GOLDEN: dict[str, tuple[int, str]] = {
 }
 
 
+# The seed names its clinic staff by role and clinic id ("caremanager3-1").
+STAFF_USERNAME = re.compile(r"(?P<role>[a-z]+)(?P<clinic>\d+)-(?P<index>\d+)")
+
+
+def canonical_usernames() -> dict[int, str]:
+    """Users by username, the clinic id in a staff username taken relative to the first
+    seeded clinic (as the golden digests' new database numbered them, from 1)."""
+    first_clinic = Clinic.objects.aggregate(first=Min("id"))["first"] or 1
+    usernames = {}
+    for user_id, username in User.objects.values_list("id", "username"):
+        staff = STAFF_USERNAME.fullmatch(username)
+        if staff:
+            clinic = int(staff["clinic"]) - first_clinic + 1
+            username = f"{staff['role']}{clinic}-{staff['index']}"
+        usernames[user_id] = username
+    return usernames
+
+
 def population_digest() -> dict[str, tuple[int, str]]:
     """Per table: the number of rows and a digest of their compared columns."""
-    users = dict(User.objects.values_list("id", "username"))
+    users = canonical_usernames()
     clinics = dict(Clinic.objects.values_list("id", "name"))
     first_id = {
         model: model.objects.aggregate(first=Min("id"))["first"] or 0
@@ -255,23 +276,8 @@ def population_digest() -> dict[str, tuple[int, str]]:
     return digests
 
 
-def restart_sequences() -> None:
-    """PostgreSQL's id sequences as on a new database. Earlier tests' rolled-back inserts
-    leave them advanced (a sequence is not transactional); the golden digests were taken on a
-    new database. TODO: find which compared column still depends on the sequences (the test
-    passes alone and fails after tests/registry/test_views.py without this)."""
-    from django.apps import apps
-    from django.core.management.color import no_style
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for sql in connection.ops.sequence_reset_sql(no_style(), list(apps.get_models())):
-            cursor.execute(sql)
-
-
 @pytest.mark.django_db
 def test_the_fast_seed_writes_the_rows_the_orm_seed_wrote():
-    restart_sequences()
     call_command("seed", "--patients", "200", "--seed", "5", "--as-of", "2026-11-23", verbosity=0)
 
     digests = population_digest()

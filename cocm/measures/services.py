@@ -21,9 +21,11 @@ from cocm.domain.instruments import (
     InstrumentCode,
     ScoreFlag,
     ScoringError,
+    Severity,
     TreatToTarget,
     get_instrument,
     score,
+    severity,
     treat_to_target,
 )
 from cocm.domain.pediatric import PediatricError, Respondent
@@ -124,6 +126,26 @@ def record_assessment(
     )
     open_safety_alerts(assessment, result.safety_items)
     return assessment
+
+
+def imported_total(
+    episode: Episode, instrument: str, taken_on: date, total: int, *, sex: str | None
+) -> Assessment:
+    """A total score imported without its answers (a tracker row, a FHIR Observation),
+    unsaved so that an import stores many with one `bulk_create`: the band the domain gives
+    the total, the severe flag with it, the items unknown. A caller that bulk-creates
+    marks the episodes' caseload rows (`care.caseload.mark_changed`)."""
+    band = severity(instrument, total, sex=sex)
+    return Assessment(
+        episode=episode,
+        instrument=instrument,
+        taken_on=taken_on,
+        answers=[None] * len(INSTRUMENTS[instrument].items),
+        total=total,
+        severity=band,
+        flags=[ScoreFlag.SEVERE] if band == Severity.SEVERE else [],
+        method=Method.IMPORTED,
+    )
 
 
 AMENDED_MEANWHILE = (

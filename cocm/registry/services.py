@@ -57,12 +57,19 @@ from cocm.registry.models import (
 )
 from cocm.versions import claimed, seen
 
+# Rows per bulk write or `__in` lookup of the many-row services (SQLite allows 32,766
+# parameters per query; Django splits a bulk insert further under its own 999).
+BATCH = 2000
+
 
 def updated_in_place(episode: Episode) -> None:
     """Say that an episode changed through `QuerySet.update()`, which sends no signal: what
     listens for its saves (the stored caseload rows, care.caseload) must hear of it."""
     post_save.send(sender=Episode, instance=episode, created=False)
 
+
+# `check_consent_party(assent_age=ASK)`: read the organization's assent age (no age is < 0).
+ASK = -1
 
 SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
 
@@ -360,10 +367,13 @@ def consent_document_kind(document: UploadedFile, field: str) -> str:
     raise InvalidRequest("Upload the signed consent as a PDF, PNG or JPEG file.", field)
 
 
-def check_consent(consent: Consent, patient: Patient | None = None) -> str | None:
-    """Refuse incomplete consent; the type of its scan, if any."""
+def check_consent(
+    consent: Consent, patient: Patient | None = None, *, assent_age: int | None = ASK
+) -> str | None:
+    """Refuse incomplete consent; the type of its scan, if any (`assent_age` as in
+    `check_consent_party`)."""
     if patient is not None:
-        check_consent_party(consent, patient)
+        check_consent_party(consent, patient, assent_age=assent_age)
     try:
         check_disclosures(
             cost_sharing_explained=consent.cost_sharing_explained,
@@ -387,6 +397,39 @@ class CareTeam:
     referring_pcp: User | None
 
 
+def check_referral(
+    patient: Patient,
+    clinic: Clinic,
+    referred_on: date,
+    *,
+    as_of: date,
+    initiating_visit_on: date | None = None,
+) -> None:
+    """An episode may open for this patient at this clinic on this referral date."""
+    if clinic.organization_id != patient.organization_id:
+        raise InvalidRequest("The clinic belongs to another organization.", "clinic_id")
+    if referred_on > as_of:
+        raise InvalidRequest(f"The referral date {referred_on} is in the future.", "referred_on")
+    checked_record_date(
+        referred_on, "referred_on", "referral date", as_of=as_of, birth_date=patient.birth_date
+    )
+    checked_record_date(
+        initiating_visit_on,
+        "initiating_visit_on",
+        "initiating visit date",
+        as_of=as_of,
+        birth_date=patient.birth_date,
+    )
+
+
+def check_consent_date(consent: Consent, referred_on: date) -> None:
+    if consent.obtained_on < referred_on:
+        raise InvalidRequest(
+            f"Consent ({consent.obtained_on}) cannot precede the referral ({referred_on}).",
+            "consent",
+        )
+
+
 def open_episode(
     patient: Patient,
     clinic: Clinic,
@@ -401,19 +444,8 @@ def open_episode(
     billing_program: str = "cocm",
 ) -> Episode:
     """Open an episode on referral; enroll it at once when consent and a diagnosis exist."""
-    if clinic.organization_id != patient.organization_id:
-        raise InvalidRequest("The clinic belongs to another organization.", "clinic_id")
-    if referred_on > as_of:
-        raise InvalidRequest(f"The referral date {referred_on} is in the future.", "referred_on")
-    checked_record_date(
-        referred_on, "referred_on", "referral date", as_of=as_of, birth_date=patient.birth_date
-    )
-    checked_record_date(
-        initiating_visit_on,
-        "initiating_visit_on",
-        "initiating visit date",
-        as_of=as_of,
-        birth_date=patient.birth_date,
+    check_referral(
+        patient, clinic, referred_on, as_of=as_of, initiating_visit_on=initiating_visit_on
     )
     if patient.episodes.open().exists():
         raise InvalidRequest(
@@ -456,13 +488,161 @@ def open_episode(
     return episode
 
 
+@dataclass(frozen=True)
+class Opening:
+    """One episode for `open_episodes`: what `open_episode` takes for one patient, and the
+    enrollment date when consent and a diagnosis come with it (default: as `open_episode`
+    enrolls, on the later of consent and referral)."""
+
+    patient: Patient
+    referred_on: date
+    team: CareTeam
+    diagnoses: list[str]
+    consent: Consent | None = None
+    enrolled_on: date | None = None
+
+
+class OpeningsRefused(InvalidRequest):
+    """`open_episodes` refused some openings: `errors` pairs each one's index with why."""
+
+    def __init__(self, errors: list[tuple[int, InvalidRequest]]) -> None:
+        _, first = errors[0]
+        super().__init__(first.message, first.field)
+        self.errors = errors
+
+
+def check_opening(
+    opening: Opening, clinic: Clinic, *, as_of: date, assent_age: int | None = ASK
+) -> list[str]:
+    """The checks `open_episode` and `enroll` make of one new episode, without a query once
+    the assent age is known (not: the open episode and the care team, which
+    `open_episodes` checks for all at once). Returns the normalized diagnosis codes."""
+    patient, referred_on, consent = opening.patient, opening.referred_on, opening.consent
+    check_referral(patient, clinic, referred_on, as_of=as_of)
+    codes = normalized_codes(opening.diagnoses)
+    if consent is None:
+        return codes
+    if consent.document is not None:
+        raise InvalidRequest("Attach a signed form to one episode at a time.", "consent_document")
+    check_consent_date(consent, referred_on)
+    check_consent(consent, patient, assent_age=assent_age)
+    if codes:
+        facts = EpisodeFacts(
+            status=EpisodeStatus.REFERRED,
+            consent_on=consent.obtained_on,
+            has_diagnosis=True,
+            last_change_on=referred_on,
+            referred_on=referred_on,
+        )
+        try:
+            check_transition(facts, EpisodeStatus.ENROLLED, enrollment_date(opening), as_of=as_of)
+        except TransitionError as error:
+            raise InvalidRequest(str(error), error.field) from error
+    return codes
+
+
+def enrollment_date(opening: Opening) -> date:
+    assert opening.consent is not None
+    return opening.enrolled_on or max(opening.consent.obtained_on, opening.referred_on)
+
+
+def open_episodes(
+    clinic: Clinic, openings: list[Opening], *, by: User | None, as_of: date
+) -> list[Episode]:
+    """The many-row form of `open_episode` (an import): every opening checked as that
+    function and `enroll` check one (`check_opening`; a patient with an open episode, a
+    care team not at the clinic), all refused together (`OpeningsRefused`), then each table
+    written in batches, so the queries do not grow with each episode.
+
+    `bulk_create` sends no signal: the caller marks the new episodes' stored caseload rows
+    (`care.caseload.mark_changed`). No billing month is counted from an episode without
+    contacts, so there is nothing to recount."""
+    errors: list[tuple[int, InvalidRequest]] = []
+    for team in {opening.team for opening in openings}:
+        try:
+            check_team(team, clinic)
+        except InvalidRequest as error:
+            errors.extend((i, error) for i, o in enumerate(openings) if o.team == team)
+    already_open = set()
+    patient_ids = [o.patient.pk for o in openings]
+    for start in range(0, len(patient_ids), BATCH):
+        already_open.update(
+            Episode.objects.open()
+            .filter(patient_id__in=patient_ids[start : start + BATCH])
+            .values_list("patient_id", flat=True)
+        )
+    assent_age = assent_from_age(clinic.organization)
+    codes: list[list[str]] = []
+    for index, opening in enumerate(openings):
+        try:
+            if opening.patient.pk in already_open:
+                raise InvalidRequest("This patient already has an open episode.", "patient_id")
+            codes.append(check_opening(opening, clinic, as_of=as_of, assent_age=assent_age))
+        except InvalidRequest as error:
+            errors.append((index, error))
+            codes.append([])
+    if errors:
+        raise OpeningsRefused(sorted(errors, key=lambda pair: pair[0]))
+    episodes = []
+    for opening, episode_codes in zip(openings, codes, strict=True):
+        consent, enrolled = opening.consent, bool(opening.consent and episode_codes)
+        episode = Episode(
+            patient=opening.patient,
+            clinic=clinic,
+            referred_on=opening.referred_on,
+            referring_pcp=opening.team.referring_pcp,
+            care_manager=opening.team.care_manager,
+            psychiatric_consultant=opening.team.psychiatric_consultant,
+            status=EpisodeStatus.ENROLLED if enrolled else EpisodeStatus.REFERRED,
+            status_changed_on=enrollment_date(opening) if enrolled else opening.referred_on,
+            enrolled_on=enrollment_date(opening) if enrolled else None,
+        )
+        if consent is not None:
+            episode.consent_on = consent.obtained_on
+            episode.consent_method = consent.method
+            episode.consent_obtained_by = consent.obtained_by
+            episode.consent_cost_sharing_explained = consent.cost_sharing_explained
+            episode.consent_psychiatric_consultation_explained = (
+                consent.psychiatric_consultation_explained
+            )
+            episode.consent_guardian = consent.guardian
+            episode.consent_patient_assent = consent.patient_assent
+        episodes.append(episode)
+    try:
+        Episode.objects.bulk_create(episodes, batch_size=BATCH)
+    except IntegrityError as error:  # a concurrent request opened one first
+        raise InvalidRequest("A patient already has an open episode.", "patient_id") from error
+    history, diagnoses = [], []
+    for episode, episode_codes in zip(episodes, codes, strict=True):
+        history.append(
+            StatusChange(
+                episode=episode,
+                to_status=EpisodeStatus.REFERRED,
+                on=episode.referred_on,
+                changed_by=by,
+            )
+        )
+        if episode.enrolled_on is not None:
+            history.append(
+                StatusChange(
+                    episode=episode,
+                    from_status=EpisodeStatus.REFERRED,
+                    to_status=EpisodeStatus.ENROLLED,
+                    on=episode.enrolled_on,
+                    changed_by=by,
+                )
+            )
+        diagnoses.extend(
+            Diagnosis(episode=episode, code=code, recorded_by=by) for code in episode_codes
+        )
+    StatusChange.objects.bulk_create(history, batch_size=BATCH)
+    Diagnosis.objects.bulk_create(diagnoses, batch_size=BATCH)
+    return episodes
+
+
 def record_consent(episode: Episode, consent: Consent) -> None:
     """Document consent on the episode: date, method, who obtained it, the disclosures."""
-    if consent.obtained_on < episode.referred_on:
-        raise InvalidRequest(
-            f"Consent ({consent.obtained_on}) cannot precede the referral ({episode.referred_on}).",
-            "consent",
-        )
+    check_consent_date(consent, episode.referred_on)
     kind = check_consent(consent, episode.patient)
     episode.consent_on = consent.obtained_on
     episode.consent_guardian = consent.guardian
@@ -743,13 +923,16 @@ def set_assent_from_age(organization: Organization, age: int | None) -> None:
     )
 
 
-def check_consent_party(consent: Consent, patient: Patient) -> None:
+def check_consent_party(
+    consent: Consent, patient: Patient, *, assent_age: int | None = ASK
+) -> None:
     """A minor's consent comes from a guardian with legal authority, with the minor's
-    assent from the organization's age (cocm.domain.pediatric.consent_party)."""
+    assent from the organization's age (cocm.domain.pediatric.consent_party). `assent_age`:
+    that age when the caller has read it already (`assent_from_age`), else it is read."""
     party = consent_party(
         patient.birth_date,
         consent.obtained_on,
-        assent_from_age=assent_from_age(patient.organization),
+        assent_from_age=assent_from_age(patient.organization) if assent_age == ASK else assent_age,
     )
     guardian = consent.guardian
     if guardian is not None:

@@ -42,6 +42,7 @@ from cocm.interop.fhir import (
 from cocm.interop.identity import patient_by_fhir_id, patient_fhir_ids
 from cocm.interop.mapping.patient import PatientData, patient_from_fhir
 from cocm.interop.models import ImportedResource, InteropSettings, PatientIdentifier
+from cocm.measures.models import Assessment
 from cocm.measures.services import imported_total
 from cocm.registry import services as registry
 from cocm.registry.models import Episode, Patient
@@ -732,14 +733,16 @@ def feed_assessment(resource: ImportedResource, patient: Patient, context: Impor
     )
     if episode is None:
         return
-    scored = imported_total(episode, instrument, taken_on, int(total), sex=patient.sex)
+    scored = Assessment(
+        **imported_total(episode.pk, instrument, taken_on, int(total), sex=patient.sex)
+    )
     if existing is None:
         scored.save()
         resource.assessment = scored
         if resource.pk is not None:  # a new resource is inserted with it
             resource.save(update_fields=["assessment"])
         return
-    for name in ("episode", "instrument", "taken_on", "total", "severity", "flags"):
+    for name in ("episode_id", "instrument", "taken_on", "total", "severity", "flags"):
         setattr(existing, name, getattr(scored, name))
     existing.is_current = True
     existing.save()

@@ -37,6 +37,7 @@ from cocm.errors import InvalidRequest
 from cocm.interop.models import TrackerUpload
 from cocm.measures.models import Assessment
 from cocm.measures.services import imported_total
+from cocm.registry import bulk_rows
 from cocm.registry import services as registry
 from cocm.registry.models import Episode, Patient
 
@@ -159,6 +160,8 @@ def check_rows(
     index = {name: sheet.headers.index(header) for name, header in mapping.items() if header}
     managers: dict[str, User | None] = {}
     assent_age = registry.assent_from_age(clinic.organization)
+    # The patient a row's checks read (organization, birth date): one, not one per row.
+    unsaved = Patient(organization=clinic.organization)
     parsed: list[TrackerRow] = []
     seen: dict[str, int] = {}
     for offset, cells in enumerate(sheet.rows):
@@ -278,7 +281,7 @@ def check_rows(
         )
         # The registry's own checks of the episode the row opens (the referral after the
         # birth, consent before enrollment, a minor's guardian), as the import makes them.
-        unsaved = Patient(organization=clinic.organization, birth_date=row.birth_date)
+        unsaved.birth_date = row.birth_date
         try:
             registry.check_opening(
                 opening(row, unsaved), clinic, as_of=as_of, assent_age=assent_age
@@ -425,36 +428,42 @@ class TrackerImportError(Exception):
 def _import_batch(
     rows: list[TrackerRow], clinic: Clinic, *, by: User | None, as_of: date, summary: Summary
 ) -> None:
-    patients = dict(
-        (patient.mrn, patient)
-        for patient in Patient.objects.filter(
-            organization=clinic.organization, mrn__in=[row.mrn for row in rows]
+    organization = clinic.organization
+    mrns = [row.mrn for row in rows]
+    registered = set(
+        Patient.objects.filter(organization=organization, mrn__in=mrns).values_list(
+            "mrn", flat=True
         )
     )
-    registered = set(patients)
-    new_patients = [
-        Patient(
-            organization=clinic.organization,
-            mrn=row.mrn,
-            given_name=row.given_name,
-            family_name=row.family_name,
-            birth_date=row.birth_date,
-            sex=row.sex,
-            home_clinic=clinic,
-        )
-        for row in rows
-        if row.mrn not in registered
-    ]
-    Patient.objects.bulk_create(new_patients, batch_size=BATCH)
-    patients.update((patient.mrn, patient) for patient in new_patients)
-    summary.patients_created += len(new_patients)
-    open_by_patient = {
-        episode.patient_id: episode
-        for episode in Episode.objects.open().filter(
-            patient_id__in=[patients[mrn].pk for mrn in registered]
+    summary.patients_created += bulk_rows.insert(
+        Patient,
+        (
+            {
+                "organization_id": organization.pk,
+                "mrn": row.mrn,
+                "given_name": row.given_name,
+                "family_name": row.family_name,
+                "birth_date": row.birth_date,
+                "sex": row.sex,
+                "home_clinic_id": clinic.pk,
+            }
+            for row in rows
+            if row.mrn not in registered
+        ),
+    )
+    # Every row's patient, as the registry's checks read one (no model instance per row).
+    patients = {
+        patient.mrn: patient
+        for patient in Patient.objects.filter(organization=organization, mrn__in=mrns).only(
+            "id", "mrn", "organization_id", "birth_date", "sex"
         )
     }
-    opening_rows = [row for row in rows if patients[row.mrn].pk not in open_by_patient]
+    episode_of = dict(
+        Episode.objects.open()
+        .filter(patient_id__in=[patients[mrn].pk for mrn in registered])
+        .values_list("patient_id", "id")
+    )
+    opening_rows = [row for row in rows if patients[row.mrn].pk not in episode_of]
     try:
         opened = registry.open_episodes(
             clinic,
@@ -470,38 +479,38 @@ def _import_batch(
             ]
         ) from refused
     for episode in opened:
-        open_by_patient[episode.patient_id] = episode
+        episode_of[episode.patient_id] = episode.id
         if episode.enrolled_on is not None:
             summary.episodes_opened += 1
         else:
             summary.episodes_referred_only += 1
-    new_episode_ids = {episode.pk for episode in opened}
+    new_episode_ids = {episode.id for episode in opened}
     # What a row stored before (a re-import): its scores are not stored twice.
     stored = set(
         Assessment.objects.filter(
-            episode_id__in=[e.pk for e in open_by_patient.values() if e.pk not in new_episode_ids],
+            episode_id__in=[e for e in episode_of.values() if e not in new_episode_ids],
             instrument=InstrumentCode.PHQ9,
         ).values_list("episode_id", "taken_on", "total")
     )
     assessments, touched = [], set(new_episode_ids)
     for row in rows:
         patient = patients[row.mrn]
-        episode = open_by_patient[patient.pk]
+        episode_id = episode_of[patient.pk]
         recorded = 0
         for total, taken_on in row.scores:
-            if (episode.pk, taken_on, total) in stored:
+            if (episode_id, taken_on, total) in stored:
                 continue
-            stored.add((episode.pk, taken_on, total))
+            stored.add((episode_id, taken_on, total))
             assessments.append(
-                imported_total(episode, InstrumentCode.PHQ9, taken_on, total, sex=patient.sex)
+                imported_total(episode_id, InstrumentCode.PHQ9, taken_on, total, sex=patient.sex)
             )
-            touched.add(episode.pk)
+            touched.add(episode_id)
             recorded += 1
         summary.assessments_recorded += recorded
-        if row.mrn in registered and episode.pk not in new_episode_ids and not recorded:
+        if row.mrn in registered and episode_id not in new_episode_ids and not recorded:
             summary.rows_already_imported += 1
-    Assessment.objects.bulk_create(assessments, batch_size=BATCH)
-    # bulk_create sends no signal: the stored caseload rows of the episodes written are
+    bulk_rows.insert(Assessment, assessments)
+    # A bulk insert sends no signal: the stored caseload rows of the episodes written are
     # marked here (the billing months are counted from contacts, which an import has none of).
     mark_changed(Episode.objects.filter(id__in=touched))
 

@@ -129,23 +129,24 @@ def record_assessment(
 
 
 def imported_total(
-    episode: Episode, instrument: str, taken_on: date, total: int, *, sex: str | None
-) -> Assessment:
-    """A total score imported without its answers (a tracker row, a FHIR Observation),
-    unsaved so that an import stores many with one `bulk_create`: the band the domain gives
-    the total, the severe flag with it, the items unknown. A caller that bulk-creates
-    marks the episodes' caseload rows (`care.caseload.mark_changed`)."""
+    episode_id: int, instrument: str, taken_on: date, total: int, *, sex: str | None
+) -> dict[str, object]:
+    """An assessment's fields for a total score imported without its answers (a tracker
+    row, a FHIR Observation): the band the domain gives the total, the severe flag with it,
+    the items unknown. Fields, not a saved row, so that an import stores many with one
+    statement; a caller that bulk-inserts marks the episodes' caseload rows
+    (`care.caseload.mark_changed`)."""
     band = severity(instrument, total, sex=sex)
-    return Assessment(
-        episode=episode,
-        instrument=instrument,
-        taken_on=taken_on,
-        answers=[None] * len(INSTRUMENTS[instrument].items),
-        total=total,
-        severity=band,
-        flags=[ScoreFlag.SEVERE] if band == Severity.SEVERE else [],
-        method=Method.IMPORTED,
-    )
+    return {
+        "episode_id": episode_id,
+        "instrument": str(instrument),
+        "taken_on": taken_on,
+        "answers": [None] * len(INSTRUMENTS[instrument].items),
+        "total": total,
+        "severity": str(band),
+        "flags": [str(ScoreFlag.SEVERE)] if band == Severity.SEVERE else [],
+        "method": str(Method.IMPORTED),
+    }
 
 
 AMENDED_MEANWHILE = (

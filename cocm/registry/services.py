@@ -6,6 +6,7 @@ Callers (views, API, commands) own the transaction.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,6 +44,7 @@ from cocm.domain.pediatric import (
     majority_on,
 )
 from cocm.errors import EditConflict, InvalidRequest
+from cocm.registry import bulk_rows
 from cocm.registry.models import (
     CareTeamChange,
     CareTeamRole,
@@ -546,15 +548,24 @@ def enrollment_date(opening: Opening) -> date:
     return opening.enrolled_on or max(opening.consent.obtained_on, opening.referred_on)
 
 
+class Opened(NamedTuple):
+    """An episode `open_episodes` opened."""
+
+    id: int
+    patient_id: int
+    enrolled_on: date | None
+
+
 def open_episodes(
     clinic: Clinic, openings: list[Opening], *, by: User | None, as_of: date
-) -> list[Episode]:
+) -> list[Opened]:
     """The many-row form of `open_episode` (an import): every opening checked as that
     function and `enroll` check one (`check_opening`; a patient with an open episode, a
     care team not at the clinic), all refused together (`OpeningsRefused`), then each table
-    written in batches, so the queries do not grow with each episode.
+    written with one statement (`bulk_rows.insert`), so the queries do not grow with each
+    episode.
 
-    `bulk_create` sends no signal: the caller marks the new episodes' stored caseload rows
+    A bulk insert sends no signal: the caller marks the new episodes' stored caseload rows
     (`care.caseload.mark_changed`). No billing month is counted from an episode without
     contacts, so there is nothing to recount."""
     errors: list[tuple[int, InvalidRequest]] = []
@@ -583,61 +594,78 @@ def open_episodes(
             codes.append([])
     if errors:
         raise OpeningsRefused(sorted(errors, key=lambda pair: pair[0]))
-    episodes = []
+    rows = []
     for opening, episode_codes in zip(openings, codes, strict=True):
-        consent, enrolled = opening.consent, bool(opening.consent and episode_codes)
-        episode = Episode(
-            patient=opening.patient,
-            clinic=clinic,
-            referred_on=opening.referred_on,
-            referring_pcp=opening.team.referring_pcp,
-            care_manager=opening.team.care_manager,
-            psychiatric_consultant=opening.team.psychiatric_consultant,
-            status=EpisodeStatus.ENROLLED if enrolled else EpisodeStatus.REFERRED,
-            status_changed_on=enrollment_date(opening) if enrolled else opening.referred_on,
-            enrolled_on=enrollment_date(opening) if enrolled else None,
-        )
+        consent = opening.consent
+        enrolled_on = enrollment_date(opening) if consent and episode_codes else None
+        row = {
+            "patient_id": opening.patient.pk,
+            "clinic_id": clinic.pk,
+            "referred_on": opening.referred_on,
+            "referring_pcp_id": getattr(opening.team.referring_pcp, "pk", None),
+            "care_manager_id": getattr(opening.team.care_manager, "pk", None),
+            "psychiatric_consultant_id": getattr(opening.team.psychiatric_consultant, "pk", None),
+            "status": str(EpisodeStatus.ENROLLED if enrolled_on else EpisodeStatus.REFERRED),
+            "status_changed_on": enrolled_on or opening.referred_on,
+            "enrolled_on": enrolled_on,
+        }
         if consent is not None:
-            episode.consent_on = consent.obtained_on
-            episode.consent_method = consent.method
-            episode.consent_obtained_by = consent.obtained_by
-            episode.consent_cost_sharing_explained = consent.cost_sharing_explained
-            episode.consent_psychiatric_consultation_explained = (
-                consent.psychiatric_consultation_explained
+            row.update(
+                consent_on=consent.obtained_on,
+                consent_method=str(consent.method),
+                consent_obtained_by_id=getattr(consent.obtained_by, "pk", None),
+                consent_cost_sharing_explained=consent.cost_sharing_explained,
+                consent_psychiatric_consultation_explained=(
+                    consent.psychiatric_consultation_explained
+                ),
+                consent_guardian_id=getattr(consent.guardian, "pk", None),
+                consent_patient_assent=consent.patient_assent,
             )
-            episode.consent_guardian = consent.guardian
-            episode.consent_patient_assent = consent.patient_assent
-        episodes.append(episode)
+        rows.append(row)
     try:
-        Episode.objects.bulk_create(episodes, batch_size=BATCH)
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            bulk_rows.insert(Episode, rows)
     except IntegrityError as error:  # a concurrent request opened one first
         raise InvalidRequest("A patient already has an open episode.", "patient_id") from error
-    history, diagnoses = [], []
-    for episode, episode_codes in zip(episodes, codes, strict=True):
-        history.append(
-            StatusChange(
-                episode=episode,
-                to_status=EpisodeStatus.REFERRED,
-                on=episode.referred_on,
-                changed_by=by,
-            )
+    # The ids the database gave: each patient has one open episode, the one just inserted.
+    ids = {}
+    for start in range(0, len(patient_ids), BATCH):
+        ids.update(
+            Episode.objects.open()
+            .filter(patient_id__in=patient_ids[start : start + BATCH])
+            .values_list("patient_id", "id")
         )
-        if episode.enrolled_on is not None:
+    by_id = getattr(by, "pk", None)
+    history, diagnoses, opened = [], [], []
+    for row, episode_codes in zip(rows, codes, strict=True):
+        episode_id = ids[row["patient_id"]]
+        opened.append(Opened(episode_id, row["patient_id"], row["enrolled_on"]))
+        referred = str(EpisodeStatus.REFERRED)
+        history.append(
+            {
+                "episode_id": episode_id,
+                "to_status": referred,
+                "on": row["referred_on"],
+                "changed_by_id": by_id,
+            }
+        )
+        if row["enrolled_on"] is not None:
             history.append(
-                StatusChange(
-                    episode=episode,
-                    from_status=EpisodeStatus.REFERRED,
-                    to_status=EpisodeStatus.ENROLLED,
-                    on=episode.enrolled_on,
-                    changed_by=by,
-                )
+                {
+                    "episode_id": episode_id,
+                    "from_status": referred,
+                    "to_status": str(EpisodeStatus.ENROLLED),
+                    "on": row["enrolled_on"],
+                    "changed_by_id": by_id,
+                }
             )
         diagnoses.extend(
-            Diagnosis(episode=episode, code=code, recorded_by=by) for code in episode_codes
+            {"episode_id": episode_id, "code": code, "recorded_by_id": by_id}
+            for code in episode_codes
         )
-    StatusChange.objects.bulk_create(history, batch_size=BATCH)
-    Diagnosis.objects.bulk_create(diagnoses, batch_size=BATCH)
-    return episodes
+    bulk_rows.insert(StatusChange, history)
+    bulk_rows.insert(Diagnosis, diagnoses)
+    return opened
 
 
 def record_consent(episode: Episode, consent: Consent) -> None:

@@ -326,8 +326,17 @@ def _ensure_rows(episode_ids: list[int]) -> None:
     # A new row holds the defaults: prepared once, not once per episode (an import marks
     # thousands at once).
     (first, *_), sql = _prepared([CaseloadRow(episode_id=0)], columns, insert=True)
-    with connections[router.db_for_write(CaseloadRow)].cursor() as cursor:
-        cursor.executemany(sql, [[episode_id, *first[1:]] for episode_id in episode_ids])
+    database = connections[router.db_for_write(CaseloadRow)]
+    with database.cursor() as cursor:
+        if database.vendor == "postgresql":  # one statement for all, not one per row
+            head, _, conflict = sql.partition(" VALUES ")
+            _, _, conflict = conflict.partition(") ")
+            defaults = ", ".join(["%s"] * (len(first) - 1))
+            # Names from the model, every value a parameter.
+            select = f"SELECT episode_id, {defaults} FROM unnest(%s::bigint[]) AS episode_id"  # noqa: S608
+            cursor.execute(f"{head} {select} {conflict}", [*first[1:], episode_ids])
+        else:
+            cursor.executemany(sql, [[episode_id, *first[1:]] for episode_id in episode_ids])
 
 
 def _write(rows: list[CaseloadRow], names: Sequence[str], *, insert: bool = False) -> None:

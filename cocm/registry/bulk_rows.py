@@ -1,6 +1,7 @@
-"""Write generated rows fast: COPY on PostgreSQL, executemany on SQLite.
+"""Write many rows fast: COPY on PostgreSQL, executemany on SQLite.
 
-For the synthetic population only (`cocm/population.py`): rows are plain lists, not
+`insert` lets the database give the ids (the many-row services: the tracker import).
+`Rows` is for the synthetic population only (`cocm/population.py`): rows are plain lists, not
 model instances, so no `save()`, signal or validation runs. Ids are given here, after the
 highest one in the table, in the order the rows are added (the order `bulk_create` gave
 them), and the tables' sequences are moved past them when the rows are written. A column

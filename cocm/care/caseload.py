@@ -320,8 +320,23 @@ def mark_changed(episodes: QuerySet[Episode]) -> None:
 
 
 def _ensure_rows(episode_ids: list[int]) -> None:
+    if not episode_ids:
+        return
     columns = [f.name for f in CaseloadRow._meta.concrete_fields if not f.primary_key]
-    _write([CaseloadRow(episode_id=episode_id) for episode_id in episode_ids], columns, insert=True)
+    # A new row holds the defaults: prepared once, not once per episode (an import marks
+    # thousands at once).
+    (first, *_), sql = _prepared([CaseloadRow(episode_id=0)], columns, insert=True)
+    database = connections[router.db_for_write(CaseloadRow)]
+    with database.cursor() as cursor:
+        if database.vendor == "postgresql":  # one statement for all, not one per row
+            head, _, conflict = sql.partition(" VALUES ")
+            _, _, conflict = conflict.partition(") ")
+            defaults = ", ".join(["%s"] * (len(first) - 1))
+            # Names from the model, every value a parameter.
+            select = f"SELECT episode_id, {defaults} FROM unnest(%s::bigint[]) AS episode_id"  # noqa: S608
+            cursor.execute(f"{head} {select} {conflict}", [*first[1:], episode_ids])
+        else:
+            cursor.executemany(sql, [[episode_id, *first[1:]] for episode_id in episode_ids])
 
 
 def _write(rows: list[CaseloadRow], names: Sequence[str], *, insert: bool = False) -> None:
@@ -332,6 +347,16 @@ def _write(rows: list[CaseloadRow], names: Sequence[str], *, insert: bool = Fals
     queries of a page would grow with the number of rows it recomputes."""
     if not rows:
         return
+    values, sql = _prepared(rows, names, insert=insert)
+    with connections[router.db_for_write(CaseloadRow)].cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+def _prepared(
+    rows: list[CaseloadRow], names: Sequence[str], *, insert: bool
+) -> tuple[list[list[Any]], str]:
+    """The values of each row (the key first for an INSERT, last for an UPDATE) and the
+    statement of `_write`."""
     database = connections[router.db_for_write(CaseloadRow)]
     quote = database.ops.quote_name
     key = CaseloadRow._meta.pk
@@ -353,8 +378,7 @@ def _write(rows: list[CaseloadRow], names: Sequence[str], *, insert: bool = Fals
         [field.get_db_prep_save(getattr(row, field.attname), database) for field in fields]
         for row in rows
     ]
-    with database.cursor() as cursor:
-        cursor.executemany(sql, values)
+    return values, sql
 
 
 def stored_values(row: TrackerRow) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def run(command: BaseCommand, **options: Any) -> None:
                 summary = import_rows(rows, clinic, by=None, as_of=as_of, progress=bar.update)
                 record_event("import", f"caseload import: {len(rows)} rows into clinic {clinic.pk}")
         except TrackerImportError as error:
-            raise CommandError(str(error.error)) from error
+            raise CommandError(str(error)) from error
     command.stdout.write(
         f"{len(rows)} rows: {summary.patients_created} patients created, "
         f"{summary.episodes_opened} episodes enrolled, {summary.episodes_referred_only} "

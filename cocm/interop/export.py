@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -286,6 +286,21 @@ def run_export(key: str, attempt: int = 1) -> int:
     if _cancelled(job):
         shutil.rmtree(folder, ignore_errors=True)
     return written
+
+
+def manifest(job: ExportJob, file_url: Callable[[str], str]) -> dict[str, Any]:
+    """The Bulk Data completion manifest of a finished export; `file_url` makes each
+    file's address from its name."""
+    return {
+        "transactionTime": job.created_at.isoformat(),
+        "request": job.request_url,
+        "requiresAccessToken": True,
+        "output": [
+            {"type": item["type"], "url": file_url(item["file"]), "count": item["count"]}
+            for item in job.output
+        ],
+        "error": [],
+    }
 
 
 def cancel_export(job: ExportJob) -> None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from cocm.accounts.models import Clinic, Organization, User
 from cocm.accounts.scoping import visible_patients
 from cocm.domain.episodes import DischargeReason, EpisodeStatus
-from cocm.domain.instruments import INSTRUMENTS, InstrumentCode, ScoreFlag, Severity, severity
+from cocm.domain.instruments import InstrumentCode
 from cocm.domain.interop import (
     RESULT_STATUSES,
     date_problem,
@@ -42,7 +42,8 @@ from cocm.interop.fhir import (
 from cocm.interop.identity import patient_by_fhir_id, patient_fhir_ids
 from cocm.interop.mapping.patient import PatientData, patient_from_fhir
 from cocm.interop.models import ImportedResource, InteropSettings, PatientIdentifier
-from cocm.measures.models import Assessment, Method
+from cocm.measures.models import Assessment
+from cocm.measures.services import imported_total
 from cocm.registry import services as registry
 from cocm.registry.models import Episode, Patient
 
@@ -732,27 +733,18 @@ def feed_assessment(resource: ImportedResource, patient: Patient, context: Impor
     )
     if episode is None:
         return
-    total = int(total)
-    band = severity(instrument, total, sex=patient.sex)
-    fields = {
-        "episode": episode,
-        "instrument": instrument,
-        "taken_on": taken_on,
-        "total": total,
-        "severity": band,
-        "flags": [ScoreFlag.SEVERE] if band == Severity.SEVERE else [],
-        "is_current": True,
-    }
+    scored = Assessment(
+        **imported_total(episode.pk, instrument, taken_on, int(total), sex=patient.sex)
+    )
     if existing is None:
-        items = len(INSTRUMENTS[instrument].items)
-        resource.assessment = Assessment.objects.create(
-            answers=[None] * items, method=Method.IMPORTED, **fields
-        )
+        scored.save()
+        resource.assessment = scored
         if resource.pk is not None:  # a new resource is inserted with it
             resource.save(update_fields=["assessment"])
         return
-    for name, value in fields.items():
-        setattr(existing, name, value)
+    for name in ("episode_id", "instrument", "taken_on", "total", "severity", "flags"):
+        setattr(existing, name, getattr(scored, name))
+    existing.is_current = True
     existing.save()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
@@ -20,9 +20,10 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cocm.accounts.models import Clinic, Role, User
+from cocm.care.caseload import mark_changed
 from cocm.domain.diagnoses import DiagnosisCodeError, normalize_icd10cm
 from cocm.domain.episodes import ConsentMethod
-from cocm.domain.instruments import InstrumentCode, ScoreFlag, Severity, severity
+from cocm.domain.instruments import InstrumentCode
 from cocm.domain.interop import (
     REQUIRED_TRACKER_COLUMNS,
     TRACKER_COLUMNS,
@@ -34,11 +35,15 @@ from cocm.domain.interop import (
 )
 from cocm.errors import InvalidRequest
 from cocm.interop.models import TrackerUpload
-from cocm.measures.models import Assessment, Method
+from cocm.measures.models import Assessment
+from cocm.measures.services import imported_total
+from cocm.registry import bulk_rows
 from cocm.registry import services as registry
-from cocm.registry.models import Patient
+from cocm.registry.models import Episode, Patient
 
 MAX_ROWS = 50_000
+# Rows imported per round of bulk writes (and per `__in` lookup).
+BATCH = registry.BATCH
 
 
 class TrackerFileError(ValueError):
@@ -92,6 +97,9 @@ class Summary:
     episodes_referred_only: int = 0
     assessments_recorded: int = 0
     rows_already_imported: int = 0
+
+    def audit_text(self, rows: int) -> str:
+        return f"tracker import: {rows} rows, {self.patients_created} new patients"
 
     def message(self, rows: int) -> str:
         return (
@@ -151,6 +159,9 @@ def check_rows(
         return [], errors
     index = {name: sheet.headers.index(header) for name, header in mapping.items() if header}
     managers: dict[str, User | None] = {}
+    assent_age = registry.assent_from_age(clinic.organization)
+    # The patient a row's checks read (organization, birth date): one, not one per row.
+    unsaved = Patient(organization=clinic.organization)
     parsed: list[TrackerRow] = []
     seen: dict[str, int] = {}
     for offset, cells in enumerate(sheet.rows):
@@ -255,22 +266,49 @@ def check_rows(
         if row_errors:
             errors.extend(row_errors)
             continue
-        parsed.append(
-            TrackerRow(
-                row=number,
-                mrn=mrn,
-                given_name=names["given_name"],
-                family_name=names["family_name"],
-                birth_date=dates["birth_date"],  # type: ignore[arg-type]
-                sex=sex,  # type: ignore[arg-type]
-                enrolled_on=dates["enrolled_on"],  # type: ignore[arg-type]
-                care_manager=manager,
-                diagnosis=diagnosis,
-                consent_on=dates.get("consent_on"),
-                scores=scores,
-            )
+        row = TrackerRow(
+            row=number,
+            mrn=mrn,
+            given_name=names["given_name"],
+            family_name=names["family_name"],
+            birth_date=dates["birth_date"],  # type: ignore[arg-type]
+            sex=sex,  # type: ignore[arg-type]
+            enrolled_on=dates["enrolled_on"],  # type: ignore[arg-type]
+            care_manager=manager,
+            diagnosis=diagnosis,
+            consent_on=dates.get("consent_on"),
+            scores=scores,
         )
+        # The registry's own checks of the episode the row opens (the referral after the
+        # birth, consent before enrollment, a minor's guardian), as the import makes them.
+        unsaved.birth_date = row.birth_date
+        try:
+            registry.check_opening(
+                opening(row, unsaved), clinic, as_of=as_of, assent_age=assent_age
+            )
+        except InvalidRequest as error:
+            errors.append(RowError(number, _column(error.field, mapping), error.message))
+            continue
+        parsed.append(row)
     return parsed, errors
+
+
+# The registry names the fields of an episode; a row error names the spreadsheet's column.
+_SERVICE_FIELDS = {
+    "referred_on": ("enrolled_on",),
+    "on": ("enrolled_on",),
+    "consent": ("consent_on", "enrolled_on"),
+    "consent_guardian": ("birth_date",),
+    "patient_assent": ("birth_date",),
+    "diagnoses": ("diagnosis",),
+}
+
+
+def _column(field: str, mapping: dict[str, str]) -> str:
+    for name in _SERVICE_FIELDS.get(field, ()):
+        if mapping.get(name):
+            return mapping[name]
+    return field
 
 
 def import_rows(
@@ -281,17 +319,76 @@ def import_rows(
     as_of: date,
     progress: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Store checked rows (the caller owns the one transaction). A patient whose MRN is
-    already registered is matched, and gets no second episode or duplicate score."""
+    """Store checked rows (the caller owns the one transaction), BATCH rows at a time with a
+    few queries per table each, not per row. A patient whose MRN is already registered is
+    matched, and gets no second episode or duplicate score."""
     summary = Summary()
-    for row in rows:
-        try:
-            _import_row(row, clinic, by=by, as_of=as_of, summary=summary)
-        except registry.InvalidRequest as error:
-            raise TrackerImportError(RowError(row.row, error.field, error.message)) from error
+    rows = list(rows)
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        _import_batch(batch, clinic, by=by, as_of=as_of, summary=summary)
         if progress:
-            progress(1)
+            progress(len(batch))
     return summary
+
+
+@dataclass
+class TrackerReview:
+    """An upload on its review page: the columns chosen for the fields and, once checked,
+    the rows ready to import or every problem (the dry run)."""
+
+    upload: TrackerUpload
+    sheet: TrackerSheet
+    mapping: dict[str, str]
+    as_of: date
+    checked: bool = False
+    rows: list[TrackerRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return self.checked and not self.errors
+
+    def context(self) -> dict[str, object]:
+        return {
+            "upload": self.upload,
+            "headers": self.sheet.headers,
+            "fields": mapping_fields(self.mapping),
+            "row_count": len(self.sheet.rows),
+            "checked": self.checked,
+            "errors": self.errors,
+            "ready": self.ready,
+            "ready_count": len(self.rows),
+        }
+
+
+def review_upload(upload: TrackerUpload, posted: Mapping[str, str] | None) -> TrackerReview:
+    """The upload with the recognised columns chosen; with the choices posted
+    (`map_<field>`: a header), those columns, and every row checked."""
+    sheet = read_sheet(bytes(upload.content), upload.filename)
+    review = TrackerReview(upload, sheet, sheet.suggested_mapping(), upload.organization.today())
+    if posted is None:
+        return review
+    chosen = {name: posted.get(f"map_{name}", "") for name in TRACKER_COLUMNS}
+    review.mapping = {name: header for name, header in chosen.items() if header in sheet.headers}
+    review.rows, review.errors = check_rows(
+        sheet, review.mapping, upload.clinic, as_of=review.as_of
+    )
+    review.checked = True
+    return review
+
+
+def mapping_fields(mapping: dict[str, str]) -> list[dict[str, object]]:
+    """Each tracker column with the spreadsheet header chosen for it."""
+    return [
+        {
+            "name": name,
+            "label": spellings[0],
+            "required": name in REQUIRED_TRACKER_COLUMNS,
+            "chosen": mapping.get(name, ""),
+        }
+        for name, spellings in TRACKER_COLUMNS.items()
+    ]
 
 
 def store_upload(user: User, clinic: Clinic, filename: str, content: bytes) -> TrackerUpload:
@@ -321,78 +418,123 @@ def import_upload(
 
 
 class TrackerImportError(Exception):
-    """A row the registry refused while importing; the caller's transaction rolls back."""
+    """Rows the registry refused while importing; the caller's transaction rolls back."""
 
-    def __init__(self, error: RowError) -> None:
-        super().__init__(str(error))
-        self.error = error
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
 
 
-def _import_row(
-    row: TrackerRow, clinic: Clinic, *, by: User | None, as_of: date, summary: Summary
+def _import_batch(
+    rows: list[TrackerRow], clinic: Clinic, *, by: User | None, as_of: date, summary: Summary
 ) -> None:
-    patient = Patient.objects.filter(organization=clinic.organization, mrn=row.mrn).first()
-    created = patient is None
-    if patient is None:
-        patient = Patient.objects.create(
-            organization=clinic.organization,
-            mrn=row.mrn,
-            given_name=row.given_name,
-            family_name=row.family_name,
-            birth_date=row.birth_date,
-            sex=row.sex,
-            home_clinic=clinic,
+    organization = clinic.organization
+    mrns = [row.mrn for row in rows]
+    registered = set(
+        Patient.objects.filter(organization=organization, mrn__in=mrns).values_list(
+            "mrn", flat=True
         )
-        summary.patients_created += 1
-    episode = patient.episodes.open().first()
-    new_episode = episode is None
-    if episode is None:
-        referred_on = min([row.enrolled_on, *(on for _, on in row.scores)])
-        consent = None
-        if row.diagnosis:
-            # An enrolled tracker row stands for consent documented in the practice's own
-            # process; the import attests its two Medicare disclosures, as the API's consent
-            # object does by default (docs/interop.md, "Importing a tracker").
-            consent = registry.Consent(
-                row.consent_on or row.enrolled_on,
-                ConsentMethod.VERBAL,
-                None,
-                cost_sharing_explained=True,
-                psychiatric_consultation_explained=True,
-            )
-        episode = registry.open_episode(
-            patient,
+    )
+    summary.patients_created += bulk_rows.insert(
+        Patient,
+        (
+            {
+                "organization_id": organization.pk,
+                "mrn": row.mrn,
+                "given_name": row.given_name,
+                "family_name": row.family_name,
+                "birth_date": row.birth_date,
+                "sex": row.sex,
+                "home_clinic_id": clinic.pk,
+            }
+            for row in rows
+            if row.mrn not in registered
+        ),
+    )
+    # Every row's patient, as the registry's checks read one (no model instance per row).
+    patients = {
+        patient.mrn: patient
+        for patient in Patient.objects.filter(organization=organization, mrn__in=mrns).only(
+            "id", "mrn", "organization_id", "birth_date", "sex"
+        )
+    }
+    episode_of = dict(
+        Episode.objects.open()
+        .filter(patient_id__in=[patients[mrn].pk for mrn in registered])
+        .values_list("patient_id", "id")
+    )
+    opening_rows = [row for row in rows if patients[row.mrn].pk not in episode_of]
+    try:
+        opened = registry.open_episodes(
             clinic,
-            referred_on=referred_on,
-            team=registry.CareTeam(row.care_manager, None, None),
-            diagnoses=[row.diagnosis] if row.diagnosis else [],
-            consent=None,
-            by=by,  # type: ignore[arg-type]
+            [opening(row, patients[row.mrn]) for row in opening_rows],
+            by=by,
             as_of=as_of,
         )
-        if consent is not None:
-            registry.enroll(episode, consent=consent, on=row.enrolled_on, by=by, as_of=as_of)  # type: ignore[arg-type]
+    except registry.OpeningsRefused as refused:
+        raise TrackerImportError(
+            [
+                RowError(opening_rows[i].row, error.field, error.message)
+                for i, error in refused.errors
+            ]
+        ) from refused
+    for episode in opened:
+        episode_of[episode.patient_id] = episode.id
+        if episode.enrolled_on is not None:
             summary.episodes_opened += 1
         else:
             summary.episodes_referred_only += 1
-    recorded = 0
-    for total, taken_on in row.scores:
-        if Assessment.objects.filter(
-            episode=episode, instrument=InstrumentCode.PHQ9, taken_on=taken_on, total=total
-        ).exists():
-            continue
-        band = severity(InstrumentCode.PHQ9, total)
-        Assessment.objects.create(
-            episode=episode,
+    new_episode_ids = {episode.id for episode in opened}
+    # What a row stored before (a re-import): its scores are not stored twice.
+    stored = set(
+        Assessment.objects.filter(
+            episode_id__in=[e for e in episode_of.values() if e not in new_episode_ids],
             instrument=InstrumentCode.PHQ9,
-            taken_on=taken_on,
-            answers=[None] * 9,
-            total=total,
-            severity=band,
-            flags=[ScoreFlag.SEVERE] if band == Severity.SEVERE else [],
-            method=Method.IMPORTED,
+        ).values_list("episode_id", "taken_on", "total")
+    )
+    assessments, touched = [], set(new_episode_ids)
+    for row in rows:
+        patient = patients[row.mrn]
+        episode_id = episode_of[patient.pk]
+        recorded = 0
+        for total, taken_on in row.scores:
+            if (episode_id, taken_on, total) in stored:
+                continue
+            stored.add((episode_id, taken_on, total))
+            assessments.append(
+                imported_total(episode_id, InstrumentCode.PHQ9, taken_on, total, sex=patient.sex)
+            )
+            touched.add(episode_id)
+            recorded += 1
+        summary.assessments_recorded += recorded
+        if row.mrn in registered and episode_id not in new_episode_ids and not recorded:
+            summary.rows_already_imported += 1
+    bulk_rows.insert(Assessment, assessments)
+    # A bulk insert sends no signal: the stored caseload rows of the episodes written are
+    # marked here (the billing months are counted from contacts, which an import has none of).
+    mark_changed(Episode.objects.filter(id__in=touched))
+
+
+def opening(row: TrackerRow, patient: Patient) -> registry.Opening:
+    """The episode a row opens: referred at its first date, enrolled on its enrollment date
+    when it names a diagnosis."""
+    consent = None
+    if row.diagnosis:
+        # An enrolled tracker row stands for consent documented in the practice's own
+        # process; the import attests its two Medicare disclosures, as the API's consent
+        # object does by default (docs/interop.md, "Importing a tracker").
+        consent = registry.Consent(
+            row.consent_on or row.enrolled_on,
+            ConsentMethod.VERBAL,
+            None,
+            cost_sharing_explained=True,
+            psychiatric_consultation_explained=True,
         )
-        recorded += 1
-    summary.assessments_recorded += recorded
-    if not (created or new_episode or recorded):
-        summary.rows_already_imported += 1
+    return registry.Opening(
+        patient,
+        referred_on=min([row.enrolled_on, *(on for _, on in row.scores)]),
+        team=registry.CareTeam(row.care_manager, None, None),
+        diagnoses=[row.diagnosis] if row.diagnosis else [],
+        consent=consent,
+        enrolled_on=row.enrolled_on if consent else None,
+    )

@@ -9,14 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from cocm.accounts.audit import record_access
 from cocm.accounts.models import Clinic
 from cocm.accounts.permissions import requires
-from cocm.domain.interop import REQUIRED_TRACKER_COLUMNS, TRACKER_COLUMNS
 from cocm.errors import InvalidRequest
 from cocm.interop.models import TrackerUpload
 from cocm.interop.tracker import (
     TrackerImportError,
-    check_rows,
+    TrackerReview,
     import_upload,
-    read_sheet,
+    review_upload,
     store_upload,
 )
 from cocm.pages import form_error
@@ -49,24 +48,18 @@ def tracker_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "interop/tracker_upload.html", {"form": form})
 
 
-def _mapping(request: HttpRequest, headers: list[str], suggested: dict[str, str]) -> dict[str, str]:
-    if request.method != "POST":
-        return suggested
-    chosen = {name: request.POST.get(f"map_{name}", "") for name in TRACKER_COLUMNS}
-    return {name: header for name, header in chosen.items() if header in headers}
-
-
-def mapping_fields(mapping: dict[str, str]) -> list[dict[str, object]]:
-    """Each tracker column with the spreadsheet header chosen for it."""
-    return [
-        {
-            "name": name,
-            "label": spellings[0],
-            "required": name in REQUIRED_TRACKER_COLUMNS,
-            "chosen": mapping.get(name, ""),
-        }
-        for name, spellings in TRACKER_COLUMNS.items()
-    ]
+def _import(request: HttpRequest, review: TrackerReview) -> HttpResponse | None:
+    """Import the checked rows and audit it in one transaction; a refused row goes back to
+    the review's problems (and the page shows them)."""
+    try:
+        with transaction.atomic():
+            summary = import_upload(review.upload, review.rows, by=request.user, as_of=review.as_of)
+            record_access(request, "create", summary.audit_text(len(review.rows)), patient_id=None)
+    except TrackerImportError as error:
+        review.errors = error.errors
+        return None
+    messages.success(request, summary.message(len(review.rows)))
+    return redirect("tracker_upload")
 
 
 @requires("import_records")
@@ -74,36 +67,8 @@ def tracker_review(request: HttpRequest, upload_id: int) -> HttpResponse:
     upload = get_object_or_404(
         TrackerUpload, pk=upload_id, uploaded_by=request.user, imported_at__isnull=True
     )
-    sheet = read_sheet(bytes(upload.content), upload.filename)
-    mapping = _mapping(request, sheet.headers, sheet.suggested_mapping())
-    as_of = upload.organization.today()
-    rows, errors = [], []
-    checked = request.method == "POST"
-    if checked:
-        rows, errors = check_rows(sheet, mapping, upload.clinic, as_of=as_of)
-    if checked and request.POST.get("action") == "import" and not errors:
-        try:
-            with transaction.atomic():
-                summary = import_upload(upload, rows, by=request.user, as_of=as_of)
-                record_access(
-                    request,
-                    "create",
-                    f"tracker import: {len(rows)} rows, {summary.patients_created} new patients",
-                    patient_id=None,
-                )
-        except TrackerImportError as error:
-            errors = [error.error]
-        else:
-            messages.success(request, summary.message(len(rows)))
-            return redirect("tracker_upload")
-    context = {
-        "upload": upload,
-        "headers": sheet.headers,
-        "fields": mapping_fields(mapping),
-        "row_count": len(sheet.rows),
-        "checked": checked,
-        "errors": errors,
-        "ready": checked and not errors,
-        "ready_count": len(rows),
-    }
-    return render(request, "interop/tracker_review.html", context)
+    review = review_upload(upload, request.POST if request.method == "POST" else None)
+    importing = review.ready and request.POST.get("action") == "import"
+    if importing and (done := _import(request, review)) is not None:
+        return done
+    return render(request, "interop/tracker_review.html", review.context())

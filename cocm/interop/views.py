@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import HttpError
 
 from cocm.accounts.audit import record_access
-from cocm.accounts.models import User
+from cocm.accounts.models import Organization, User
 from cocm.accounts.permissions import can
 from cocm.api.routes import BearerToken
 from cocm.interop import export, import_jobs, server
@@ -65,13 +65,8 @@ def require(user: User, capability: str) -> None:
         raise FhirProblem(f"Your role does not allow: {capability}.", code="forbidden", status=403)
 
 
-@authenticated
-def root(request: HttpRequest, user: User) -> HttpResponse:
-    if request.method != "POST":
-        raise FhirProblem(
-            "Use POST with a transaction or batch Bundle.", code="not-supported", status=405
-        )
-    require(user, "import_records")
+def posted_bundle(request: HttpRequest) -> tuple[bytes, Any]:
+    """The request body (refused over COCM_MAX_FHIR_BYTES) and its JSON."""
     limit = settings.COCM_MAX_FHIR_BYTES
     raw = request.read(limit + 1)
     if len(raw) > limit:
@@ -82,34 +77,52 @@ def root(request: HttpRequest, user: User) -> HttpResponse:
             status=413,
         )
     try:
-        bundle = json.loads(raw)
+        return raw, json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise FhirProblem(
             f"The body is not valid JSON: {error}.", "Bundle", code="structure", status=400
         ) from error
-    organization = user.organization
-    if organization is None:
+
+
+def importing_organization(user: User) -> Organization:
+    if user.organization is None:
         raise FhirProblem("Your account belongs to no organization.", code="forbidden", status=403)
+    return user.organization
+
+
+def queued_import(request: HttpRequest, user: User, raw: bytes) -> HttpResponse:
+    """`Prefer: respond-async`: the import runs as a task; 202 and where to poll."""
+    job = import_jobs.start_import(importing_organization(user), user=user, bundle=raw)
+    record_access(
+        request, "update", "FHIR import queued", patient_id=None, channel="api", user=user
+    )
+    response = fhir_response(information("The import is queued."), 202)
+    response["Content-Location"] = request.build_absolute_uri(
+        reverse("fhir:import_status", args=[job.key])
+    )
+    return response
+
+
+def audit_patients(request: HttpRequest, user: User, action: str, what: str, ids: Any) -> None:
+    """One audit event per patient the request touched (one without a patient if none)."""
+    for patient_id in sorted(ids) or [None]:
+        record_access(request, action, what, patient_id=patient_id, channel="api", user=user)
+
+
+@authenticated
+def root(request: HttpRequest, user: User) -> HttpResponse:
+    if request.method != "POST":
+        raise FhirProblem(
+            "Use POST with a transaction or batch Bundle.", code="not-supported", status=405
+        )
+    require(user, "import_records")
+    raw, bundle = posted_bundle(request)
+    organization = importing_organization(user)
     if "respond-async" in request.headers.get("Prefer", ""):
-        job = import_jobs.start_import(organization, user=user, bundle=raw)
-        record_access(
-            request, "update", "FHIR import queued", patient_id=None, channel="api", user=user
-        )
-        response = fhir_response(information("The import is queued."), 202)
-        response["Content-Location"] = request.build_absolute_uri(
-            reverse("fhir:import_status", args=[job.key])
-        )
-        return response
+        return queued_import(request, user, raw)
     result = import_bundle(organization, bundle, as_of=organization.today(), user=user)
-    for patient_id in sorted(result.patient_ids) or [None]:
-        record_access(
-            request,
-            "update",
-            f"FHIR import: {result.stored} resources stored",
-            patient_id=patient_id,
-            channel="api",
-            user=user,
-        )
+    what = f"FHIR import: {result.stored} resources stored"
+    audit_patients(request, user, "update", what, result.patient_ids)
     return fhir_response(result.body, result.status)
 
 
@@ -134,15 +147,7 @@ def search(request: HttpRequest, user: User, resource_type: str) -> HttpResponse
     bundle, patient_ids = server.search(
         user, resource_type, request.GET, request.build_absolute_uri(request.path)
     )
-    for patient_id in sorted(patient_ids) or [None]:
-        record_access(
-            request,
-            "view",
-            f"FHIR {resource_type} search",
-            patient_id=patient_id,
-            channel="api",
-            user=user,
-        )
+    audit_patients(request, user, "view", f"FHIR {resource_type} search", patient_ids)
     return fhir_response(bundle)
 
 
@@ -190,37 +195,36 @@ def _job(user: User, key: str) -> ExportJob:
     return job
 
 
+def in_progress(job: ExportJob | ImportJob) -> HttpResponse | None:
+    """202 with X-Progress and Retry-After while a queued job runs; None once it ended."""
+    if job.status not in {job.Status.QUEUED, job.Status.RUNNING}:
+        return None
+    response = HttpResponse(status=202)
+    response["X-Progress"] = job.progress or job.get_status_display()
+    response["Retry-After"] = "2"
+    return response
+
+
+def failed(job: ExportJob | ImportJob, what: str) -> HttpResponse | None:
+    if job.status != job.Status.FAILED:
+        return None
+    return problem_response(
+        FhirProblem(f"The {what} failed: {job.error}", code="exception", status=500)
+    )
+
+
 @authenticated
 def export_status(request: HttpRequest, user: User, key: str) -> HttpResponse:
     job = _job(user, key)
     if request.method == "DELETE":
         export.cancel_export(job)
         return fhir_response(information("The export was cancelled."), 202)
-    if job.status in {ExportJob.Status.QUEUED, ExportJob.Status.RUNNING}:
-        response = HttpResponse(status=202)
-        response["X-Progress"] = job.progress or job.get_status_display()
-        response["Retry-After"] = "2"
-        return response
-    if job.status == ExportJob.Status.FAILED:
-        return problem_response(
-            FhirProblem(f"The export failed: {job.error}", code="exception", status=500)
-        )
-    manifest = {
-        "transactionTime": job.created_at.isoformat(),
-        "request": job.request_url,
-        "requiresAccessToken": True,
-        "output": [
-            {
-                "type": item["type"],
-                "url": request.build_absolute_uri(
-                    reverse("fhir:export_file", args=[job.key, item["file"]])
-                ),
-                "count": item["count"],
-            }
-            for item in job.output
-        ],
-        "error": [],
-    }
+    if (waiting := in_progress(job) or failed(job, "export")) is not None:
+        return waiting
+    manifest = export.manifest(
+        job,
+        lambda name: request.build_absolute_uri(reverse("fhir:export_file", args=[job.key, name])),
+    )
     return JsonResponse(manifest)
 
 
@@ -231,15 +235,8 @@ def import_status(request: HttpRequest, user: User, key: str) -> HttpResponse:
     job = ImportJob.objects.filter(key=key, user=user).first()
     if job is None:
         raise FhirProblem("No such import.", code="not-found", status=404)
-    if job.status in {ImportJob.Status.QUEUED, ImportJob.Status.RUNNING}:
-        response = HttpResponse(status=202)
-        response["X-Progress"] = job.progress or job.get_status_display()
-        response["Retry-After"] = "2"
-        return response
-    if job.status == ImportJob.Status.FAILED:
-        return problem_response(
-            FhirProblem(f"The import failed: {job.error}", code="exception", status=500)
-        )
+    if (waiting := in_progress(job) or failed(job, "import")) is not None:
+        return waiting
     return fhir_response(job.result or {}, job.result_status or 200)
 
 

@@ -21,9 +21,11 @@ from cocm.domain.instruments import (
     InstrumentCode,
     ScoreFlag,
     ScoringError,
+    Severity,
     TreatToTarget,
     get_instrument,
     score,
+    severity,
     treat_to_target,
 )
 from cocm.domain.pediatric import PediatricError, Respondent
@@ -147,6 +149,27 @@ def record_assessment(
     )
     open_safety_alerts(assessment, result.safety_items)
     return assessment
+
+
+def imported_total(
+    episode_id: int, instrument: str, taken_on: date, total: int, *, sex: str | None
+) -> dict[str, object]:
+    """An assessment's fields for a total score imported without its answers (a tracker
+    row, a FHIR Observation): the band the domain gives the total, the severe flag with it,
+    the items unknown. Fields, not a saved row, so that an import stores many with one
+    statement; a caller that bulk-inserts marks the episodes' caseload rows
+    (`care.caseload.mark_changed`)."""
+    band = severity(instrument, total, sex=sex)
+    return {
+        "episode_id": episode_id,
+        "instrument": str(instrument),
+        "taken_on": taken_on,
+        "answers": [None] * len(INSTRUMENTS[instrument].items),
+        "total": total,
+        "severity": str(band),
+        "flags": [str(ScoreFlag.SEVERE)] if band == Severity.SEVERE else [],
+        "method": str(Method.IMPORTED),
+    }
 
 
 AMENDED_MEANWHILE = (

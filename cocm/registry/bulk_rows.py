@@ -1,6 +1,7 @@
-"""Write generated rows fast: COPY on PostgreSQL, executemany on SQLite.
+"""Write many rows fast: COPY on PostgreSQL, executemany on SQLite.
 
-For the synthetic population only (`cocm/population.py`): rows are plain lists, not
+`insert` lets the database give the ids (the many-row services: the tracker import).
+`Rows` is for the synthetic population only (`cocm/population.py`): rows are plain lists, not
 model instances, so no `save()`, signal or validation runs. Ids are given here, after the
 highest one in the table, in the order the rows are added (the order `bulk_create` gave
 them), and the tables' sequences are moved past them when the rows are written. A column
@@ -106,3 +107,42 @@ def reset_sequences(models: Iterable[type[Model]]) -> None:
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), list(models)):
             cursor.execute(sql)
+
+
+def insert(model: type[Model], rows: Iterable[dict[str, Any]]) -> int:
+    """Insert rows (field attnames → values) with one statement run once per row
+    (`executemany`), the ids given by the database; returns how many. As `Rows`, no
+    `save()`, signal or validation runs, and a column not given takes the field's default
+    (one value for all the rows: a `created_at` is the time of the insert); COPY on
+    PostgreSQL. For the
+    many-row services (an import), whose caller owns the transaction and marks what the
+    signals would have: `bulk_create` spent most of an import preparing values row by row."""
+    fields = [
+        f for f in model._meta.concrete_fields if f.db_default is NOT_PROVIDED and not f.primary_key
+    ]
+    index = {f.attname: i for i, f in enumerate(fields)}
+    template = [f.get_default() for f in fields]
+    converters = [(i, c) for i, f in enumerate(fields) if (c := converter(f))]
+    values = []
+    for given in rows:
+        row = template.copy()
+        for name, value in given.items():
+            row[index[name]] = value
+        for i, convert in converters:
+            row[i] = convert(row[i])
+        values.append(row)
+    if not values:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # COPY: one round trip, not one per row
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            places = ", ".join(["%s"] * len(fields))
+            insert = f"INSERT INTO {table} ({columns}) VALUES ({places})"  # noqa: S608 - names from the model
+            cursor.executemany(insert, values)
+    return len(values)

@@ -6,6 +6,7 @@ Callers (views, API, commands) own the transaction.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,6 +44,7 @@ from cocm.domain.pediatric import (
     majority_on,
 )
 from cocm.errors import EditConflict, InvalidRequest
+from cocm.registry import bulk_rows
 from cocm.registry.models import (
     CareTeamChange,
     CareTeamRole,
@@ -57,12 +59,19 @@ from cocm.registry.models import (
 )
 from cocm.versions import claimed, seen
 
+# Rows per bulk write or `__in` lookup of the many-row services (SQLite allows 32,766
+# parameters per query; Django splits a bulk insert further under its own 999).
+BATCH = 2000
+
 
 def updated_in_place(episode: Episode) -> None:
     """Say that an episode changed through `QuerySet.update()`, which sends no signal: what
     listens for its saves (the stored caseload rows, care.caseload) must hear of it."""
     post_save.send(sender=Episode, instance=episode, created=False)
 
+
+# `check_consent_party(assent_age=ASK)`: read the organization's assent age (no age is < 0).
+ASK = -1
 
 SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
 
@@ -360,10 +369,13 @@ def consent_document_kind(document: UploadedFile, field: str) -> str:
     raise InvalidRequest("Upload the signed consent as a PDF, PNG or JPEG file.", field)
 
 
-def check_consent(consent: Consent, patient: Patient | None = None) -> str | None:
-    """Refuse incomplete consent; the type of its scan, if any."""
+def check_consent(
+    consent: Consent, patient: Patient | None = None, *, assent_age: int | None = ASK
+) -> str | None:
+    """Refuse incomplete consent; the type of its scan, if any (`assent_age` as in
+    `check_consent_party`)."""
     if patient is not None:
-        check_consent_party(consent, patient)
+        check_consent_party(consent, patient, assent_age=assent_age)
     try:
         check_disclosures(
             cost_sharing_explained=consent.cost_sharing_explained,
@@ -409,6 +421,39 @@ def team_by_username(
     )
 
 
+def check_referral(
+    patient: Patient,
+    clinic: Clinic,
+    referred_on: date,
+    *,
+    as_of: date,
+    initiating_visit_on: date | None = None,
+) -> None:
+    """An episode may open for this patient at this clinic on this referral date."""
+    if clinic.organization_id != patient.organization_id:
+        raise InvalidRequest("The clinic belongs to another organization.", "clinic_id")
+    if referred_on > as_of:
+        raise InvalidRequest(f"The referral date {referred_on} is in the future.", "referred_on")
+    checked_record_date(
+        referred_on, "referred_on", "referral date", as_of=as_of, birth_date=patient.birth_date
+    )
+    checked_record_date(
+        initiating_visit_on,
+        "initiating_visit_on",
+        "initiating visit date",
+        as_of=as_of,
+        birth_date=patient.birth_date,
+    )
+
+
+def check_consent_date(consent: Consent, referred_on: date) -> None:
+    if consent.obtained_on < referred_on:
+        raise InvalidRequest(
+            f"Consent ({consent.obtained_on}) cannot precede the referral ({referred_on}).",
+            "consent",
+        )
+
+
 def open_episode(
     patient: Patient,
     clinic: Clinic,
@@ -423,19 +468,8 @@ def open_episode(
     billing_program: str = "cocm",
 ) -> Episode:
     """Open an episode on referral; enroll it at once when consent and a diagnosis exist."""
-    if clinic.organization_id != patient.organization_id:
-        raise InvalidRequest("The clinic belongs to another organization.", "clinic_id")
-    if referred_on > as_of:
-        raise InvalidRequest(f"The referral date {referred_on} is in the future.", "referred_on")
-    checked_record_date(
-        referred_on, "referred_on", "referral date", as_of=as_of, birth_date=patient.birth_date
-    )
-    checked_record_date(
-        initiating_visit_on,
-        "initiating_visit_on",
-        "initiating visit date",
-        as_of=as_of,
-        birth_date=patient.birth_date,
+    check_referral(
+        patient, clinic, referred_on, as_of=as_of, initiating_visit_on=initiating_visit_on
     )
     if patient.episodes.open().exists():
         raise InvalidRequest(
@@ -478,13 +512,187 @@ def open_episode(
     return episode
 
 
+@dataclass(frozen=True)
+class Opening:
+    """One episode for `open_episodes`: what `open_episode` takes for one patient, and the
+    enrollment date when consent and a diagnosis come with it (default: as `open_episode`
+    enrolls, on the later of consent and referral)."""
+
+    patient: Patient
+    referred_on: date
+    team: CareTeam
+    diagnoses: list[str]
+    consent: Consent | None = None
+    enrolled_on: date | None = None
+
+
+class OpeningsRefused(InvalidRequest):
+    """`open_episodes` refused some openings: `errors` pairs each one's index with why."""
+
+    def __init__(self, errors: list[tuple[int, InvalidRequest]]) -> None:
+        _, first = errors[0]
+        super().__init__(first.message, first.field)
+        self.errors = errors
+
+
+def check_opening(
+    opening: Opening, clinic: Clinic, *, as_of: date, assent_age: int | None = ASK
+) -> list[str]:
+    """The checks `open_episode` and `enroll` make of one new episode, without a query once
+    the assent age is known (not: the open episode and the care team, which
+    `open_episodes` checks for all at once). Returns the normalized diagnosis codes."""
+    patient, referred_on, consent = opening.patient, opening.referred_on, opening.consent
+    check_referral(patient, clinic, referred_on, as_of=as_of)
+    codes = normalized_codes(opening.diagnoses)
+    if consent is None:
+        return codes
+    if consent.document is not None:
+        raise InvalidRequest("Attach a signed form to one episode at a time.", "consent_document")
+    check_consent_date(consent, referred_on)
+    check_consent(consent, patient, assent_age=assent_age)
+    if codes:
+        facts = EpisodeFacts(
+            status=EpisodeStatus.REFERRED,
+            consent_on=consent.obtained_on,
+            has_diagnosis=True,
+            last_change_on=referred_on,
+            referred_on=referred_on,
+        )
+        try:
+            check_transition(facts, EpisodeStatus.ENROLLED, enrollment_date(opening), as_of=as_of)
+        except TransitionError as error:
+            raise InvalidRequest(str(error), error.field) from error
+    return codes
+
+
+def enrollment_date(opening: Opening) -> date:
+    assert opening.consent is not None
+    return opening.enrolled_on or max(opening.consent.obtained_on, opening.referred_on)
+
+
+class Opened(NamedTuple):
+    """An episode `open_episodes` opened."""
+
+    id: int
+    patient_id: int
+    enrolled_on: date | None
+
+
+def open_episodes(
+    clinic: Clinic, openings: list[Opening], *, by: User | None, as_of: date
+) -> list[Opened]:
+    """The many-row form of `open_episode` (an import): every opening checked as that
+    function and `enroll` check one (`check_opening`; a patient with an open episode, a
+    care team not at the clinic), all refused together (`OpeningsRefused`), then each table
+    written with one statement (`bulk_rows.insert`), so the queries do not grow with each
+    episode.
+
+    A bulk insert sends no signal: the caller marks the new episodes' stored caseload rows
+    (`care.caseload.mark_changed`). No billing month is counted from an episode without
+    contacts, so there is nothing to recount."""
+    errors: list[tuple[int, InvalidRequest]] = []
+    for team in {opening.team for opening in openings}:
+        try:
+            check_team(team, clinic)
+        except InvalidRequest as error:
+            errors.extend((i, error) for i, o in enumerate(openings) if o.team == team)
+    already_open = set()
+    patient_ids = [o.patient.pk for o in openings]
+    for start in range(0, len(patient_ids), BATCH):
+        already_open.update(
+            Episode.objects.open()
+            .filter(patient_id__in=patient_ids[start : start + BATCH])
+            .values_list("patient_id", flat=True)
+        )
+    assent_age = assent_from_age(clinic.organization)
+    codes: list[list[str]] = []
+    for index, opening in enumerate(openings):
+        try:
+            if opening.patient.pk in already_open:
+                raise InvalidRequest("This patient already has an open episode.", "patient_id")
+            codes.append(check_opening(opening, clinic, as_of=as_of, assent_age=assent_age))
+        except InvalidRequest as error:
+            errors.append((index, error))
+            codes.append([])
+    if errors:
+        raise OpeningsRefused(sorted(errors, key=lambda pair: pair[0]))
+    rows = []
+    for opening, episode_codes in zip(openings, codes, strict=True):
+        consent = opening.consent
+        enrolled_on = enrollment_date(opening) if consent and episode_codes else None
+        row = {
+            "patient_id": opening.patient.pk,
+            "clinic_id": clinic.pk,
+            "referred_on": opening.referred_on,
+            "referring_pcp_id": getattr(opening.team.referring_pcp, "pk", None),
+            "care_manager_id": getattr(opening.team.care_manager, "pk", None),
+            "psychiatric_consultant_id": getattr(opening.team.psychiatric_consultant, "pk", None),
+            "status": str(EpisodeStatus.ENROLLED if enrolled_on else EpisodeStatus.REFERRED),
+            "status_changed_on": enrolled_on or opening.referred_on,
+            "enrolled_on": enrolled_on,
+        }
+        if consent is not None:
+            row.update(
+                consent_on=consent.obtained_on,
+                consent_method=str(consent.method),
+                consent_obtained_by_id=getattr(consent.obtained_by, "pk", None),
+                consent_cost_sharing_explained=consent.cost_sharing_explained,
+                consent_psychiatric_consultation_explained=(
+                    consent.psychiatric_consultation_explained
+                ),
+                consent_guardian_id=getattr(consent.guardian, "pk", None),
+                consent_patient_assent=consent.patient_assent,
+            )
+        rows.append(row)
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            bulk_rows.insert(Episode, rows)
+    except IntegrityError as error:  # a concurrent request opened one first
+        raise InvalidRequest("A patient already has an open episode.", "patient_id") from error
+    # The ids the database gave: each patient has one open episode, the one just inserted.
+    ids = {}
+    for start in range(0, len(patient_ids), BATCH):
+        ids.update(
+            Episode.objects.open()
+            .filter(patient_id__in=patient_ids[start : start + BATCH])
+            .values_list("patient_id", "id")
+        )
+    by_id = getattr(by, "pk", None)
+    history, diagnoses, opened = [], [], []
+    for row, episode_codes in zip(rows, codes, strict=True):
+        episode_id = ids[row["patient_id"]]
+        opened.append(Opened(episode_id, row["patient_id"], row["enrolled_on"]))
+        referred = str(EpisodeStatus.REFERRED)
+        history.append(
+            {
+                "episode_id": episode_id,
+                "to_status": referred,
+                "on": row["referred_on"],
+                "changed_by_id": by_id,
+            }
+        )
+        if row["enrolled_on"] is not None:
+            history.append(
+                {
+                    "episode_id": episode_id,
+                    "from_status": referred,
+                    "to_status": str(EpisodeStatus.ENROLLED),
+                    "on": row["enrolled_on"],
+                    "changed_by_id": by_id,
+                }
+            )
+        diagnoses.extend(
+            {"episode_id": episode_id, "code": code, "recorded_by_id": by_id}
+            for code in episode_codes
+        )
+    bulk_rows.insert(StatusChange, history)
+    bulk_rows.insert(Diagnosis, diagnoses)
+    return opened
+
+
 def record_consent(episode: Episode, consent: Consent) -> None:
     """Document consent on the episode: date, method, who obtained it, the disclosures."""
-    if consent.obtained_on < episode.referred_on:
-        raise InvalidRequest(
-            f"Consent ({consent.obtained_on}) cannot precede the referral ({episode.referred_on}).",
-            "consent",
-        )
+    check_consent_date(consent, episode.referred_on)
     kind = check_consent(consent, episode.patient)
     episode.consent_on = consent.obtained_on
     episode.consent_guardian = consent.guardian
@@ -773,13 +981,16 @@ def set_assent_from_age(organization: Organization, age: int | None) -> None:
     )
 
 
-def check_consent_party(consent: Consent, patient: Patient) -> None:
+def check_consent_party(
+    consent: Consent, patient: Patient, *, assent_age: int | None = ASK
+) -> None:
     """A minor's consent comes from a guardian with legal authority, with the minor's
-    assent from the organization's age (cocm.domain.pediatric.consent_party)."""
+    assent from the organization's age (cocm.domain.pediatric.consent_party). `assent_age`:
+    that age when the caller has read it already (`assent_from_age`), else it is read."""
     party = consent_party(
         patient.birth_date,
         consent.obtained_on,
-        assent_from_age=assent_from_age(patient.organization),
+        assent_from_age=assent_from_age(patient.organization) if assent_age == ASK else assent_age,
     )
     guardian = consent.guardian
     if guardian is not None:

@@ -5,9 +5,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
+from cocm.care.models import CaseloadRow
 from cocm.domain.episodes import EpisodeStatus
 from cocm.measures.models import Assessment
-from cocm.registry.models import Episode, Patient
+from cocm.registry.models import Diagnosis, Episode, Patient, StatusChange
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +120,67 @@ def test_a_missing_required_column_is_named(tmp_path, clinic):
 
     with pytest.raises(CommandError, match="row 1, Last name: no column is mapped to it"):
         call_command("import", "caseload", path, "--clinic", str(clinic.pk))
+
+
+def large_tracker(tmp_path, rows):
+    return tracker(
+        tmp_path,
+        *(
+            f"B-{n},Ana,Lopez{n},1968-02-1{n % 10},F,2026-09-01,cm,18,2026-08-28,7,2026-11-02,"
+            f"{'F32.1' if n % 2 else ''}"
+            for n in range(rows)
+        ),
+    )
+
+
+def test_a_large_tracker_is_stored_in_batches_not_a_query_per_row(
+    tmp_path, clinic, care_manager, django_assert_max_num_queries
+):
+    path = large_tracker(tmp_path, 500)
+
+    # A fixed number per batch of 2,000 rows (one statement per table, the lookups, the
+    # caseload marking), where the row-by-row import took some 20 per row.
+    with django_assert_max_num_queries(30):
+        call_command("import", "caseload", path, "--clinic", str(clinic.pk))
+
+    episodes = Episode.objects.filter(patient__mrn__startswith="B-")
+    assert (episodes.count(), episodes.filter(status=EpisodeStatus.ENROLLED).count()) == (500, 250)
+    assert Assessment.objects.filter(episode__in=episodes).count() == 1000
+    assert StatusChange.objects.filter(episode__in=episodes).count() == 750
+    assert Diagnosis.objects.filter(episode__in=episodes, code="F32.1").count() == 250
+    # bulk_create sends no signal: the import marks each new episode's caseload row itself.
+    assert CaseloadRow.objects.filter(episode__in=episodes, generation__gt=0).count() == 500
+
+
+def test_importing_a_large_tracker_again_stores_nothing_new(
+    tmp_path, clinic, care_manager, django_assert_max_num_queries, capsys
+):
+    path = large_tracker(tmp_path, 500)
+    call_command("import", "caseload", path, "--clinic", str(clinic.pk))
+    tables = (Patient, Episode, Assessment, StatusChange, Diagnosis)
+    before = [table.objects.count() for table in tables]
+
+    with django_assert_max_num_queries(20):
+        call_command("import", "caseload", path, "--clinic", str(clinic.pk))
+
+    assert [table.objects.count() for table in tables] == before
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert "0 patients created" in last
+    assert "500 rows already imported" in last
+
+
+def test_a_row_the_registry_refuses_is_named_in_the_dry_run(tmp_path, clinic, care_manager):
+    # Consent before the referral (the baseline score's date): refused as `enroll` refuses it.
+    path = tracker(
+        tmp_path,
+        "C-1,Ana,Lopez,1968-02-29,F,2026-09-01,cm,18,2026-08-28,,,F32.1,2026-08-01",
+        header=HEADER + ",Consent date",
+    )
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "caseload", path, "--clinic", str(clinic.pk), "--dry-run")
+
+    assert str(raised.value) == (
+        "row 2, Consent date: Consent (2026-08-01) cannot precede the referral (2026-08-28)."
+    )
+    assert Patient.objects.count() == 0

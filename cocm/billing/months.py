@@ -152,6 +152,50 @@ def stored_service_months(
     return earlier_service_months(patient_ids, latest)
 
 
+def stored_service_months_of(
+    months: Sequence[coding.Month],
+    patient_ids: Iterable[int] | QuerySet[Any],
+    *,
+    gap_months: int = coding.DEFAULT_RULES.gap_months_for_new_episode,
+) -> dict[coding.Month, dict[int, list[coding.ServiceMonth]]]:
+    """`stored_service_months` for each of several months, from one query of the stored
+    episode-months of these patients' registry episodes in the look-back windows."""
+    if not months:
+        return {}
+    window_start = month_start(shift(min(months, key=lambda m: m.index), -(gap_months + 1)))
+    end = month_start(max(months, key=lambda m: m.index))
+    active: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for patient_id, episode_id, first in (
+        EpisodeMonth.objects.filter(
+            episode__patient_id__in=patient_ids, month__gte=window_start, month__lt=end
+        )
+        .order_by()
+        .values_list("episode__patient_id", "episode_id", "month")
+    ):
+        active[patient_id, episode_id].append(first.year * 12 + first.month - 1)
+    wanted = {month.index: month for month in months}
+    result: dict[coding.Month, dict[int, list[coding.ServiceMonth]]] = {
+        month: defaultdict(list) for month in months
+    }
+    for (patient_id, episode_id), indexes in active.items():
+        indexes.sort()
+        for position, index in enumerate(indexes):
+            # This month is the episode's latest earlier one for the months after it, up to
+            # its next month with activity and within the look-back window.
+            until = index + gap_months + 1
+            if position + 1 < len(indexes):
+                until = min(until, indexes[position + 1])
+            service = None
+            for target in range(index + 1, until + 1):
+                if target in wanted:
+                    if service is None:
+                        service = coding.ServiceMonth(
+                            coding.Month(index // 12, index % 12 + 1), episode_id
+                        )
+                    result[wanted[target]][patient_id].append(service)
+    return result
+
+
 def decide(
     episodes: Sequence[tuple[int, int, coding.EpisodeFacts]],
     month: coding.Month,

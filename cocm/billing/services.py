@@ -22,11 +22,13 @@ from cocm.billing.models import (
     ClaimLine,
     ClosedMonth,
     DateOfService,
+    EpisodeMonth,
 )
 from cocm.billing.months import (
     decide,
     load_month_time,
     stored_service_months,
+    stored_service_months_of,
     without_cycle_collection,
 )
 from cocm.billing.rules import organization_rules
@@ -35,7 +37,7 @@ from cocm.domain import coding
 from cocm.domain.consent import RevokedPeriod
 from cocm.errors import EditConflict, InvalidRequest
 from cocm.registry.coverages import CoverageOnDay, coverages_on
-from cocm.registry.models import Diagnosis, Episode, PayerKind, patient_name
+from cocm.registry.models import Coverage, Diagnosis, Episode, PayerKind, patient_name
 from cocm.registry.services import revoked_periods
 from cocm.versions import claim
 
@@ -376,6 +378,83 @@ def month_decisions(
                     rules=rules.for_payer(coverage.payer_kind if coverage else ""),
                 )
     return chosen, coverages, decisions
+
+
+@without_cycle_collection()
+def stored_decisions(
+    organization: Organization, episodes: QuerySet[Episode], months: Sequence[coding.Month]
+) -> dict[coding.Month, dict[int, coding.MonthResult]]:
+    """`month_decisions` for several months at once, without names or coverages: the
+    stored episode-months of all the months read with their episodes in one query, and
+    the patients' coverages and earlier service months once for all the months. The
+    engine decides each episode-month from its stored counted minutes (`decide_month`)."""
+    if not months:
+        return {}
+    rules = organization_rules(organization)
+    rows = EpisodeMonth.objects.filter(
+        month__in=[month.first_day for month in months], episode__in=episodes
+    )
+    patients = rows.values("episode__patient_id")
+    revoked = revoked_periods(rows.values("episode_id"))
+    coverages: dict[int, list[tuple[str, date, date | None]]] = defaultdict(list)
+    for patient_id, kind, starts_on, ends_on in (
+        Coverage.objects.filter(patient_id__in=patients)
+        .order_by("starts_on", "id")
+        .values_list("patient_id", "payer_kind", "starts_on", "ends_on")
+    ):
+        coverages[patient_id].append((kind, starts_on, ends_on))
+    service_months = stored_service_months_of(
+        months, patients, gap_months=rules.base.gap_months_for_new_episode
+    )
+    by_first = {month.first_day: month for month in months}
+    decoders = {first: aggregates.MonthDecoder(month) for first, month in by_first.items()}
+    columns = episode_columns(names=False, prefix="episode__")
+    counted_from = len(columns) + 1
+    stamps_from = counted_from + len(aggregates.COUNTED_COLUMNS)
+    practitioners: dict[int | None, str] = {}
+    chosen: dict[int, tuple[BilledEpisode, coding.EpisodeFacts]] = {}
+    payers: dict[tuple[int, date], coding.BillingRules] = {}
+    result: dict[coding.Month, dict[int, coding.MonthResult]] = {month: {} for month in months}
+    stale: dict[coding.Month, list] = defaultdict(list)
+    for row in rows.order_by().values_list(
+        *columns, "month", *aggregates.COUNTED_COLUMNS, *aggregates.STAMP_COLUMNS
+    ):
+        episode_id, first = row[0], row[counted_from - 1]
+        if episode_id not in chosen:
+            episode = billed_episode(row[: counted_from - 1], revoked, practitioners)
+            chosen[episode_id] = (episode, episode.facts)
+        episode, facts = chosen[episode_id]
+        month = by_first[first]
+        key = (episode.patient_id, first)
+        if key not in payers:
+            payer = aggregates.payer_on(coverages.get(episode.patient_id, ()), month.last_day)
+            payers[key] = rules.for_payer(payer)
+        payer_rules = payers[key]
+        if not aggregates.stamp_matches(
+            row[stamps_from:], episode.consent_on, episode.consent_revoked, payer_rules
+        ):
+            stale[month].append(
+                (episode_id, episode.consent_on, episode.consent_revoked, payer_rules)
+            )
+            continue
+        result[month][episode_id] = coding.decide_month(
+            month,
+            decoders[first].counted(*row[counted_from:stamps_from]),
+            facts,
+            service_months[month].get(episode.patient_id, ()),
+            rules=payer_rules,
+        )
+    for month, episodes_of in stale.items():  # counted under older stamps: count afresh
+        for episode_id, counted in aggregates.count_afresh(month, episodes_of).items():
+            episode, facts = chosen[episode_id]
+            result[month][episode_id] = coding.decide_month(
+                month,
+                counted,
+                facts,
+                service_months[month].get(episode.patient_id, ()),
+                rules=payers[episode.patient_id, month.first_day],
+            )
+    return result
 
 
 def recomputed_decisions(

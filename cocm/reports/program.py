@@ -32,7 +32,7 @@ from django.utils.http import urlencode
 from cocm.accounts.models import Clinic, User, staff_name
 from cocm.billing.models import ClaimLine, ClosedMonth
 from cocm.billing.rules import organization_rules
-from cocm.billing.services import month_decisions, parse_month
+from cocm.billing.services import parse_month, stored_decisions
 from cocm.care.models import CaseReview, Contact, TimeRole
 from cocm.domain import coding
 from cocm.domain import indicators as rules
@@ -339,8 +339,9 @@ def load_records(episodes: QuerySet[Episode], period: Period) -> list[EpisodeRec
 
 def month_codes(user: User, episodes: QuerySet[Episode], months: Sequence[str]) -> dict[str, dict]:
     """Billing codes per episode for each month: the frozen claim lines of a closed month,
-    else the billing engine's decision now from the stored episode-months
-    (`billing.services.month_decisions`, without the worklist's names, fees and lines)."""
+    else the billing engine's decision now from the stored episode-months of all the open
+    months, read in one query (`billing.services.stored_decisions`, the decisions of
+    `month_decisions` without the worklist's names, fees and lines)."""
     organization = user.organization
     closed = set(
         ClosedMonth.objects.filter(organization=organization, month__in=months).values_list(
@@ -353,12 +354,10 @@ def month_codes(user: User, episodes: QuerySet[Episode], months: Sequence[str]) 
             episode_id__in=episodes.order_by().values("id"), month__in=closed, frozen=True
         ).values_list("episode_id", "month", "codes"):
             codes[month][episode_id] = tuple(line["code"] for line in claimed)
-    for month in months:
-        if month in closed:
-            continue
-        _, _, decisions = month_decisions(organization, episodes, parse_month(month), names=False)
+    open_months = {parse_month(month): month for month in months if month not in closed}
+    for month, decisions in stored_decisions(organization, episodes, list(open_months)).items():
         for episode_id, result in decisions.items():
-            codes[month][episode_id] = tuple(str(c.code) for c in result.codes)
+            codes[open_months[month]][episode_id] = tuple(str(c.code) for c in result.codes)
     return codes
 
 

@@ -298,6 +298,86 @@ def test_stored_and_recomputed_decisions_agree_on_a_seeded_population():
     assert decided == EpisodeMonth.objects.count() > 100
 
 
+def test_the_decisions_of_many_months_at_once_equal_those_of_each_month():
+    from cocm.accounts.models import User
+    from cocm.accounts.scoping import visible_episodes
+    from cocm.population import build_population
+
+    build_population(60, seed=7, as_of=TODAY)
+    biller = User.objects.get(username="billing")
+    episodes = visible_episodes(biller, Episode.objects)
+    months = [
+        Month.of(first)
+        for first in sorted(set(EpisodeMonth.objects.values_list("month", flat=True)))
+    ]
+    # Months without activity too: before the first and after the last.
+    months = [Month(2023, 1), *months, Month(2027, 3)]
+
+    stored = services.stored_decisions(biller.organization, episodes.all(), months)
+
+    assert list(stored) == months
+    for month in months:
+        _, _, one = services.month_decisions(biller.organization, episodes.all(), month)
+        assert stored[month] == one
+        assert stored[month] == services.recomputed_decisions(
+            biller.organization, episodes.all(), month
+        )
+    assert sum(len(decided) for decided in stored.values()) == EpisodeMonth.objects.count()
+    assert services.stored_decisions(biller.organization, episodes.all(), []) == {}
+
+
+def test_the_decisions_of_many_months_count_a_gap_of_empty_months_as_a_new_episode(
+    episode, care_manager
+):
+    organization = episode.clinic.organization
+    # Another patient's episode with time in December (outside October's look-back),
+    # March, April (inside it) and October: initial months after gaps, or not.
+    other = factories.episode(
+        episode.clinic,
+        care_manager,
+        referred_on=date(2025, 11, 1),
+        consent_on=date(2025, 11, 1),
+    )
+    for one, on in (
+        (other, date(2025, 12, 3)),
+        (other, date(2026, 3, 10)),
+        (other, date(2026, 4, 2)),
+        (other, date(2026, 10, 6)),
+        (episode, date(2026, 11, 4)),
+    ):
+        care.record_contact(
+            one,
+            occurred_on=on,
+            minutes=40,
+            mode="phone",
+            activity="follow_up",
+            staff=care_manager,
+            by=care_manager,
+            as_of=TODAY,
+        )
+    months = [Month(2025, 12 + m) if m < 1 else Month(2026, m) for m in range(-1, 12)]
+
+    stored = services.stored_decisions(organization, Episode.objects.all(), months)
+
+    for month in months:
+        assert stored[month] == services.recomputed_decisions(
+            organization, Episode.objects.all(), month
+        )
+
+
+@pytest.mark.stale_billing_months
+def test_the_decisions_of_many_months_count_stale_rows_afresh(episode):
+    organization = episode.clinic.organization
+    Episode.objects.filter(id=episode.id).update(consent_on=date(2026, 10, 10))
+
+    stored = services.stored_decisions(organization, Episode.objects.all(), [OCTOBER])
+
+    assert stored[OCTOBER][episode.id].minutes_counted == 25
+    assert stored[OCTOBER] == services.recomputed_decisions(
+        organization, Episode.objects.all(), OCTOBER
+    )
+
+
 def test_the_command_compares_stored_and_recomputed_on_the_whole_population(episode):
     from io import StringIO
 

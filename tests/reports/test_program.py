@@ -289,10 +289,57 @@ def test_a_closed_month_counts_its_frozen_claim_lines(registry):
 def test_switching_filters_reuses_the_days_billing_decisions(registry, monkeypatch):
     program.compute_report(registry.admin, november(registry))
     runs = []
-    real = program.month_decisions
-    monkeypatch.setattr(program, "month_decisions", lambda *a, **k: runs.append(a) or real(*a, **k))
+    real = program.stored_decisions
+    monkeypatch.setattr(
+        program, "stored_decisions", lambda *a, **k: runs.append(a) or real(*a, **k)
+    )
 
     report = program.compute_report(registry.admin, november(registry, care_manager="carla"))
 
     assert runs == []
     assert figures(report, "billing_capture_any_pct") == (50.0, 2, 4)
+
+
+@pytest.mark.django_db
+def test_billing_capture_from_the_stored_months_equals_the_engine_on_every_time_entry():
+    from cocm.accounts.models import User
+    from cocm.billing.services import parse_month, recomputed_decisions
+    from cocm.domain import indicators as rules
+    from cocm.population import build_population
+
+    build_population(80, seed=7, as_of=TODAY)
+    lead = User.objects.get(username="orgadmin")
+    filters = program.parse_filters(lead, {"from": "2026-01-01", "to": "2026-11-23"}, today=TODAY)
+    report = program.compute_report(lead, filters)
+
+    # The same indicators from the engine run on every contact of each month afresh.
+    period = filters.period
+    records = program.load_records(
+        program.relevant(program.filtered(lead, filters), period), period
+    )
+    months = rules.months_of(period)
+    codes = {
+        month: {
+            episode_id: tuple(str(code.code) for code in result.codes)
+            for episode_id, result in recomputed_decisions(
+                lead.organization, program.scope(lead), parse_month(month)
+            ).items()
+        }
+        for month in months
+    }
+    expected = rules.billing_capture(
+        program.patient_months(records, months, codes), program.CAPTURE_CODES
+    )
+
+    assert report.billing_keys == list(expected)
+    for key, indicator in expected.items():
+        got = report.indicators[key]
+        assert (got.value, got.numerator, got.denominator) == (
+            indicator.value,
+            indicator.numerator,
+            indicator.denominator,
+        ), key
+        assert got.counted == indicator.counted, key
+    assert expected["billing_capture_any_pct"].numerator > 50
+    assert expected["billing_capture_99492_pct"].numerator > 0
+    assert expected["billing_capture_99493_pct"].numerator > 0
